@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make dev` and `make test`. Both build .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test unit integration lint format dev bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the service with its dev tools
+
+test: install ## the whole suite (unit, integration against real PostgreSQL)
+	$(BIN)/pytest
+
+unit: install ## domain rules only, no database
+	$(BIN)/pytest tests/unit
+
+integration: install ## against a real PostgreSQL (embedded unless TICKETING_TEST_DATABASE_URL is set)
+	$(BIN)/pytest tests/integration
+
+lint: install ## ruff (lint and format) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## benchmarks; results go to docs/benchmarks.md by hand
+	$(BIN)/python bench/write_path.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

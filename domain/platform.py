@@ -1,0 +1,139 @@
+"""Facts learnt from the platform over Kafka, recorded as events so auditors can replay them.
+
+A workspace and an account each keep the ids of the tickets filed under them. Submitting a
+ticket records ``TicketFiled`` on both in the same transaction as the ticket itself, so a
+submission racing a dissolution or a cancellation conflicts on the aggregate version: one
+of the two is retried, and the ticket is either refused or found and closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actors import Actor
+from domain.errors import NotAllowed
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "urn:ticketing:platform")
+
+
+class _PlatformFact:
+    """Common part: platform event ids already applied, so duplicates change nothing."""
+
+    seen_event_ids: dict[str, bool]
+    ticket_ids: list[str]
+
+    def has_seen(self, platform_event_id: str) -> bool:
+        """True if a platform message with this id was applied before."""
+        return platform_event_id in self.seen_event_ids
+
+
+class Workspace(_PlatformFact, Aggregate):
+    """A workspace's current members and whether it was dissolved."""
+
+    @staticmethod
+    def create_id(workspace_id: str) -> UUID:
+        """One aggregate per platform workspace id."""
+        return uuid5(_NAMESPACE, f"workspace:{workspace_id}")
+
+    @event("Registered")
+    def __init__(self, workspace_id: str, timestamp: datetime) -> None:
+        self.workspace_id = workspace_id
+        self.members: dict[str, bool] = {}
+        self.dissolved = False
+        self.seen_event_ids = {}
+        self.ticket_ids = []
+
+    def is_member(self, account_id: str) -> bool:
+        """A current member of a workspace that still exists."""
+        return not self.dissolved and account_id in self.members
+
+    def check_can_submit(self, actor: Actor) -> None:
+        """Only current members of a live workspace may submit to it."""
+        if not self.is_member(actor.account_id):
+            raise NotAllowed("only current members of the workspace may submit tickets to it")
+
+    def join(self, account_id: str, platform_event_id: str, *, at: datetime) -> None:
+        """MemberJoined (ignored for membership once the workspace is dissolved)."""
+        self._record_member_joined(
+            account_id=account_id, platform_event_id=platform_event_id, timestamp=at
+        )
+
+    def leave(self, account_id: str, platform_event_id: str, *, at: datetime) -> None:
+        """MemberLeft."""
+        self._record_member_left(
+            account_id=account_id, platform_event_id=platform_event_id, timestamp=at
+        )
+
+    def dissolve(self, platform_event_id: str, *, at: datetime) -> None:
+        """WorkspaceDissolved: nobody is a member any more, for good."""
+        self._record_dissolved(platform_event_id=platform_event_id, timestamp=at)
+
+    @event("MemberJoined")
+    def _record_member_joined(
+        self, account_id: str, platform_event_id: str, timestamp: datetime
+    ) -> None:
+        self.seen_event_ids[platform_event_id] = True
+        if not self.dissolved:
+            self.members[account_id] = True
+
+    @event("MemberLeft")
+    def _record_member_left(
+        self, account_id: str, platform_event_id: str, timestamp: datetime
+    ) -> None:
+        self.seen_event_ids[platform_event_id] = True
+        self.members.pop(account_id, None)
+
+    @event("Dissolved")
+    def _record_dissolved(self, platform_event_id: str, timestamp: datetime) -> None:
+        self.seen_event_ids[platform_event_id] = True
+        self.dissolved = True
+        self.members = {}
+
+    def file_ticket(self, ticket_id: UUID, *, at: datetime) -> None:
+        """Remember a ticket filed under this workspace."""
+        self._record_ticket_filed(ticket_id=str(ticket_id), timestamp=at)
+
+    @event("TicketFiled")
+    def _record_ticket_filed(self, ticket_id: str, timestamp: datetime) -> None:
+        self.ticket_ids.append(ticket_id)
+
+
+class Account(_PlatformFact, Aggregate):
+    """A platform account: whether it was cancelled."""
+
+    @staticmethod
+    def create_id(account_id: str) -> UUID:
+        """One aggregate per platform account id."""
+        return uuid5(_NAMESPACE, f"account:{account_id}")
+
+    @event("Registered")
+    def __init__(self, account_id: str, timestamp: datetime) -> None:
+        self.account_id = account_id
+        self.cancelled = False
+        self.seen_event_ids = {}
+        self.ticket_ids = []
+
+    def check_can_submit(self) -> None:
+        """A cancelled account submits nothing more."""
+        if self.cancelled:
+            raise NotAllowed("the account has been cancelled")
+
+    def cancel(self, platform_event_id: str, *, at: datetime) -> None:
+        """AccountCancelled."""
+        self._record_cancelled(platform_event_id=platform_event_id, timestamp=at)
+
+    @event("Cancelled")
+    def _record_cancelled(self, platform_event_id: str, timestamp: datetime) -> None:
+        self.seen_event_ids[platform_event_id] = True
+        self.cancelled = True
+
+    def file_ticket(self, ticket_id: UUID, *, at: datetime) -> None:
+        """Remember a ticket filed under this account."""
+        self._record_ticket_filed(ticket_id=str(ticket_id), timestamp=at)
+
+    @event("TicketFiled")
+    def _record_ticket_filed(self, ticket_id: str, timestamp: datetime) -> None:
+        self.ticket_ids.append(ticket_id)

@@ -1,0 +1,61 @@
+"""Ticket statuses as users see them, the handlers' queue view, and close reasons."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A ticket's status (CONTRACT.md §1)."""
+
+    WAITING_FOR_ASSIGNMENT = "waiting_for_assignment"
+    WAITING_FOR_FEEDBACK = "waiting_for_feedback"
+    FEEDBACK_PROVIDED = "feedback_provided"
+    CLOSED = "closed"
+    REVOKED = "revoked"
+
+
+class QueueState(StrEnum):
+    """The same status as the support side sees it."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+QUEUE_STATE: dict[Status, QueueState] = {
+    Status.WAITING_FOR_ASSIGNMENT: QueueState.PENDING,
+    Status.WAITING_FOR_FEEDBACK: QueueState.PROCESSING,
+    Status.FEEDBACK_PROVIDED: QueueState.PROCESSING,
+    Status.CLOSED: QueueState.COMPLETED,
+    Status.REVOKED: QueueState.CANCELLED,
+}
+
+
+def statuses_in_queue_state(state: QueueState) -> list[Status]:
+    """The statuses one queue state stands for."""
+    return [status for status, queue in QUEUE_STATE.items() if queue is state]
+
+
+class CloseReason(StrEnum):
+    """Why a ticket was closed."""
+
+    SUBMITTER = "submitter"
+    COMPLETED = "completed"
+    INACTIVITY = "inactivity"
+    ACCOUNT_CANCELLED = "account_cancelled"
+    WORKSPACE_DISSOLVED = "workspace_dissolved"
+
+
+class Action(StrEnum):
+    """Commands a caller may be offered on a ticket (``allowed_actions``)."""
+
+    REPLY = "reply"
+    REVOKE = "revoke"
+    RESTART = "restart"
+    CLOSE = "close"
+    RATE = "rate"
+    ACCEPT = "accept"
+    FORWARD = "forward"
+    COMPLETE = "complete"
