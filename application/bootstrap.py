@@ -1,0 +1,18 @@
+"""The composition root: builds the application from settings (tests use the same path)."""
+
+from __future__ import annotations
+
+from application.clock import Clock, SystemClock
+from application.config import Settings
+from application.database import eventsourcing_env
+from application.tickets import TicketingApp
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp:
+    """The ticketing application on the configured PostgreSQL database."""
+    return TicketingApp(
+        eventsourcing_env(settings.database_url, settings.db_pool_size),
+        clock=clock or SystemClock(),
+        default_assignee=settings.default_assignee,
+        attempts=settings.command_attempts,
+    )

@@ -1,0 +1,63 @@
+"""Configuration: every setting is a ``TICKETING_*`` environment variable, read here only.
+
+Defaults work for a local PostgreSQL on 127.0.0.1:5432; ``ticketing dev`` writes the
+settings of the instance it runs to ``<data-dir>/ticketing.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dotenv import load_dotenv
+
+ENV_FILE_VARIABLE = "TICKETING_ENV_FILE"
+
+
+def load_env_file() -> None:
+    """Load the dotenv file named by ``TICKETING_ENV_FILE``; the real environment wins."""
+    path = os.environ.get(ENV_FILE_VARIABLE)
+    if path:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{ENV_FILE_VARIABLE} names {path!r}, which is not a file")
+        load_dotenv(path, override=False)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's settings; build with :meth:`from_env`."""
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/ticketing"
+    default_assignee: str = "admin"
+    db_pool_size: int = 5
+    command_attempts: int = 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``TICKETING_*`` variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            database_url=env.get("TICKETING_DATABASE_URL") or defaults.database_url,
+            default_assignee=env.get("TICKETING_DEFAULT_ASSIGNEE") or defaults.default_assignee,
+            db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
+            command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
+        )

@@ -1,0 +1,23 @@
+"""Refusals that come from the application rather than from a ticket's rules."""
+
+from __future__ import annotations
+
+
+class TicketNotFound(Exception):
+    """No such ticket, or not visible to the caller (404)."""
+
+
+class HandlerNotFound(Exception):
+    """No such handler on the roster (404)."""
+
+
+class VersionMismatch(Exception):
+    """The ticket is not at the version the caller expected (``If-Match``, 412)."""
+
+    def __init__(self, current: int) -> None:
+        self.current = current
+        super().__init__(f"the ticket is at version {current}")
+
+
+class Contention(Exception):
+    """A command lost the race to other writers too many times in a row (retryable, 409)."""

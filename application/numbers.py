@@ -1,0 +1,26 @@
+"""Ticket numbers: positive, unique on the platform, increasing, never reused.
+
+A PostgreSQL sequence hands them out: ``nextval`` is atomic across processes and never
+returns a value twice, even when the transaction that asked for it rolls back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEQUENCE_DDL = "CREATE SEQUENCE IF NOT EXISTS ticket_number_seq AS bigint START 1 MINVALUE 1"
+
+
+class PostgresTicketNumbers:
+    """Allocates ticket numbers from a sequence in the event store's database."""
+
+    def __init__(self, datastore: Any) -> None:
+        self._datastore = datastore
+        with self._datastore.get_connection() as conn:
+            conn.execute(SEQUENCE_DDL)
+
+    def allocate(self) -> int:
+        """The next number."""
+        with self._datastore.get_connection() as conn:
+            row = conn.execute("SELECT nextval('ticket_number_seq') AS n").fetchone()
+        return int(row["n"])

@@ -1,0 +1,445 @@
+"""The ticketing application: every command of CONTRACT.md §1 and the detail queries.
+
+Each command loads what it needs, lets the domain decide, and saves all changed
+aggregates in one transaction. A save that loses a race on an aggregate version is
+retried from the start (bounded); an explicit expected version (``If-Match``) is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresFactory
+
+from application.clock import Clock
+from application.errors import Contention, HandlerNotFound, TicketNotFound, VersionMismatch
+from application.history import HistoryEntry, history_entry
+from application.numbers import PostgresTicketNumbers
+from domain.actors import Actor, Role
+from domain.errors import NotAllowed, ValidationFailed
+from domain.handlers import ROSTER_ID, HandlerRoster
+from domain.platform import Account, Workspace
+from domain.status import CloseReason
+from domain.ticket import Ticket
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a ticket command left behind: the new state and the store position it reached."""
+
+    ticket: Ticket
+    position: int
+    message_id: str | None = None
+
+
+class TicketingApp(Application[UUID]):
+    """Tickets, workspaces, accounts and the handler roster, event-sourced in one store."""
+
+    name = "ticketing"
+    snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        clock: Clock,
+        default_assignee: str,
+        attempts: int = 20,
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        self.default_assignee = default_assignee
+        self.attempts = attempts
+        self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
+
+    # ------------------------------------------------------------ ticket commands
+
+    def submit(
+        self,
+        actor: Actor,
+        workspace_id: str,
+        *,
+        ticket_type: object,
+        title: object,
+        description: object,
+        attachments: Sequence[Record] = (),
+        verified_email: str | None = None,
+    ) -> CommandResult:
+        """Open a ticket in a workspace the caller is a current member of."""
+        numbers: list[int] = []
+
+        def allocate() -> int:
+            if not numbers:  # a retried attempt keeps the number it was given
+                numbers.append(self.numbers.allocate())
+            return numbers[0]
+
+        def attempt() -> CommandResult:
+            now = self.clock.now()
+            workspace = self._find(Workspace, Workspace.create_id(workspace_id))
+            if workspace is None:
+                raise NotAllowed("only current members of the workspace may submit tickets to it")
+            workspace.check_can_submit(actor)
+            account = self._find(Account, Account.create_id(actor.account_id)) or Account(
+                account_id=actor.account_id, timestamp=now
+            )
+            account.check_can_submit()
+            ticket = Ticket.submit(
+                allocate_number=allocate,
+                workspace_id=workspace_id,
+                ticket_type=ticket_type,
+                title=title,
+                description=description,
+                submitter=actor,
+                assignee=self._default_assignee(),
+                attachments=attachments,
+                verified_email=verified_email,
+                at=now,
+            )
+            workspace.file_ticket(ticket.id, at=now)
+            account.file_ticket(ticket.id, at=now)
+            return CommandResult(ticket, self._save(ticket, workspace, account))
+
+        result = self._retrying(attempt)
+        log.info("ticket %s #%s submitted", result.ticket.id, result.ticket.number)
+        return result
+
+    def reply(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        body: object,
+        *,
+        attachments: Sequence[Record] = (),
+        automatic: bool = False,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Add a message from the submitter or the support side."""
+        return self._on_ticket(
+            actor,
+            ticket_id,
+            expected_version,
+            lambda t, now: t.reply(
+                actor, body, attachments=attachments, automatic=automatic, at=now
+            ),
+        )
+
+    def revoke(
+        self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Withdraw a ticket before anyone accepted it."""
+        return self._on_ticket(
+            actor, ticket_id, expected_version, lambda t, now: t.revoke(actor, at=now)
+        )
+
+    def restart(
+        self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Put a revoked ticket back in the default assignee's queue."""
+
+        def change(ticket: Ticket, now: datetime) -> None:
+            account = self._find(Account, Account.create_id(actor.account_id))
+            ticket.restart(
+                actor,
+                assignee=self._default_assignee(),
+                account_cancelled=account is not None and account.cancelled,
+                at=now,
+            )
+
+        return self._on_ticket(actor, ticket_id, expected_version, change)
+
+    def close_ticket(
+        self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """The submitter closes the ticket."""
+        return self._on_ticket(
+            actor, ticket_id, expected_version, lambda t, now: t.close(actor, at=now)
+        )
+
+    def rate(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        score: object,
+        comment: object = None,
+        *,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Rate a closed ticket once."""
+        return self._on_ticket(
+            actor, ticket_id, expected_version, lambda t, now: t.rate(actor, score, comment, at=now)
+        )
+
+    def accept(
+        self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Handle a waiting ticket; the acceptor becomes its assignee."""
+        return self._on_ticket(
+            actor, ticket_id, expected_version, lambda t, now: t.accept(actor, at=now)
+        )
+
+    def forward(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        handler_id: object,
+        *,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Assign the ticket to another active handler."""
+
+        def change(ticket: Ticket, now: datetime) -> None:
+            target = (
+                self.roster().active_handler(handler_id) if isinstance(handler_id, str) else None
+            )
+            ticket.forward(actor, target, at=now)
+
+        return self._on_ticket(actor, ticket_id, expected_version, change)
+
+    def complete(
+        self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Mark the ticket complete from the support side."""
+        return self._on_ticket(
+            actor, ticket_id, expected_version, lambda t, now: t.complete(actor, at=now)
+        )
+
+    def close_if_inactive(self, ticket_id: UUID, *, now: datetime) -> CommandResult:
+        """Close one ticket for inactivity, re-checking the 168-hour rule on the aggregate."""
+
+        def attempt() -> CommandResult:
+            ticket = self._get_ticket(ticket_id)
+            ticket.close_for_inactivity(now=now)
+            return CommandResult(ticket, self._save(ticket))
+
+        return self._retrying(attempt)
+
+    # ------------------------------------------------------------ platform facts
+
+    def member_joined(self, workspace_id: str, account_id: str, platform_event_id: str) -> bool:
+        """MemberJoined; False if this platform event was applied before."""
+        return self._on_workspace(
+            workspace_id,
+            platform_event_id,
+            lambda ws, now: ws.join(account_id, platform_event_id, at=now),
+        )
+
+    def member_left(self, workspace_id: str, account_id: str, platform_event_id: str) -> bool:
+        """MemberLeft; False if this platform event was applied before."""
+        return self._on_workspace(
+            workspace_id,
+            platform_event_id,
+            lambda ws, now: ws.leave(account_id, platform_event_id, at=now),
+        )
+
+    def workspace_dissolved(self, workspace_id: str, platform_event_id: str) -> bool:
+        """WorkspaceDissolved: every ticket of the workspace not yet closed closes."""
+
+        def change(workspace: Workspace, now: datetime) -> list[Aggregate]:
+            workspace.dissolve(platform_event_id, at=now)
+            return self._close_all(workspace.ticket_ids, CloseReason.WORKSPACE_DISSOLVED, now)
+
+        return self._on_workspace(workspace_id, platform_event_id, change)
+
+    def account_cancelled(self, account_id: str, platform_event_id: str) -> bool:
+        """AccountCancelled: every ticket of the account not yet closed closes."""
+
+        def attempt() -> bool:
+            now = self.clock.now()
+            account = self._find(Account, Account.create_id(account_id)) or Account(
+                account_id=account_id, timestamp=now
+            )
+            if account.has_seen(platform_event_id):
+                return False
+            account.cancel(platform_event_id, at=now)
+            closed = self._close_all(account.ticket_ids, CloseReason.ACCOUNT_CANCELLED, now)
+            self._save(account, *closed)
+            log.info("account %s cancelled: %d tickets closed", account_id, len(closed))
+            return True
+
+        return self._retrying(attempt)
+
+    # ------------------------------------------------------------ handler roster
+
+    def roster(self) -> HandlerRoster:
+        """The handler roster (empty if no handler was ever registered)."""
+        return self._find(HandlerRoster, ROSTER_ID) or HandlerRoster(timestamp=self.clock.now())
+
+    def register_handler(
+        self, actor: Actor, account_id: object, name: object, roles: object, active: object = True
+    ) -> HandlerRoster:
+        """An admin adds a handler to the roster."""
+        self._require_admin(actor)
+
+        def attempt() -> HandlerRoster:
+            roster = self.roster()
+            roster.register(account_id, name, roles, active, at=self.clock.now())
+            self._save(roster)
+            return roster
+
+        return self._retrying(attempt)
+
+    def update_handler(
+        self, actor: Actor, account_id: str, changes: dict[str, Any]
+    ) -> HandlerRoster:
+        """An admin renames, re-roles, activates or deactivates a handler."""
+        self._require_admin(actor)
+
+        def attempt() -> HandlerRoster:
+            roster = self.roster()
+            try:
+                roster.update(account_id, changes, at=self.clock.now())
+            except KeyError:
+                raise HandlerNotFound(account_id) from None
+            self._save(roster)
+            return roster
+
+        return self._retrying(attempt)
+
+    # ------------------------------------------------------------ queries
+
+    def ticket(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Ticket:
+        """A ticket the caller may see, now or (admins, auditors) at a version or a time."""
+        ticket = self._visible_ticket(actor, ticket_id)
+        if version is None and as_of is None:
+            return ticket
+        if actor.role not in (Role.ADMIN, Role.AUDITOR):
+            raise NotAllowed("only admins and auditors may read past states")
+        if as_of is not None:
+            versions = [
+                e.originator_version
+                for e in self.events.get(ticket.id)
+                if cast(Any, e).timestamp <= as_of
+            ]
+            if not versions:
+                raise TicketNotFound(ticket_id)
+            version = versions[-1] if version is None else min(version, versions[-1])
+        assert version is not None
+        if not 1 <= version <= ticket.version:
+            raise ValidationFailed({"version": [f"must be from 1 to {ticket.version}"]})
+        past: Aggregate = self.repository.get(ticket.id, version=version)
+        assert isinstance(past, Ticket)
+        return past
+
+    def history(self, actor: Actor, ticket_id: str) -> list[HistoryEntry]:
+        """Every event of a ticket the caller may see, oldest first."""
+        ticket = self._visible_ticket(actor, ticket_id)
+        return [history_entry(e) for e in self.events.get(ticket.id)]
+
+    def is_member(self, workspace_id: str, account_id: str) -> bool:
+        """Whether an account is a current member of a live workspace."""
+        workspace = self._find(Workspace, Workspace.create_id(workspace_id))
+        return workspace is not None and workspace.is_member(account_id)
+
+    # ------------------------------------------------------------ internals
+
+    def _on_ticket(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        expected_version: int | None,
+        change: Callable[[Ticket, datetime], object],
+    ) -> CommandResult:
+        def attempt() -> CommandResult:
+            ticket = self._visible_ticket(actor, ticket_id)
+            if expected_version is not None and ticket.version != expected_version:
+                raise VersionMismatch(ticket.version)
+            outcome = change(ticket, self.clock.now())
+            message_id = outcome if isinstance(outcome, str) else None
+            return CommandResult(ticket, self._save(ticket), message_id)
+
+        return self._retrying(attempt)
+
+    def _on_workspace(
+        self,
+        workspace_id: str,
+        platform_event_id: str,
+        change: Callable[[Workspace, datetime], list[Aggregate] | None],
+    ) -> bool:
+        def attempt() -> bool:
+            now = self.clock.now()
+            workspace = self._find(Workspace, Workspace.create_id(workspace_id)) or Workspace(
+                workspace_id=workspace_id, timestamp=now
+            )
+            if workspace.has_seen(platform_event_id):
+                return False
+            others = change(workspace, now) or []
+            self._save(workspace, *others)
+            return True
+
+        return self._retrying(attempt)
+
+    def _close_all(
+        self, ticket_ids: list[str], reason: CloseReason, now: datetime
+    ) -> list[Aggregate]:
+        tickets = [self._get_ticket(UUID(ticket_id)) for ticket_id in ticket_ids]
+        return [t for t in tickets if t.close_by_platform(reason, at=now)]
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        for number in range(1, self.attempts + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                if number == self.attempts:
+                    break
+                log.debug("lost a write race (attempt %d); retrying", number)
+                time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
+        raise Contention(f"gave up after {self.attempts} conflicting attempts")
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        recordings = self.save(*aggregates)
+        return max((r.notification.id for r in recordings), default=0)
+
+    def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
+        try:
+            ticket = self._get_ticket(UUID(ticket_id))
+        except ValueError:
+            raise TicketNotFound(ticket_id) from None
+        if ticket.is_visible_to(actor, is_member=False):
+            return ticket
+        if self.is_member(ticket.workspace_id, actor.account_id):
+            return ticket
+        raise TicketNotFound(ticket_id)
+
+    def _get_ticket(self, ticket_id: UUID) -> Ticket:
+        ticket = self._find(Ticket, ticket_id)
+        if ticket is None:
+            raise TicketNotFound(str(ticket_id))
+        return ticket
+
+    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def _default_assignee(self) -> Record:
+        account_id = self.default_assignee
+        return {"account_id": account_id, "name": self.roster().name_of(account_id)}
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if actor.role is not Role.ADMIN:
+            raise NotAllowed("only admins manage handlers")

@@ -1,0 +1,71 @@
+"""Fixtures for tests through the application against the real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from uuid import uuid4
+
+import pytest
+
+from application.bootstrap import build_app
+from application.clock import SettableClock
+from application.config import Settings
+from application.tickets import CommandResult, TicketingApp
+from domain.actors import Actor, Role
+from tests.conftest import START
+
+ADMIN = Actor("root-admin", Role.ADMIN, "Root")
+HANDLER = Actor("hank", Role.HANDLER, "Hank")
+AUDITOR = Actor("audrey", Role.AUDITOR, "Audrey")
+
+AppFactory = Callable[[], TicketingApp]
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(START)
+
+
+@pytest.fixture
+def make_app(database_url: str, clock: SettableClock) -> Iterator[AppFactory]:
+    """Builds applications on the session database (each one a separate connection pool)."""
+    apps: list[TicketingApp] = []
+
+    def make() -> TicketingApp:
+        settings = Settings(database_url=database_url, default_assignee=ADMIN.account_id)
+        apps.append(build_app(settings, clock=clock))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> TicketingApp:
+    return make_app()
+
+
+def user(name: str = "") -> Actor:
+    """A new account with the user role."""
+    account_id = name or f"user-{uuid4().hex[:8]}"
+    return Actor(account_id, Role.USER, account_id.title())
+
+
+def workspace_with(app: TicketingApp, *members: Actor) -> str:
+    """A new workspace whose members are the given accounts."""
+    workspace_id = f"ws-{uuid4().hex[:8]}"
+    for member in members:
+        app.member_joined(workspace_id, member.account_id, str(uuid4()))
+    return workspace_id
+
+
+def submit(app: TicketingApp, actor: Actor, workspace_id: str, **fields: object) -> CommandResult:
+    """Submit a bug report unless the fields say otherwise."""
+    values: dict[str, object] = {
+        "ticket_type": "bug",
+        "title": "Dashboard crashes",
+        "description": "It crashes when opened.",
+    }
+    values.update(fields)
+    return app.submit(actor, workspace_id, **values)  # type: ignore[arg-type]

@@ -1,0 +1,112 @@
+"""Races: concurrent writers, numbers, and submissions racing cancellation or dissolution."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
+
+import pytest
+
+from application.tickets import TicketingApp
+from domain.errors import NotAllowed
+from domain.status import CloseReason, Status
+from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
+
+
+def run_together(*calls: Callable[[], object]) -> list[object]:
+    """Start the calls at the same moment in threads; each result or exception is returned."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait(timeout=10)
+        try:
+            return call()
+        except Exception as error:  # collected for the assertions
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls, timeout=60))
+
+
+def test_concurrent_replies_are_all_recorded_with_consecutive_versions(
+    make_app: AppFactory,
+) -> None:
+    apps = [make_app() for _ in range(4)]
+    alice = user()
+    ws = workspace_with(apps[0], alice)
+    ticket_id = str(submit(apps[0], alice, ws).ticket.id)
+    apps[0].accept(ADMIN, ticket_id)
+
+    results = run_together(
+        *[
+            (lambda a=a, n=n: a.reply(ADMIN if n % 2 else alice, ticket_id, f"message {n}"))
+            for n, a in enumerate(apps * 3)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    history = apps[0].history(alice, ticket_id)
+    assert [e.version for e in history] == list(range(1, len(history) + 1))
+    bodies = {e.data["body"] for e in history if e.type.endswith("Replied")}
+    assert {f"message {n}" for n in range(12)} <= bodies
+
+
+def test_numbers_are_unique_under_concurrent_submissions(make_app: AppFactory) -> None:
+    apps = [make_app() for _ in range(3)]
+    members = [user() for _ in range(6)]
+    ws = workspace_with(apps[0], *members)
+    results = run_together(
+        *[(lambda a=apps[n % 3], m=m: submit(a, m, ws)) for n, m in enumerate(members * 2)]
+    )
+    numbers = [r.ticket.number for r in results]  # type: ignore[attr-defined]
+    assert len(set(numbers)) == len(numbers) == 12
+    assert all(n > 0 for n in numbers)
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_submission_racing_account_cancellation_is_refused_or_closed(
+    make_app: AppFactory, round_: int
+) -> None:
+    writer, platform = make_app(), make_app()
+    alice = user()
+    ws = workspace_with(writer, alice)
+    submitted, _ = run_together(
+        lambda: submit(writer, alice, ws),
+        lambda: platform.account_cancelled(alice.account_id, str(uuid4())),
+    )
+    if isinstance(submitted, NotAllowed):
+        return
+    assert not isinstance(submitted, Exception), submitted
+    ticket = writer.ticket(ADMIN, str(submitted.ticket.id))  # type: ignore[attr-defined]
+    assert (ticket.status, ticket.close_reason) == (Status.CLOSED, CloseReason.ACCOUNT_CANCELLED)
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_submission_racing_dissolution_is_refused_or_closed(
+    make_app: AppFactory, round_: int
+) -> None:
+    writer, platform = make_app(), make_app()
+    alice = user()
+    ws = workspace_with(writer, alice)
+    submitted, _ = run_together(
+        lambda: submit(writer, alice, ws),
+        lambda: platform.workspace_dissolved(ws, str(uuid4())),
+    )
+    if isinstance(submitted, NotAllowed):
+        return
+    assert not isinstance(submitted, Exception), submitted
+    ticket = writer.ticket(ADMIN, str(submitted.ticket.id))  # type: ignore[attr-defined]
+    assert (ticket.status, ticket.close_reason) == (Status.CLOSED, CloseReason.WORKSPACE_DISSOLVED)
+
+
+def test_both_outcomes_of_the_race_occur_and_each_is_consistent(app: TicketingApp) -> None:
+    """Sequential forms of the race: cancellation first refuses, submission first closes."""
+    alice, bob = user(), user()
+    ws = workspace_with(app, alice, bob)
+    app.account_cancelled(alice.account_id, str(uuid4()))
+    with pytest.raises(NotAllowed):
+        submit(app, alice, ws)
+    ticket_id = str(submit(app, bob, ws).ticket.id)
+    app.account_cancelled(bob.account_id, str(uuid4()))
+    assert app.ticket(ADMIN, ticket_id).close_reason == CloseReason.ACCOUNT_CANCELLED

@@ -1,0 +1,1 @@
+"""Long-running processes and their runners: consumers, publisher, scheduler, ``ticketing dev``."""

