@@ -19,7 +19,8 @@ def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "n",
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
         "CREATE_TABLE": "y",
     }
 

@@ -1,0 +1,1 @@
+"""The HTTP adapter: parse, authorise, call the application, render."""
