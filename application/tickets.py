@@ -347,6 +347,11 @@ class TicketingApp(Application[UUID]):
         ticket = self._visible_ticket(actor, ticket_id)
         return [history_entry(e) for e in self.events.get(ticket.id)]
 
+    def ping_database(self) -> None:
+        """Raise unless the event store's database answers."""
+        with cast(PostgresFactory, self.factory).datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
+
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""
         workspace = self._find(Workspace, Workspace.create_id(workspace_id))

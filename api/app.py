@@ -1,0 +1,70 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from api import handlers, problems, service, tickets
+from api.auth import current_actor
+from api.observability import instrument
+from application.bootstrap import build_app
+from application.config import ConfigError, Settings
+from application.tickets import TicketingApp
+
+API_PREFIX = "/api/v1"
+PUBLIC_PATHS = (f"{API_PREFIX}/ticket-types", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the HTTP API.
+
+    ``config`` may carry ``TICKETING_APP`` (an application already built, as tests do) and
+    ``SETTINGS``; otherwise settings come from the environment.
+    """
+    config = dict(config or {})
+    settings: Settings = config.pop("SETTINGS", None) or Settings.from_env()
+    if not settings.jwt_secret:
+        raise ConfigError("TICKETING_JWT_SECRET must be set")
+    ticketing: TicketingApp = config.pop("TICKETING_APP", None) or build_app(settings)
+
+    app = Flask("ticketing")
+    app.config.update(
+        API_TITLE="Ticketing",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        },
+        MAX_CONTENT_LENGTH=JSON_BODY_LIMIT,
+        JWT_SECRET=settings.jwt_secret,
+    )
+    app.config.update(config)
+    app.extensions["ticketing"] = ticketing
+
+    api = Api(app)
+    api.register_blueprint(tickets.blp)
+    api.register_blueprint(handlers.blp)
+    app.register_blueprint(service.blp)
+    problems.register(app)
+    instrument(app)
+
+    @app.before_request
+    def authenticate() -> None:
+        # Before body parsing, so a caller without a valid token learns that first (401).
+        if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
+            current_actor()
+
+    return app

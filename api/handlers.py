@@ -1,0 +1,54 @@
+"""Handler administration (``/admin/handlers``): admins manage, auditors read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor
+from api.http import ticketing
+from api.presenters import handler_entries
+from api.schemas import HandlerCreateSchema, HandlerPatchSchema, HandlerSchema
+from domain.actors import Role
+from domain.errors import NotAllowed
+
+blp = Blueprint("handlers", __name__, url_prefix="/api/v1/admin", description="Support handlers")
+
+
+def _entry(handlers: dict[str, dict[str, Any]], account_id: str) -> dict[str, Any]:
+    return {"account_id": account_id, **handlers[account_id]}
+
+
+@blp.route("/handlers")
+class Handlers(MethodView):
+    """The handler roster."""
+
+    @blp.response(200, HandlerSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Every handler (admins and auditors)."""
+        if current_actor().role not in (Role.ADMIN, Role.AUDITOR):
+            raise NotAllowed("only admins and auditors see the handler roster")
+        return handler_entries(ticketing().roster().handlers)
+
+    @blp.arguments(HandlerCreateSchema)
+    @blp.response(201, HandlerSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Add a handler (admins)."""
+        roster = ticketing().register_handler(
+            current_actor(), body["account_id"], body["name"], body["roles"], body["active"]
+        )
+        return _entry(roster.handlers, body["account_id"].strip())
+
+
+@blp.route("/handlers/<account_id>")
+class HandlerByAccount(MethodView):
+    """One handler."""
+
+    @blp.arguments(HandlerPatchSchema)
+    @blp.response(200, HandlerSchema)
+    def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
+        """Change a handler's name, roles or whether it is active (admins)."""
+        roster = ticketing().update_handler(current_actor(), account_id, body)
+        return _entry(roster.handlers, account_id)

@@ -1,0 +1,89 @@
+"""Request ids, one JSON log line per request, and Prometheus request and command metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter(
+    "ticketing_http_requests_total", "HTTP requests", ["method", "endpoint", "status"]
+)
+LATENCY = Histogram(
+    "ticketing_http_request_duration_seconds", "HTTP request latency", ["method", "endpoint"]
+)
+COMMANDS = Counter(
+    "ticketing_commands_total", "Ticket commands by type and outcome", ["command", "outcome"]
+)
+log = logging.getLogger("ticketing.http")
+
+
+class JsonFormatter(logging.Formatter):
+    """Log records as one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON logs on standard error for every logger."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _command_name() -> str | None:
+    if request.method != "POST" or request.blueprint != "tickets":
+        return None
+    return (request.endpoint or "").rsplit(".", 1)[-1]
+
+
+def instrument(app: Flask) -> None:
+    """Time, count and log every request; tag it with an ``X-Request-Id``."""
+
+    @app.before_request
+    def start() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        LATENCY.labels(request.method, endpoint).observe(elapsed)
+        command = _command_name()
+        if command:
+            outcome = "ok" if response.status_code < 400 else str(response.status_code)
+            COMMANDS.labels(command, outcome).inc()
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "fields": {
+                    "request_id": g.get("request_id"),
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "account_id": getattr(g.get("actor"), "account_id", None),
+                }
+            },
+        )
+        return response

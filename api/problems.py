@@ -1,0 +1,75 @@
+"""Every error as ``application/problem+json`` (RFC 9457), whatever raised it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from api.auth import Unauthenticated
+from application.errors import Contention, HandlerNotFound, TicketNotFound, VersionMismatch
+from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
+
+log = logging.getLogger(__name__)
+PROBLEM_TYPE = "about:blank"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """A problem+json response."""
+    body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail, **extra}
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="ticketing"'
+    return response
+
+
+def _http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if status == 422 and messages:
+        # webargs nests messages under the location ("json", "query"); callers want fields
+        errors: dict[str, Any] = {}
+        for location_errors in messages.values():
+            errors.update(location_errors)
+        return problem(
+            422, "Unprocessable Content", "the request has invalid fields", errors=errors
+        )
+    response = problem(status, error.name, error.description or error.name)
+    for header, value in getattr(error, "get_headers", lambda: [])():
+        if header.lower() not in ("content-type", "content-length"):
+            response.headers[header] = value
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, "Internal Server Error", "the server failed; the error was logged")
+
+
+def register(app: Flask) -> None:
+    """Map every refusal to its status; register after flask-smorest's own handler."""
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(Unauthenticated, lambda e: problem(401, "Unauthorized", str(e)))
+    app.register_error_handler(NotAllowed, lambda e: problem(403, "Forbidden", str(e)))
+    app.register_error_handler(
+        TicketNotFound, lambda e: problem(404, "Not Found", "no such ticket")
+    )
+    app.register_error_handler(
+        HandlerNotFound, lambda e: problem(404, "Not Found", "no such handler")
+    )
+    app.register_error_handler(InvalidTransition, lambda e: problem(409, "Conflict", str(e)))
+    app.register_error_handler(
+        Contention, lambda e: problem(409, "Conflict", "too many concurrent changes; try again")
+    )
+    app.register_error_handler(
+        VersionMismatch,
+        lambda e: problem(412, "Precondition Failed", f"{e}; reload it and try again"),
+    )
+    app.register_error_handler(
+        ValidationFailed,
+        lambda e: problem(422, "Unprocessable Content", str(e), errors=e.errors),
+    )
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,153 @@
+"""Request and response shapes (CONTRACT.md §2.2); the OpenAPI document is generated from them.
+
+Length limits are enforced by the domain after trimming white space, so they are stated in
+descriptions here rather than as schema validators that would count the untrimmed text.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused (422), never silently dropped."""
+
+
+class TicketTypeSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    requires_verified_email = fields.Boolean(required=True)
+    requires_attachment = fields.Boolean(required=True)
+
+
+class VerificationSchema(StrictSchema):
+    verification_id = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class SubmitSchema(StrictSchema):
+    type = fields.String(required=True, metadata={"description": "one of GET /ticket-types"})
+    title = fields.String(
+        required=True, metadata={"description": "1-200 characters after trimming"}
+    )
+    description = fields.String(
+        required=True, metadata={"description": "1-10,000 characters after trimming"}
+    )
+    attachment_ids = fields.List(fields.String(), load_default=list)
+    verification = fields.Nested(VerificationSchema, allow_none=True, load_default=None)
+
+
+class ReplySchema(StrictSchema):
+    body = fields.String(
+        required=True, metadata={"description": "1-10,000 characters after trimming"}
+    )
+    attachment_ids = fields.List(fields.String(), load_default=list)
+    automatic = fields.Boolean(
+        load_default=False,
+        metadata={"description": "handlers only: a fixed reply that changes no status"},
+    )
+
+
+class RatingSchema(StrictSchema):
+    score = fields.Integer(required=True, strict=True, metadata={"description": "1 to 5"})
+    comment = fields.String(
+        allow_none=True, load_default=None, metadata={"description": "at most 2,000 characters"}
+    )
+
+
+class ForwardSchema(StrictSchema):
+    handler_id = fields.String(
+        required=True, metadata={"description": "an active handler's account id"}
+    )
+
+
+class DetailsQuerySchema(StrictSchema):
+    as_of = fields.AwareDateTime(
+        metadata={"description": "admins and auditors: the state at that time"}
+    )
+    version = fields.Integer(
+        metadata={"description": "admins and auditors: the state at that version"}
+    )
+
+
+class PartySchema(Schema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class AuthorSchema(PartySchema):
+    role = fields.String(required=True)
+
+
+class AttachmentSchema(Schema):
+    id = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+
+
+class MessageSchema(Schema):
+    id = fields.String(required=True)
+    author = fields.Nested(AuthorSchema, required=True)
+    body = fields.String(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    automatic = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class RatingOutSchema(Schema):
+    score = fields.Integer(required=True)
+    comment = fields.String(allow_none=True, required=True)
+    rated_at = fields.DateTime(required=True)
+
+
+class TicketSchema(Schema):
+    id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    workspace_id = fields.String(required=True)
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    status = fields.String(required=True)
+    queue_state = fields.String(required=True)
+    submitter = fields.Nested(PartySchema, required=True)
+    assignee = fields.Nested(PartySchema, allow_none=True, required=True)
+    verified_email = fields.String(allow_none=True, required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    close_reason = fields.String(allow_none=True, required=True)
+    rating = fields.Nested(RatingOutSchema, allow_none=True, required=True)
+    messages = fields.List(fields.Nested(MessageSchema), required=True)
+    submitted_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+    allowed_actions = fields.List(fields.String(), required=True)
+
+
+class HistoryEntrySchema(Schema):
+    version = fields.Integer(required=True)
+    type = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    actor = fields.Dict(required=True)
+    data = fields.Dict(required=True)
+
+
+class HandlerSchema(Schema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+
+
+class HandlerCreateSchema(StrictSchema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), load_default=list)
+    active = fields.Boolean(load_default=True)
+
+
+class HandlerPatchSchema(StrictSchema):
+    name = fields.String()
+    roles = fields.List(fields.String())
+    active = fields.Boolean()

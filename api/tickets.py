@@ -1,0 +1,161 @@
+"""Ticket endpoints (CONTRACT.md §2.2): submit, details, history, replies and transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor
+from api.http import command_headers, expected_version, ticketing, version_headers
+from api.presenters import ticket_details
+from api.schemas import (
+    DetailsQuerySchema,
+    ForwardSchema,
+    HistoryEntrySchema,
+    MessageSchema,
+    RatingSchema,
+    ReplySchema,
+    SubmitSchema,
+    TicketSchema,
+    TicketTypeSchema,
+)
+from application.tickets import CommandResult
+from domain.errors import ValidationFailed
+from domain.ticket_types import TICKET_TYPES
+
+blp = Blueprint(
+    "tickets", __name__, url_prefix="/api/v1", description="Tickets and their conversation"
+)
+Reply = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def _no_attachments_yet(attachment_ids: list[str]) -> None:
+    # Uploads arrive with the attachments endpoint; until then no id can be one's own.
+    if attachment_ids:
+        raise ValidationFailed({"attachment_ids": ["unknown attachment"]})
+
+
+def _ticket_reply(result: CommandResult, status: int = 200) -> Reply:
+    return ticket_details(result.ticket, current_actor()), status, command_headers(result)
+
+
+@blp.route("/ticket-types")
+@blp.response(200, TicketTypeSchema(many=True))
+def ticket_types() -> list[dict[str, Any]]:
+    """The eight ticket types and what each needs at submission (no token needed)."""
+    return [
+        {
+            "code": str(info.code),
+            "name": info.name,
+            "requires_verified_email": info.requires_verified_email,
+            "requires_attachment": info.requires_attachment,
+        }
+        for info in TICKET_TYPES
+    ]
+
+
+@blp.route("/workspaces/<workspace_id>/tickets", methods=["POST"])
+@blp.arguments(SubmitSchema)
+@blp.response(201, TicketSchema)
+def submit(body: dict[str, Any], workspace_id: str) -> Reply:
+    """Submit a ticket to a workspace the caller is a current member of."""
+    _no_attachments_yet(body["attachment_ids"])
+    if body["verification"] is not None:
+        raise ValidationFailed({"verification": ["unknown verification"]})
+    result = ticketing().submit(
+        current_actor(),
+        workspace_id,
+        ticket_type=body["type"],
+        title=body["title"],
+        description=body["description"],
+    )
+    return _ticket_reply(result, 201)
+
+
+@blp.route("/tickets/<ticket_id>")
+class TicketDetails(MethodView):
+    """One ticket, now or (admins, auditors) at a version or a time."""
+
+    @blp.arguments(DetailsQuerySchema, location="query")
+    @blp.response(200, TicketSchema)
+    def get(self, query: dict[str, Any], ticket_id: str) -> Reply:
+        """Ticket details with the actions the caller may take now."""
+        actor = current_actor()
+        ticket = ticketing().ticket(
+            actor, ticket_id, version=query.get("version"), as_of=query.get("as_of")
+        )
+        return ticket_details(ticket, actor), 200, version_headers(ticket.version)
+
+
+@blp.route("/tickets/<ticket_id>/history")
+@blp.response(200, HistoryEntrySchema(many=True))
+def history(ticket_id: str) -> list[Any]:
+    """Every event of the ticket, oldest first."""
+    return [vars(entry) for entry in ticketing().history(current_actor(), ticket_id)]
+
+
+@blp.route("/tickets/<ticket_id>/messages", methods=["POST"])
+@blp.arguments(ReplySchema)
+@blp.response(201, MessageSchema)
+def reply(body: dict[str, Any], ticket_id: str) -> Reply:
+    """Reply as the submitter, or as the assignee or an admin (``automatic`` for handlers)."""
+    _no_attachments_yet(body["attachment_ids"])
+    result = ticketing().reply(
+        current_actor(),
+        ticket_id,
+        body["body"],
+        automatic=body["automatic"],
+        expected_version=expected_version(),
+    )
+    message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
+    return message, 201, command_headers(result)
+
+
+def _transition(name: str, summary: str) -> None:
+    def view(ticket_id: str) -> Reply:
+        command = getattr(ticketing(), name)
+        return _ticket_reply(
+            command(current_actor(), ticket_id, expected_version=expected_version())
+        )
+
+    view.__name__ = name
+    view.__doc__ = summary
+    path = "close" if name == "close_ticket" else name
+    blp.route(f"/tickets/<ticket_id>/{path}", methods=["POST"])(
+        blp.response(200, TicketSchema)(view)
+    )
+
+
+_transition("revoke", "Revoke a ticket nobody has accepted yet (submitter).")
+_transition("restart", "Restart a revoked ticket (submitter).")
+_transition("close_ticket", "Close the ticket (submitter).")
+_transition("accept", "Handle the ticket; the caller becomes the assignee (assignee or admin).")
+_transition("complete", "Mark the ticket complete (assignee or admin).")
+
+
+@blp.route("/tickets/<ticket_id>/rating", methods=["POST"])
+@blp.arguments(RatingSchema)
+@blp.response(200, TicketSchema)
+def rate(body: dict[str, Any], ticket_id: str) -> Reply:
+    """Rate a closed ticket once (submitter)."""
+    result = ticketing().rate(
+        current_actor(),
+        ticket_id,
+        body["score"],
+        body["comment"],
+        expected_version=expected_version(),
+    )
+    return _ticket_reply(result)
+
+
+@blp.route("/tickets/<ticket_id>/forward", methods=["POST"])
+@blp.arguments(ForwardSchema)
+@blp.response(200, TicketSchema)
+def forward(body: dict[str, Any], ticket_id: str) -> Reply:
+    """Forward the ticket to another active handler (assignee or admin)."""
+    result = ticketing().forward(
+        current_actor(), ticket_id, body["handler_id"], expected_version=expected_version()
+    )
+    return _ticket_reply(result)

@@ -1,0 +1,82 @@
+"""Fixtures for API tests: Flask's test client on the real database, and token minting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from api.auth import issue_token
+from application.bootstrap import build_app
+from application.clock import SettableClock
+from application.config import Settings
+from application.tickets import TicketingApp
+from tests.conftest import START
+
+SECRET = "test-secret-of-at-least-thirty-two-bytes"
+ADMIN_ID = "api-root"
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def ticketing(database_url: str) -> Iterator[TicketingApp]:
+    settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
+    app = build_app(settings, clock=SettableClock(START))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def flask_app(ticketing: TicketingApp, database_url: str) -> Flask:
+    settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
+    return create_app({"SETTINGS": settings, "TICKETING_APP": ticketing, "TESTING": True})
+
+
+@pytest.fixture
+def client(flask_app: Flask) -> FlaskClient:
+    return flask_app.test_client()
+
+
+@pytest.fixture
+def auth() -> Auth:
+    """``auth("alice")`` → headers with a bearer token for that account (role user)."""
+
+    def headers(sub: str, role: str = "user", **extra: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {issue_token(SECRET, sub, role, name=sub.title())}",
+            **extra,
+        }
+
+    return headers
+
+
+@pytest.fixture
+def member(ticketing: TicketingApp) -> Callable[..., str]:
+    """``member("alice", "bob")`` → a new workspace id with those members."""
+
+    def make(*accounts: str) -> str:
+        workspace_id = f"ws-{uuid4().hex[:8]}"
+        for account in accounts:
+            ticketing.member_joined(workspace_id, account, str(uuid4()))
+        return workspace_id
+
+    return make
+
+
+def new_ticket(
+    client: FlaskClient, auth: Auth, account: str, workspace_id: str, **body: Any
+) -> dict[str, Any]:
+    """Submit through HTTP and return the ticket document."""
+    payload = {"type": "bug", "title": "Crash", "description": "It crashes", **body}
+    response = client.post(
+        f"/api/v1/workspaces/{workspace_id}/tickets", json=payload, headers=auth(account)
+    )
+    assert response.status_code == 201, response.get_json()
+    document: dict[str, Any] = response.get_json()
+    return document
