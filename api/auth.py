@@ -6,33 +6,17 @@ algorithm) is refused; ``sub`` and ``exp`` are required; ``role`` defaults to ``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import jwt
 from flask import current_app, g, request
 
+from application.tokens import ALGORITHM
 from domain.actors import Actor, Role
 
-ALGORITHM = "HS256"
 CALLER_ROLES = frozenset({Role.USER, Role.HANDLER, Role.ADMIN, Role.AUDITOR})
 
 
 class Unauthenticated(Exception):
     """Missing, malformed, badly signed or expired token (401)."""
-
-
-def issue_token(secret: str, sub: str, role: str = "user", ttl: int = 3600, name: str = "") -> str:
-    """A signed token for development and tests (``ticketing token``)."""
-    now = datetime.now(UTC)
-    claims: dict[str, object] = {
-        "sub": sub,
-        "role": role,
-        "iat": now,
-        "exp": now + timedelta(seconds=ttl),
-    }
-    if name:
-        claims["name"] = name
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def actor_from_token(token: str, secret: str) -> Actor:

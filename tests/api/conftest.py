@@ -11,11 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from api.auth import issue_token
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
 from application.tickets import TicketingApp
+from application.tokens import issue_token
 from tests.conftest import START
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes"

@@ -1,0 +1,126 @@
+"""Handler administration, service endpoints and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import uuid4
+
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from tests.api.conftest import ADMIN_ID, Auth, new_ticket
+
+
+def test_handler_administration(
+    client: FlaskClient, auth: Auth, member: Callable[..., str]
+) -> None:
+    admin = auth(ADMIN_ID, "admin")
+    olga = f"olga-{uuid4().hex[:6]}"
+    created = client.post(
+        "/api/v1/admin/handlers",
+        json={"account_id": olga, "name": "Olga", "roles": ["billing"]},
+        headers=admin,
+    )
+    assert created.status_code == 201
+    assert created.get_json() == {
+        "account_id": olga,
+        "name": "Olga",
+        "roles": ["billing"],
+        "active": True,
+    }
+    assert (
+        client.post(
+            "/api/v1/admin/handlers", json={"account_id": olga, "name": "Olga"}, headers=admin
+        ).status_code
+        == 409
+    )
+    listed = client.get("/api/v1/admin/handlers", headers=auth("audrey", "auditor")).get_json()
+    assert olga in [h["account_id"] for h in listed]
+    assert client.get("/api/v1/admin/handlers", headers=auth("alice")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/admin/handlers",
+            json={"account_id": "x", "name": "X"},
+            headers=auth("h", "handler"),
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(
+            "/api/v1/admin/handlers/nobody-here", json={"active": False}, headers=admin
+        ).status_code
+        == 404
+    )
+
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    forward = f"/api/v1/tickets/{ticket['id']}/forward"
+    forwarded = client.post(forward, json={"handler_id": olga}, headers=admin)
+    assert forwarded.get_json()["assignee"] == {"account_id": olga, "name": "Olga"}
+    assert (
+        client.get(f"/api/v1/tickets/{ticket['id']}", headers=auth(olga, "handler")).status_code
+        == 200
+    )
+
+    patched = client.patch(f"/api/v1/admin/handlers/{olga}", json={"active": False}, headers=admin)
+    assert patched.get_json()["active"] is False
+    refused = client.post(forward, json={"handler_id": olga}, headers=admin)
+    assert refused.status_code == 422
+    assert "handler_id" in refused.get_json()["errors"]
+
+
+def test_service_endpoints(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["database"] == "ok"
+    client.get("/api/v1/ticket-types")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert (
+        'ticketing_http_requests_total{endpoint="/api/v1/ticket-types",method="GET",status="200"}'
+        in metrics
+    )
+    assert "ticketing_http_request_duration_seconds_bucket" in metrics
+
+
+def test_command_metrics_count_outcomes(
+    client: FlaskClient, auth: Auth, member: Callable[..., str]
+) -> None:
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    client.post(f"/api/v1/tickets/{ticket['id']}/close", headers=auth("alice"))
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'ticketing_commands_total{command="close_ticket",outcome="409"}' in metrics
+    assert 'ticketing_commands_total{command="submit",outcome="ok"}' in metrics
+
+
+def test_openapi_document_is_valid_and_complete(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    paths = set(spec["paths"])
+    for path in [
+        "/api/v1/ticket-types",
+        "/api/v1/workspaces/{workspace_id}/tickets",
+        "/api/v1/tickets/{ticket_id}",
+        "/api/v1/tickets/{ticket_id}/history",
+        "/api/v1/tickets/{ticket_id}/messages",
+        "/api/v1/tickets/{ticket_id}/revoke",
+        "/api/v1/tickets/{ticket_id}/restart",
+        "/api/v1/tickets/{ticket_id}/close",
+        "/api/v1/tickets/{ticket_id}/rating",
+        "/api/v1/tickets/{ticket_id}/accept",
+        "/api/v1/tickets/{ticket_id}/forward",
+        "/api/v1/tickets/{ticket_id}/complete",
+        "/api/v1/admin/handlers",
+        "/api/v1/admin/handlers/{account_id}",
+    ]:
+        assert path in paths
+    assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_request_id_is_echoed(client: FlaskClient) -> None:
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "abc123"}).headers["X-Request-Id"]
+        == "abc123"
+    )
+    assert len(client.get("/healthz").headers["X-Request-Id"]) == 32

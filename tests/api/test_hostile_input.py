@@ -1,0 +1,95 @@
+"""No input may produce a 500: hostile bodies against every endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.api.conftest import ADMIN_ID, Auth, new_ticket
+
+HOSTILE_JSON: list[object] = [
+    None,
+    [],
+    "string",
+    12,
+    {"type": 5, "title": ["x"], "description": {"a": 1}},
+    {"body": None, "automatic": "yes", "attachment_ids": "nope"},
+    {"score": "5", "comment": 9},
+    {"score": 10**40},
+    {"handler_id": {"$ne": 1}},
+    {"title": "x" * 300_000},
+    {"a": {"b": {"c": {"d": [[[[[]]]]]}}}},
+    {"verification": "code"},
+    {"account_id": 1, "roles": [None], "active": "true"},
+]
+HOSTILE_RAW: list[bytes] = [b"\xff\xfe\xfd", b'{"title": "\xc3\x28"}', b"{" * 5000, b"", b"null"]
+
+
+def routes(flask_app: Flask) -> list[tuple[str, str]]:
+    """Every (method, path) of the API with sample ids filled in."""
+    found = []
+    for rule in flask_app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            path = rule.rule.replace("<workspace_id>", "{ws}").replace("<ticket_id>", "{ticket}")
+            path = path.replace("<account_id>", "someone")
+            found.append((method, path))
+    return found
+
+
+@pytest.mark.parametrize("role", ["user", "admin"])
+def test_no_hostile_body_causes_a_500(
+    flask_app: Flask, client: FlaskClient, auth: Auth, member: Callable[..., str], role: str
+) -> None:
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    headers = auth("alice" if role == "user" else ADMIN_ID, role)
+    checked = 0
+    for method, template in routes(flask_app):
+        if "<" in template:
+            continue
+        path = template.format(ws=ws, ticket=ticket["id"])
+        for body in HOSTILE_JSON:
+            response = client.open(path, method=method, json=body, headers=headers)
+            assert response.status_code < 500, (method, path, body, response.get_json())
+            checked += 1
+        for raw in HOSTILE_RAW:
+            response = client.open(
+                path,
+                method=method,
+                data=raw,
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            assert response.status_code < 500, (method, path, raw)
+            checked += 1
+    assert checked > 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["version=abc", "version=-1", "as_of=yesterday", "as_of=2026-01-01T00:00:00", "version=1.5"],
+)
+def test_bad_queries_are_4xx(
+    client: FlaskClient, auth: Auth, member: Callable[..., str], query: str
+) -> None:
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    response = client.get(
+        f"/api/v1/tickets/{ticket['id']}?{query}", headers=auth(ADMIN_ID, "admin")
+    )
+    assert response.status_code in (404, 422)
+    assert response.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("if_match", ['"abc"', "W/", '"-3"', "1, 2"])
+def test_bad_if_match_is_412(
+    client: FlaskClient, auth: Auth, member: Callable[..., str], if_match: str
+) -> None:
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    response = client.post(
+        f"/api/v1/tickets/{ticket['id']}/revoke", headers=auth("alice", **{"If-Match": if_match})
+    )
+    assert response.status_code == 412

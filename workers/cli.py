@@ -1,0 +1,69 @@
+"""The ``ticketing`` command line (CONTRACT.md §4)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from application.config import ConfigError, Settings, load_env_file
+from application.tokens import issue_token
+
+ROLES = ("user", "handler", "admin", "auditor")
+
+
+def token(args: argparse.Namespace) -> int:
+    """Print a signed JWT for development."""
+    settings = Settings.from_env()
+    if not settings.jwt_secret:
+        raise ConfigError("TICKETING_JWT_SECRET must be set to sign tokens")
+    print(issue_token(settings.jwt_secret, args.sub, args.role, args.ttl, args.name))
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the HTTP API under gunicorn (the production WSGI server)."""
+    from gunicorn.app.wsgiapp import run
+
+    bind = args.bind or os.environ.get("TICKETING_BIND", "127.0.0.1:8000")
+    workers = str(args.workers or os.environ.get("TICKETING_WEB_WORKERS", "2"))
+    sys.argv = ["gunicorn", "--bind", bind, "--workers", workers]
+    sys.argv.append("api.wsgi:app")
+    run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands and their options."""
+    parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    minting = commands.add_parser("token", help="print a signed JWT (development)")
+    minting.add_argument("--sub", required=True, help="account id")
+    minting.add_argument("--role", default="user", choices=ROLES)
+    minting.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    minting.add_argument("--name", default="", help="display name claim")
+    minting.set_defaults(run=token)
+
+    serving = commands.add_parser("serve", help="run the HTTP API (gunicorn)")
+    serving.add_argument("--bind", help="host:port (TICKETING_BIND, default 127.0.0.1:8000)")
+    serving.add_argument("--workers", type=int, help="processes (TICKETING_WEB_WORKERS, default 2)")
+    serving.set_defaults(run=serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ticketing`` console script."""
+    load_env_file()
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except ConfigError as error:
+        print(f"ticketing: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
