@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
-from werkzeug.exceptions import PreconditionFailed
+import hashlib
+import json
+from typing import Any
 
-from application.tickets import CommandResult, TicketingApp
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, PreconditionFailed
+
+from application.tickets import CommandResult, IdempotencyKey, TicketingApp
+
+IDEMPOTENCY_KEY_MAX = 255
 
 
 def ticketing() -> TicketingApp:
@@ -34,5 +40,22 @@ def version_headers(version: int, position: int | None = None) -> dict[str, str]
 
 
 def command_headers(result: CommandResult) -> dict[str, str]:
-    """Headers of a command response."""
-    return version_headers(result.ticket.version, result.position)
+    """Headers of a command response (``Idempotent-Replayed`` when it repeats an earlier one)."""
+    headers = version_headers(result.ticket.version, result.position)
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return headers
+
+
+def idempotency_key(body: dict[str, Any]) -> IdempotencyKey | None:
+    """The request's ``Idempotency-Key`` with a fingerprint of method, path and parsed body."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable() or not key.isascii():
+        raise BadRequest(
+            f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} printable ASCII characters"
+        )
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+    return IdempotencyKey(key=key, fingerprint=digest)

@@ -9,7 +9,13 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from api.auth import Unauthenticated
-from application.errors import Contention, HandlerNotFound, TicketNotFound, VersionMismatch
+from application.errors import (
+    Contention,
+    HandlerNotFound,
+    IdempotencyKeyReused,
+    TicketNotFound,
+    VersionMismatch,
+)
 from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -71,5 +77,14 @@ def register(app: Flask) -> None:
     app.register_error_handler(
         ValidationFailed,
         lambda e: problem(422, "Unprocessable Content", str(e), errors=e.errors),
+    )
+    app.register_error_handler(
+        IdempotencyKeyReused,
+        lambda e: problem(
+            422,
+            "Unprocessable Content",
+            "this Idempotency-Key was used with a different request",
+            errors={"Idempotency-Key": ["was used with a different request"]},
+        ),
     )
     app.register_error_handler(Exception, _unexpected)

@@ -8,7 +8,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_actor
-from api.http import command_headers, expected_version, ticketing, version_headers
+from api.http import (
+    command_headers,
+    expected_version,
+    idempotency_key,
+    ticketing,
+    version_headers,
+)
 from api.presenters import ticket_details
 from api.schemas import (
     DetailsQuerySchema,
@@ -60,7 +66,11 @@ def ticket_types() -> list[dict[str, Any]]:
 @blp.arguments(SubmitSchema)
 @blp.response(201, TicketSchema)
 def submit(body: dict[str, Any], workspace_id: str) -> Reply:
-    """Submit a ticket to a workspace the caller is a current member of."""
+    """Submit a ticket to a workspace the caller is a current member of.
+
+    With an ``Idempotency-Key`` header, a retry with the same body returns the first response
+    (``Idempotent-Replayed: true``) and records nothing; the same key with another body is 422.
+    """
     _no_attachments_yet(body["attachment_ids"])
     if body["verification"] is not None:
         raise ValidationFailed({"verification": ["unknown verification"]})
@@ -70,6 +80,7 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
         ticket_type=body["type"],
         title=body["title"],
         description=body["description"],
+        idempotency=idempotency_key(body),
     )
     return _ticket_reply(result, 201)
 
@@ -100,7 +111,10 @@ def history(ticket_id: str) -> list[Any]:
 @blp.arguments(ReplySchema)
 @blp.response(201, MessageSchema)
 def reply(body: dict[str, Any], ticket_id: str) -> Reply:
-    """Reply as the submitter, or as the assignee or an admin (``automatic`` for handlers)."""
+    """Reply as the submitter, or as the assignee or an admin (``automatic`` for handlers).
+
+    Honours ``Idempotency-Key`` as submission does.
+    """
     _no_attachments_yet(body["attachment_ids"])
     result = ticketing().reply(
         current_actor(),
@@ -108,6 +122,7 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
         body["body"],
         automatic=body["automatic"],
         expected_version=expected_version(),
+        idempotency=idempotency_key(body),
     )
     message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
     return message, 201, command_headers(result)

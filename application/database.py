@@ -22,6 +22,7 @@ def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_PRE_PING": "n",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": "application.recorder:TicketingRecorder",
     }
 
 

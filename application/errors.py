@@ -21,3 +21,7 @@ class VersionMismatch(Exception):
 
 class Contention(Exception):
     """A command lost the race to other writers too many times in a row (retryable, 409)."""
+
+
+class IdempotencyKeyReused(Exception):
+    """An ``Idempotency-Key`` came back with a different request (422)."""

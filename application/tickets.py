@@ -22,9 +22,16 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresFactory
 
 from application.clock import Clock
-from application.errors import Contention, HandlerNotFound, TicketNotFound, VersionMismatch
+from application.errors import (
+    Contention,
+    HandlerNotFound,
+    IdempotencyKeyReused,
+    TicketNotFound,
+    VersionMismatch,
+)
 from application.history import HistoryEntry, history_entry
 from application.numbers import PostgresTicketNumbers
+from application.recorder import IdempotencyRecord, TicketingRecorder
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.handlers import ROSTER_ID, HandlerRoster
@@ -40,11 +47,24 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a ticket command left behind: the new state and the store position it reached."""
+    """What a ticket command left behind: the new state and the store position it reached.
+
+    ``replayed`` is true when an idempotency key matched an earlier identical request: the
+    result is that request's, and nothing new was recorded.
+    """
 
     ticket: Ticket
     position: int
     message_id: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's ``Idempotency-Key`` and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
 
 
 class TicketingApp(Application[UUID]):
@@ -79,6 +99,7 @@ class TicketingApp(Application[UUID]):
         description: object,
         attachments: Sequence[Record] = (),
         verified_email: str | None = None,
+        idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
         """Open a ticket in a workspace the caller is a current member of."""
         numbers: list[int] = []
@@ -89,6 +110,9 @@ class TicketingApp(Application[UUID]):
             return numbers[0]
 
         def attempt() -> CommandResult:
+            replay = self._replay(actor, idempotency)
+            if replay is not None:
+                return replay
             now = self.clock.now()
             workspace = self._find(Workspace, Workspace.create_id(workspace_id))
             if workspace is None:
@@ -112,10 +136,12 @@ class TicketingApp(Application[UUID]):
             )
             workspace.file_ticket(ticket.id, at=now)
             account.file_ticket(ticket.id, at=now)
-            return CommandResult(ticket, self._save(ticket, workspace, account))
+            record = self._idempotency_record(actor, idempotency, ticket)
+            return CommandResult(ticket, self._save(ticket, workspace, account, idempotency=record))
 
         result = self._retrying(attempt)
-        log.info("ticket %s #%s submitted", result.ticket.id, result.ticket.number)
+        if not result.replayed:
+            log.info("ticket %s #%s submitted", result.ticket.id, result.ticket.number)
         return result
 
     def reply(
@@ -127,6 +153,7 @@ class TicketingApp(Application[UUID]):
         attachments: Sequence[Record] = (),
         automatic: bool = False,
         expected_version: int | None = None,
+        idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
         """Add a message from the submitter or the support side."""
         return self._on_ticket(
@@ -136,6 +163,7 @@ class TicketingApp(Application[UUID]):
             lambda t, now: t.reply(
                 actor, body, attachments=attachments, automatic=automatic, at=now
             ),
+            idempotency,
         )
 
     def revoke(
@@ -365,16 +393,52 @@ class TicketingApp(Application[UUID]):
         ticket_id: str,
         expected_version: int | None,
         change: Callable[[Ticket, datetime], object],
+        idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
         def attempt() -> CommandResult:
             ticket = self._visible_ticket(actor, ticket_id)
+            replay = self._replay(actor, idempotency)
+            if replay is not None:
+                return replay
             if expected_version is not None and ticket.version != expected_version:
                 raise VersionMismatch(ticket.version)
             outcome = change(ticket, self.clock.now())
             message_id = outcome if isinstance(outcome, str) else None
-            return CommandResult(ticket, self._save(ticket), message_id)
+            record = self._idempotency_record(actor, idempotency, ticket, message_id)
+            return CommandResult(ticket, self._save(ticket, idempotency=record), message_id)
 
         return self._retrying(attempt)
+
+    def _replay(self, actor: Actor, idempotency: IdempotencyKey | None) -> CommandResult | None:
+        """The earlier outcome of a request with the same key, if there was one."""
+        if idempotency is None:
+            return None
+        record = self._recorder.find_idempotency(actor.account_id, idempotency.key)
+        if record is None:
+            return None
+        if record.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReused(idempotency.key)
+        ticket: Aggregate = self.repository.get(record.ticket_id, version=record.version)
+        assert isinstance(ticket, Ticket)
+        return CommandResult(ticket, record.position, record.message_id, replayed=True)
+
+    @staticmethod
+    def _idempotency_record(
+        actor: Actor,
+        idempotency: IdempotencyKey | None,
+        ticket: Ticket,
+        message_id: str | None = None,
+    ) -> IdempotencyRecord | None:
+        if idempotency is None:
+            return None
+        return IdempotencyRecord(
+            account_id=actor.account_id,
+            key=idempotency.key,
+            fingerprint=idempotency.fingerprint,
+            ticket_id=ticket.id,
+            version=ticket.version,
+            message_id=message_id,
+        )
 
     def _on_workspace(
         self,
@@ -412,8 +476,12 @@ class TicketingApp(Application[UUID]):
                 time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
         raise Contention(f"gave up after {self.attempts} conflicting attempts")
 
-    def _save(self, *aggregates: Aggregate) -> int:
-        recordings = self.save(*aggregates)
+    @property
+    def _recorder(self) -> TicketingRecorder:
+        return cast(TicketingRecorder, self.recorder)
+
+    def _save(self, *aggregates: Aggregate, idempotency: IdempotencyRecord | None = None) -> int:
+        recordings = self.save(*aggregates, idempotency=idempotency)
         return max((r.notification.id for r in recordings), default=0)
 
     def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
