@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration lint format dev bench clean
+.PHONY: install test unit integration api e2e lint format dev bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ unit: install ## domain rules only, no database
 
 integration: install ## against a real PostgreSQL (embedded unless TICKETING_TEST_DATABASE_URL is set)
 	$(BIN)/pytest tests/integration
+
+api: install ## the HTTP API through Flask's test client, real PostgreSQL
+	$(BIN)/pytest tests/api
+
+e2e: install ## `ticketing dev` as a subprocess
+	$(BIN)/pytest tests/e2e
+
+dev: install ## everything on this machine: embedded PostgreSQL and the API on :8000
+	$(BIN)/ticketing dev
 
 lint: install ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from application.config import ConfigError, Settings, load_env_file
 from application.tokens import issue_token
@@ -28,10 +29,18 @@ def serve(args: argparse.Namespace) -> int:
 
     bind = args.bind or os.environ.get("TICKETING_BIND", "127.0.0.1:8000")
     workers = str(args.workers or os.environ.get("TICKETING_WEB_WORKERS", "2"))
-    sys.argv = ["gunicorn", "--bind", bind, "--workers", workers]
+    # no control socket: it lives at one fixed path per user, so two instances would collide
+    sys.argv = ["gunicorn", "--bind", bind, "--workers", workers, "--no-control-socket"]
     sys.argv.append("api.wsgi:app")
     run()
     return 0
+
+
+def dev(args: argparse.Namespace) -> int:
+    """Everything on one machine: embedded PostgreSQL and the API."""
+    from workers.dev import DevOptions, run_dev
+
+    return run_dev(DevOptions(port=args.port, data_dir=Path(args.data_dir)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     serving.add_argument("--bind", help="host:port (TICKETING_BIND, default 127.0.0.1:8000)")
     serving.add_argument("--workers", type=int, help="processes (TICKETING_WEB_WORKERS, default 2)")
     serving.set_defaults(run=serve)
+
+    developing = commands.add_parser("dev", help="everything on one machine, no set-up")
+    developing.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    developing.add_argument("--data-dir", default="./var", help="data folder (default ./var)")
+    developing.set_defaults(run=dev)
     return parser
 
 
