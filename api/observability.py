@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -20,31 +19,6 @@ COMMANDS = Counter(
     "ticketing_commands_total", "Ticket commands by type and outcome", ["command", "outcome"]
 )
 log = logging.getLogger("ticketing.http")
-
-
-class JsonFormatter(logging.Formatter):
-    """Log records as one JSON object per line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON logs on standard error for every logger."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 def _command_name() -> str | None:

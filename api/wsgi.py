@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from api.app import create_app
-from api.observability import configure_logging
-from application.config import load_env_file
+from application.config import Settings, load_env_file
+from application.logs import configure_logging
 
 load_env_file()
-configure_logging()
-app = create_app()
+settings = Settings.from_env()
+configure_logging(settings.log_level)
+app = create_app({"SETTINGS": settings})

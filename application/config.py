@@ -48,6 +48,7 @@ class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/ticketing"
     default_assignee: str = "admin"
     jwt_secret: str = ""
+    log_level: str = "INFO"
     db_pool_size: int = 5
     command_attempts: int = 20
 
@@ -60,6 +61,7 @@ class Settings:
             database_url=env.get("TICKETING_DATABASE_URL") or defaults.database_url,
             default_assignee=env.get("TICKETING_DEFAULT_ASSIGNEE") or defaults.default_assignee,
             jwt_secret=env.get("TICKETING_JWT_SECRET") or defaults.jwt_secret,
+            log_level=(env.get("TICKETING_LOG_LEVEL") or defaults.log_level).upper(),
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
         )

@@ -1,42 +1,28 @@
-"""The ticketing application: every command of CONTRACT.md §1 and the detail queries.
-
-Each command loads what it needs, lets the domain decide, and saves all changed
-aggregates in one transaction. A save that loses a race on an aggregate version is
-retried from the start (bounded); an explicit expected version (``If-Match``) is not.
-"""
+"""The ticketing application: every ticket command of CONTRACT.md §1 and the detail queries."""
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
-from eventsourcing.postgres import PostgresFactory
 
-from application.clock import Clock
 from application.errors import (
-    Contention,
-    HandlerNotFound,
     IdempotencyKeyReused,
     TicketNotFound,
     VersionMismatch,
 )
 from application.history import HistoryEntry, history_entry
-from application.numbers import PostgresTicketNumbers
-from application.recorder import IdempotencyRecord, TicketingRecorder
+from application.platform_facts import PlatformFacts
+from application.recorder import IdempotencyRecord
+from application.roster import HandlerAdministration
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
-from domain.handlers import ROSTER_ID, HandlerRoster
 from domain.platform import Account, Workspace
-from domain.status import CloseReason
 from domain.ticket import Ticket
 
 log = logging.getLogger(__name__)
@@ -67,25 +53,10 @@ class IdempotencyKey:
     fingerprint: str
 
 
-class TicketingApp(Application[UUID]):
+class TicketingApp(PlatformFacts, HandlerAdministration):
     """Tickets, workspaces, accounts and the handler roster, event-sourced in one store."""
 
     name = "ticketing"
-    snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
-
-    def __init__(
-        self,
-        env: dict[str, str],
-        *,
-        clock: Clock,
-        default_assignee: str,
-        attempts: int = 20,
-    ) -> None:
-        super().__init__(env=env)
-        self.clock = clock
-        self.default_assignee = default_assignee
-        self.attempts = attempts
-        self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
 
     # ------------------------------------------------------------ ticket commands
 
@@ -256,88 +227,6 @@ class TicketingApp(Application[UUID]):
 
         return self._retrying(attempt)
 
-    # ------------------------------------------------------------ platform facts
-
-    def member_joined(self, workspace_id: str, account_id: str, platform_event_id: str) -> bool:
-        """MemberJoined; False if this platform event was applied before."""
-        return self._on_workspace(
-            workspace_id,
-            platform_event_id,
-            lambda ws, now: ws.join(account_id, platform_event_id, at=now),
-        )
-
-    def member_left(self, workspace_id: str, account_id: str, platform_event_id: str) -> bool:
-        """MemberLeft; False if this platform event was applied before."""
-        return self._on_workspace(
-            workspace_id,
-            platform_event_id,
-            lambda ws, now: ws.leave(account_id, platform_event_id, at=now),
-        )
-
-    def workspace_dissolved(self, workspace_id: str, platform_event_id: str) -> bool:
-        """WorkspaceDissolved: every ticket of the workspace not yet closed closes."""
-
-        def change(workspace: Workspace, now: datetime) -> list[Aggregate]:
-            workspace.dissolve(platform_event_id, at=now)
-            return self._close_all(workspace.ticket_ids, CloseReason.WORKSPACE_DISSOLVED, now)
-
-        return self._on_workspace(workspace_id, platform_event_id, change)
-
-    def account_cancelled(self, account_id: str, platform_event_id: str) -> bool:
-        """AccountCancelled: every ticket of the account not yet closed closes."""
-
-        def attempt() -> bool:
-            now = self.clock.now()
-            account = self._find(Account, Account.create_id(account_id)) or Account(
-                account_id=account_id, timestamp=now
-            )
-            if account.has_seen(platform_event_id):
-                return False
-            account.cancel(platform_event_id, at=now)
-            closed = self._close_all(account.ticket_ids, CloseReason.ACCOUNT_CANCELLED, now)
-            self._save(account, *closed)
-            log.info("account %s cancelled: %d tickets closed", account_id, len(closed))
-            return True
-
-        return self._retrying(attempt)
-
-    # ------------------------------------------------------------ handler roster
-
-    def roster(self) -> HandlerRoster:
-        """The handler roster (empty if no handler was ever registered)."""
-        return self._find(HandlerRoster, ROSTER_ID) or HandlerRoster(timestamp=self.clock.now())
-
-    def register_handler(
-        self, actor: Actor, account_id: object, name: object, roles: object, active: object = True
-    ) -> HandlerRoster:
-        """An admin adds a handler to the roster."""
-        self._require_admin(actor)
-
-        def attempt() -> HandlerRoster:
-            roster = self.roster()
-            roster.register(account_id, name, roles, active, at=self.clock.now())
-            self._save(roster)
-            return roster
-
-        return self._retrying(attempt)
-
-    def update_handler(
-        self, actor: Actor, account_id: str, changes: dict[str, Any]
-    ) -> HandlerRoster:
-        """An admin renames, re-roles, activates or deactivates a handler."""
-        self._require_admin(actor)
-
-        def attempt() -> HandlerRoster:
-            roster = self.roster()
-            try:
-                roster.update(account_id, changes, at=self.clock.now())
-            except KeyError:
-                raise HandlerNotFound(account_id) from None
-            self._save(roster)
-            return roster
-
-        return self._retrying(attempt)
-
     # ------------------------------------------------------------ queries
 
     def ticket(
@@ -374,16 +263,6 @@ class TicketingApp(Application[UUID]):
         """Every event of a ticket the caller may see, oldest first."""
         ticket = self._visible_ticket(actor, ticket_id)
         return [history_entry(e) for e in self.events.get(ticket.id)]
-
-    def ping_database(self) -> None:
-        """Raise unless the event store's database answers."""
-        with cast(PostgresFactory, self.factory).datastore.get_connection() as conn:
-            conn.execute("SELECT 1")
-
-    def is_member(self, workspace_id: str, account_id: str) -> bool:
-        """Whether an account is a current member of a live workspace."""
-        workspace = self._find(Workspace, Workspace.create_id(workspace_id))
-        return workspace is not None and workspace.is_member(account_id)
 
     # ------------------------------------------------------------ internals
 
@@ -440,50 +319,6 @@ class TicketingApp(Application[UUID]):
             message_id=message_id,
         )
 
-    def _on_workspace(
-        self,
-        workspace_id: str,
-        platform_event_id: str,
-        change: Callable[[Workspace, datetime], list[Aggregate] | None],
-    ) -> bool:
-        def attempt() -> bool:
-            now = self.clock.now()
-            workspace = self._find(Workspace, Workspace.create_id(workspace_id)) or Workspace(
-                workspace_id=workspace_id, timestamp=now
-            )
-            if workspace.has_seen(platform_event_id):
-                return False
-            others = change(workspace, now) or []
-            self._save(workspace, *others)
-            return True
-
-        return self._retrying(attempt)
-
-    def _close_all(
-        self, ticket_ids: list[str], reason: CloseReason, now: datetime
-    ) -> list[Aggregate]:
-        tickets = [self._get_ticket(UUID(ticket_id)) for ticket_id in ticket_ids]
-        return [t for t in tickets if t.close_by_platform(reason, at=now)]
-
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        for number in range(1, self.attempts + 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                if number == self.attempts:
-                    break
-                log.debug("lost a write race (attempt %d); retrying", number)
-                time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
-        raise Contention(f"gave up after {self.attempts} conflicting attempts")
-
-    @property
-    def _recorder(self) -> TicketingRecorder:
-        return cast(TicketingRecorder, self.recorder)
-
-    def _save(self, *aggregates: Aggregate, idempotency: IdempotencyRecord | None = None) -> int:
-        recordings = self.save(*aggregates, idempotency=idempotency)
-        return max((r.notification.id for r in recordings), default=0)
-
     def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
         try:
             ticket = self._get_ticket(UUID(ticket_id))
@@ -494,25 +329,3 @@ class TicketingApp(Application[UUID]):
         if self.is_member(ticket.workspace_id, actor.account_id):
             return ticket
         raise TicketNotFound(ticket_id)
-
-    def _get_ticket(self, ticket_id: UUID) -> Ticket:
-        ticket = self._find(Ticket, ticket_id)
-        if ticket is None:
-            raise TicketNotFound(str(ticket_id))
-        return ticket
-
-    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None
-
-    def _default_assignee(self) -> Record:
-        account_id = self.default_assignee
-        return {"account_id": account_id, "name": self.roster().name_of(account_id)}
-
-    @staticmethod
-    def _require_admin(actor: Actor) -> None:
-        if actor.role is not Role.ADMIN:
-            raise NotAllowed("only admins manage handlers")

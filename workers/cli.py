@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from application.config import ConfigError, Settings, load_env_file
+from application.logs import configure_logging
 from application.tokens import issue_token
 
 ROLES = ("user", "handler", "admin", "auditor")
@@ -67,8 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ticketing`` console script."""
+def main() -> int:
+    """Entry point of the ``ticketing`` console script: JSON logs, then the command."""
+    load_env_file()
+    configure_logging(Settings.from_env().log_level)
+    return run(sys.argv[1:])
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run one command line (without touching logging, so tests can call it)."""
     load_env_file()
     args = build_parser().parse_args(argv)
     try:

@@ -18,7 +18,7 @@ from application.tickets import TicketingApp
 from application.tokens import issue_token
 from tests.conftest import START
 
-SECRET = "test-secret-of-at-least-thirty-two-bytes"
+SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 ADMIN_ID = "api-root"
 
 Auth = Callable[..., dict[str, str]]

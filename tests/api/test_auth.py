@@ -27,7 +27,7 @@ BAD_TOKENS = {
     "alg none": unsigned({"sub": "alice", "exp": FUTURE}),
     "other key": jwt.encode(
         {"sub": "alice", "exp": FUTURE},
-        "another-secret-of-at-least-thirty-two-bytes-long-for-sha512-keys-xx",
+        "another-secret-that-is-long-enough-for-hs256-and-hs512-alike-0123456789",
         algorithm="HS256",
     ),
     "other algorithm": jwt.encode({"sub": "alice", "exp": FUTURE}, SECRET, algorithm="HS512"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from workers.cli import main
+from workers.cli import run
 
 SECRET = "cli-secret-of-at-least-thirty-two-bytes"
 
@@ -16,7 +16,7 @@ def test_token_is_signed_with_the_configured_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TICKETING_JWT_SECRET", SECRET)
-    assert main(["token", "--sub", "alice", "--role", "auditor", "--ttl", "60"]) == 0
+    assert run(["token", "--sub", "alice", "--role", "auditor", "--ttl", "60"]) == 0
     claims = jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])
     assert (claims["sub"], claims["role"]) == ("alice", "auditor")
     assert claims["exp"] - claims["iat"] == 60
@@ -26,7 +26,7 @@ def test_token_without_a_secret_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("TICKETING_JWT_SECRET", raising=False)
-    assert main(["token", "--sub", "alice"]) == 2
+    assert run(["token", "--sub", "alice"]) == 2
     assert "TICKETING_JWT_SECRET" in capsys.readouterr().err
 
 
@@ -37,5 +37,5 @@ def test_env_file_is_loaded_and_the_environment_wins(
     env_file.write_text(f"TICKETING_JWT_SECRET={SECRET}\n")
     monkeypatch.delenv("TICKETING_JWT_SECRET", raising=False)
     monkeypatch.setenv("TICKETING_ENV_FILE", str(env_file))
-    assert main(["token", "--sub", "bob"]) == 0
+    assert run(["token", "--sub", "bob"]) == 0
     assert jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])["sub"] == "bob"

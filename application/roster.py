@@ -1,0 +1,59 @@
+"""The handler roster that admins keep (``/admin/handlers``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.errors import HandlerNotFound
+from application.store import EventStore
+from domain.actors import Actor, Role
+from domain.errors import NotAllowed
+from domain.handlers import ROSTER_ID, HandlerRoster
+
+
+class HandlerAdministration(EventStore):
+    """Registering, changing and looking up handlers."""
+
+    def roster(self) -> HandlerRoster:
+        """The handler roster (empty if no handler was ever registered)."""
+        return self._find(HandlerRoster, ROSTER_ID) or HandlerRoster(timestamp=self.clock.now())
+
+    def register_handler(
+        self, actor: Actor, account_id: object, name: object, roles: object, active: object = True
+    ) -> HandlerRoster:
+        """An admin adds a handler to the roster."""
+        self._require_admin(actor)
+
+        def attempt() -> HandlerRoster:
+            roster = self.roster()
+            roster.register(account_id, name, roles, active, at=self.clock.now())
+            self._save(roster)
+            return roster
+
+        return self._retrying(attempt)
+
+    def update_handler(
+        self, actor: Actor, account_id: str, changes: dict[str, Any]
+    ) -> HandlerRoster:
+        """An admin renames, re-roles, activates or deactivates a handler."""
+        self._require_admin(actor)
+
+        def attempt() -> HandlerRoster:
+            roster = self.roster()
+            try:
+                roster.update(account_id, changes, at=self.clock.now())
+            except KeyError:
+                raise HandlerNotFound(account_id) from None
+            self._save(roster)
+            return roster
+
+        return self._retrying(attempt)
+
+    def _default_assignee(self) -> dict[str, Any]:
+        account_id = self.default_assignee
+        return {"account_id": account_id, "name": self.roster().name_of(account_id)}
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if actor.role is not Role.ADMIN:
+            raise NotAllowed("only admins manage handlers")

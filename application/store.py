@@ -1,0 +1,89 @@
+"""The event store every use case shares: bounded retries, saving, loading.
+
+Each command loads what it needs, lets the domain decide, and saves all changed
+aggregates in one transaction. A save that loses a race on an aggregate version is
+retried from the start (bounded); an explicit expected version (``If-Match``) is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresFactory
+
+from application.clock import Clock
+from application.errors import Contention, TicketNotFound
+from application.numbers import PostgresTicketNumbers
+from application.recorder import IdempotencyRecord, TicketingRecorder
+from domain.handlers import HandlerRoster
+from domain.platform import Account, Workspace
+from domain.ticket import Ticket
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+
+class EventStore(Application[UUID]):
+    """The ticketing event store with the helpers every use case needs."""
+
+    snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        clock: Clock,
+        default_assignee: str,
+        attempts: int = 20,
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        self.default_assignee = default_assignee
+        self.attempts = attempts
+        self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
+
+    def ping_database(self) -> None:
+        """Raise unless the event store's database answers."""
+        with cast(PostgresFactory, self.factory).datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        for number in range(1, self.attempts + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                if number == self.attempts:
+                    break
+                log.debug("lost a write race (attempt %d); retrying", number)
+                time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
+        raise Contention(f"gave up after {self.attempts} conflicting attempts")
+
+    @property
+    def _recorder(self) -> TicketingRecorder:
+        return cast(TicketingRecorder, self.recorder)
+
+    def _save(self, *aggregates: Aggregate, idempotency: IdempotencyRecord | None = None) -> int:
+        recordings = self.save(*aggregates, idempotency=idempotency)
+        return max((r.notification.id for r in recordings), default=0)
+
+    def _get_ticket(self, ticket_id: UUID) -> Ticket:
+        ticket = self._find(Ticket, ticket_id)
+        if ticket is None:
+            raise TicketNotFound(str(ticket_id))
+        return ticket
+
+    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
