@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, json
+from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from api.auth import Unauthenticated
@@ -50,6 +52,13 @@ def _http_exception(error: HTTPException) -> Response:
     return response
 
 
+def _store_unavailable(error: Exception) -> Response:
+    log.error("the event store is unavailable: %s", error)
+    response = problem(503, "Service Unavailable", "the database is unavailable; try again shortly")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(500, "Internal Server Error", "the server failed; the error was logged")
@@ -87,4 +96,6 @@ def register(app: Flask) -> None:
             errors={"Idempotency-Key": ["was used with a different request"]},
         ),
     )
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(unavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -8,7 +8,11 @@ from uuid import uuid4
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from tests.api.conftest import ADMIN_ID, Auth, new_ticket
+from api.app import create_app
+from application.bootstrap import build_app
+from application.config import Settings
+from application.tokens import issue_token
+from tests.api.conftest import ADMIN_ID, SECRET, Auth, new_ticket
 
 
 def test_handler_administration(
@@ -124,3 +128,19 @@ def test_request_id_is_echoed(client: FlaskClient) -> None:
         == "abc123"
     )
     assert len(client.get("/healthz").headers["X-Request-Id"]) == 32
+
+
+def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:
+    settings = Settings(database_url=database_url, jwt_secret=SECRET)
+    app = build_app(settings)
+    try:
+        client = create_app({"SETTINGS": settings, "TICKETING_APP": app}).test_client()
+        app.factory.datastore.pool.close()  # this process can no longer reach the database
+        headers = {"Authorization": f"Bearer {issue_token(SECRET, 'alice')}"}
+        response = client.get(f"/api/v1/tickets/{uuid4()}", headers=headers)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.content_type == "application/problem+json"
+        assert client.get("/readyz").status_code == 503
+    finally:
+        app.close()
