@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 from uuid import uuid4
 
+from eventsourcing.postgres import PostgresFactory
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
@@ -135,7 +137,9 @@ def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:
     app = build_app(settings)
     try:
         client = create_app({"SETTINGS": settings, "TICKETING_APP": app}).test_client()
-        app.factory.datastore.pool.close()  # this process can no longer reach the database
+        cast(
+            PostgresFactory, app.factory
+        ).datastore.pool.close()  # the database is now out of reach
         headers = {"Authorization": f"Bearer {issue_token(SECRET, 'alice')}"}
         response = client.get(f"/api/v1/tickets/{uuid4()}", headers=headers)
         assert response.status_code == 503
