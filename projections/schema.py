@@ -1,0 +1,77 @@
+"""Read-model tables: ticket summaries (every list), memberships and dissolved workspaces.
+
+Names are unqualified so the same statements build the live tables (``public``) or scratch
+ones for ``audit verify`` (another schema first on the ``search_path``).
+"""
+
+from __future__ import annotations
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+READ_MODEL_TABLES = ("ticket_summaries", "memberships", "dissolved_workspaces", "workspace_ids")
+
+DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
+    """
+    CREATE TABLE IF NOT EXISTS ticket_summaries (
+        ticket_id uuid PRIMARY KEY,
+        number bigint NOT NULL UNIQUE,
+        workspace_id text NOT NULL,
+        type text NOT NULL,
+        title text NOT NULL,
+        status text NOT NULL,
+        queue_state text NOT NULL GENERATED ALWAYS AS (
+            CASE status
+                WHEN 'waiting_for_assignment' THEN 'pending'
+                WHEN 'closed' THEN 'completed'
+                WHEN 'revoked' THEN 'cancelled'
+                ELSE 'processing'
+            END
+        ) STORED,
+        submitter_id text NOT NULL,
+        submitter_name text NOT NULL,
+        assignee_id text,
+        assignee_name text,
+        submitted_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        version bigint NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_workspace "
+    "ON ticket_summaries (workspace_id, submitted_at DESC, ticket_id DESC)",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_submitter "
+    "ON ticket_summaries (submitter_id, submitted_at DESC, ticket_id DESC)",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_assignee "
+    "ON ticket_summaries (assignee_id, submitted_at DESC, ticket_id DESC)",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_time "
+    "ON ticket_summaries (submitted_at DESC, ticket_id DESC)",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_title "
+    "ON ticket_summaries USING gin (lower(title) public.gin_trgm_ops)",
+    """
+    CREATE TABLE IF NOT EXISTS memberships (
+        workspace_id text NOT NULL,
+        account_id text NOT NULL,
+        PRIMARY KEY (workspace_id, account_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS memberships_by_account ON memberships (account_id, workspace_id)",
+    """
+    CREATE TABLE IF NOT EXISTS workspace_ids (
+        aggregate_id uuid PRIMARY KEY,
+        workspace_id text NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS dissolved_workspaces (
+        workspace_id text PRIMARY KEY,
+        dissolved_at timestamptz NOT NULL
+    )
+    """,
+)
+
+
+def create_read_model_tables(curs: Cursor[DictRow]) -> None:
+    """Create the read-model tables where the search path points."""
+    for statement in DDL:
+        curs.execute(statement)

@@ -1,0 +1,117 @@
+"""The read-model projection: each stored event changes the read models and moves the
+tracking position in one transaction, so a crash can neither lose nor repeat an effect.
+
+The tracking row is locked first: an event at or below the recorded position is skipped,
+which makes reprocessing idempotent, lets two workers run side by side, and makes a live
+runner wait while ``projections rebuild`` holds the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from projections.schema import create_read_model_tables
+from projections.summaries import apply_event
+
+log = logging.getLogger(__name__)
+
+PROJECTION_NAME = "read_models"
+TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
+SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
+DDL_LOCK = 7_204_113  # advisory lock key: one process at a time creates the tables
+
+
+class TicketingEventLog(Application[UUID]):
+    """The ticketing event store, read only: what the projection subscribes to."""
+
+    name = SOURCE_NAME
+
+
+class ReadModelView(PostgresTrackingRecorder):
+    """Read-model tables plus their tracking position."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = TRACKING_TABLE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+
+    def create_table(self) -> None:
+        """Tracking table, read-model tables, and a position row starting at 0."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            create_read_model_tables(curs)
+            curs.execute(
+                SQL(
+                    "INSERT INTO {table} (application_name, notification_id) VALUES (%s, 0) "
+                    "ON CONFLICT DO NOTHING"
+                ).format(table=Identifier(self.tracking_table_name)),
+                (SOURCE_NAME,),
+            )
+
+    def apply(self, event: Any, tracking: Tracking) -> bool:
+        """Apply one event unless already applied; False if it was skipped."""
+        with self.datastore.transaction(commit=True) as curs:
+            position = self.locked_position(curs)
+            if tracking.notification_id <= position:
+                return False
+            apply_event(curs, event)
+            self.set_position(curs, tracking.notification_id)
+        return True
+
+    def locked_position(self, curs: Cursor[DictRow]) -> int:
+        """The position, with its row locked until the transaction ends."""
+        row = curs.execute(
+            SQL(
+                "SELECT notification_id FROM {table} WHERE application_name = %s FOR UPDATE"
+            ).format(table=Identifier(self.tracking_table_name)),
+            (SOURCE_NAME,),
+        ).fetchone()
+        return 0 if row is None else int(row["notification_id"])
+
+    def set_position(self, curs: Cursor[DictRow], notification_id: int) -> None:
+        """Record how far the read models have got (inside the caller's transaction)."""
+        curs.execute(
+            SQL("UPDATE {table} SET notification_id = %s WHERE application_name = %s").format(
+                table=Identifier(self.tracking_table_name)
+            ),
+            (notification_id, SOURCE_NAME),
+        )
+
+    def position(self) -> int:
+        """How far the read models have got."""
+        return self.max_tracking_id(SOURCE_NAME) or 0
+
+
+class ReadModels(Projection[ReadModelView]):
+    """Ticket summaries, memberships and dissolved workspaces."""
+
+    name = PROJECTION_NAME
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Apply one event to the read models."""
+        self.view.apply(domain_event, tracking)
+
+
+def start_runner(env: dict[str, str]) -> ProjectionRunner[TicketingEventLog, ReadModelView]:
+    """Subscribe to the event store from the read models' position, in a background thread."""
+    return ProjectionRunner(
+        application_class=TicketingEventLog,
+        projection_class=ReadModels,
+        view_class=ReadModelView,
+        env=env,
+    )
