@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +46,32 @@ def dev(args: argparse.Namespace) -> int:
     return run_dev(DevOptions(port=args.port, data_dir=Path(args.data_dir)))
 
 
+def worker(args: argparse.Namespace) -> int:
+    """Projections (and, as they arrive, consumers, publisher, scheduler) until stopped."""
+    from workers.projector import run_projections
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_projections(Settings.from_env().database_url, stop)
+    return 0
+
+
+def projections(args: argparse.Namespace) -> int:
+    """Read-model status or rebuild."""
+    from workers.maintenance import print_status, run_rebuild
+
+    settings = Settings.from_env()
+    return print_status(settings) if args.action == "status" else run_rebuild(settings)
+
+
+def audit(args: argparse.Namespace) -> int:
+    """Replay every event into scratch read models and compare with the live ones."""
+    from workers.maintenance import run_audit
+
+    return run_audit(Settings.from_env())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
@@ -65,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     developing.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     developing.add_argument("--data-dir", default="./var", help="data folder (default ./var)")
     developing.set_defaults(run=dev)
+
+    working = commands.add_parser("worker", help="projections and background work")
+    working.set_defaults(run=worker)
+
+    projecting = commands.add_parser("projections", help="read-model status or rebuild")
+    projecting.add_argument("action", choices=("status", "rebuild"))
+    projecting.set_defaults(run=projections)
+
+    auditing = commands.add_parser("audit", help="verify the read models against a replay")
+    auditing.add_argument("action", choices=("verify",))
+    auditing.set_defaults(run=audit)
     return parser
 
 

@@ -1,0 +1,258 @@
+"""Rebuild, audit and status of the read models; the projection against random histories."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.domain import Aggregate
+from eventsourcing.postgres import PostgresFactory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from application.bootstrap import build_app
+from application.config import Settings
+from application.database import eventsourcing_env
+from application.errors import TicketNotFound
+from application.tickets import TicketingApp
+from domain.actors import Actor
+from domain.errors import DomainError
+from domain.ticket import Ticket
+from projections import maintenance
+from projections.queries import TicketLists
+from projections.view import ReadModelView, TicketingEventLog
+from tests.integration.conftest import ADMIN, user, workspace_with
+from workers.cli import run
+from workers.embedded_postgres import EmbeddedPostgres, scratch_database
+from workers.projector import run_projections
+
+
+@pytest.fixture
+def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+    view.create_table()
+    yield view, event_log
+    event_log.close()
+
+
+@pytest.fixture
+def projecting(database_url: str) -> Iterator[None]:
+    """The worker's projection loop in a thread, as ``ticketing worker`` runs it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projections, args=(database_url, stop))
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def caught_up(view: ReadModelView, app: TicketingApp, timeout: float = 10) -> None:
+    position = app.recorder.max_notification_id() or 0
+    assert TicketLists(view, b"k").wait_for(position, timeout), "the projection caught up"
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["submit", "user reply", "handler reply", "automatic reply", "accept", "revoke",
+             "restart", "close", "complete", "rate", "forward", "leave", "join"]
+        ),
+        st.integers(0, 2),
+        st.integers(0, 3),
+    ),
+    min_size=5,
+    max_size=30,
+)  # fmt: skip
+
+
+def perform(
+    app: TicketingApp, operation: str, actor: Actor, ticket: str, ws: str, handler: str
+) -> None:
+    """One step of a random history; refusals are expected and record nothing."""
+    match operation:
+        case "user reply":
+            app.reply(actor, ticket, "u")
+        case "handler reply":
+            app.reply(ADMIN, ticket, "h")
+        case "automatic reply":
+            app.reply(ADMIN, ticket, "a", automatic=True)
+        case "accept":
+            app.accept(ADMIN, ticket)
+        case "revoke":
+            app.revoke(actor, ticket)
+        case "restart":
+            app.restart(actor, ticket)
+        case "close":
+            app.close_ticket(actor, ticket)
+        case "complete":
+            app.complete(ADMIN, ticket)
+        case "rate":
+            app.rate(actor, ticket, 4)
+        case "forward":
+            app.forward(ADMIN, ticket, handler)
+        case "leave":
+            app.member_left(ws, actor.account_id, str(uuid4()))
+        case "join":
+            app.member_joined(ws, actor.account_id, str(uuid4()))
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(operations=OPERATIONS)
+def test_random_histories_project_exactly(
+    app: TicketingApp,
+    projecting: None,
+    tools: tuple[ReadModelView, TicketingEventLog],
+    operations: list[tuple[str, int, int]],
+) -> None:
+    view, event_log = tools
+    users = [user() for _ in range(3)]
+    ws = workspace_with(app, *users)
+    handler = f"h-{uuid4().hex[:6]}"
+    app.register_handler(ADMIN, handler, "Hal", [])
+    tickets: list[UUID] = []
+    for operation, who, which in operations:
+        with contextlib.suppress(DomainError, TicketNotFound):
+            if operation == "submit":
+                result = app.submit(users[who], ws, ticket_type="bug", title="t", description="d")
+                tickets.append(result.ticket.id)
+            elif tickets:
+                ticket = str(tickets[which % len(tickets)])
+                perform(app, operation, users[who], ticket, ws, handler)
+    caught_up(view, app)
+
+    with view.datastore.get_connection() as conn:
+        for ticket_id in tickets:
+            row = conn.execute(
+                "SELECT * FROM ticket_summaries WHERE ticket_id = %s", (ticket_id,)
+            ).fetchone()
+            aggregate: Aggregate = app.repository.get(ticket_id)
+            assert isinstance(aggregate, Ticket)
+            assert row is not None
+            assert row["status"] == aggregate.status
+            assert row["queue_state"] == aggregate.queue_state
+            assert row["assignee_id"] == aggregate.assignee_id
+            assert row["version"] == aggregate.version
+        members = {
+            r["account_id"]
+            for r in conn.execute(
+                "SELECT account_id FROM memberships WHERE workspace_id = %s", (ws,)
+            )
+        }
+    assert members == {u.account_id for u in users if app.is_member(ws, u.account_id)}
+    position, differences = maintenance.audit(view, event_log)
+    assert position == app.recorder.max_notification_id()
+    assert differences == []
+
+
+def test_audit_finds_tampering_and_rebuild_repairs_it(
+    app: TicketingApp, projecting: None, tools: tuple[ReadModelView, TicketingEventLog]
+) -> None:
+    view, event_log = tools
+    alice = user()
+    ws = workspace_with(app, alice)
+    ticket_id = app.submit(
+        alice, ws, ticket_type="bug", title="Original", description="d"
+    ).ticket.id
+    caught_up(view, app)
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(
+            "UPDATE ticket_summaries SET title = 'Tampered' WHERE ticket_id = %s", (ticket_id,)
+        )
+    _, differences = maintenance.audit(view, event_log)
+    assert {(d.table, d.side, d.row["title"]) for d in differences} == {
+        ("ticket_summaries", "live only", "Tampered"),
+        ("ticket_summaries", "replay only", "Original"),
+    }
+    last = maintenance.rebuild(view, event_log)
+    assert last == app.recorder.max_notification_id()
+    assert view.position() == last
+    assert maintenance.audit(view, event_log)[1] == []
+    with view.datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT title FROM ticket_summaries WHERE ticket_id = %s", (ticket_id,)
+        ).fetchone()
+    assert row is not None
+    assert row["title"] == "Original"
+
+
+def test_status_reports_position_and_lag(
+    app: TicketingApp, tools: tuple[ReadModelView, TicketingEventLog]
+) -> None:
+    view, event_log = tools
+    alice = user()
+    workspace_with(app, alice)  # written while no projection runs
+    [entry] = maintenance.status(view, event_log)
+    assert entry.head == app.recorder.max_notification_id()
+    assert entry.lag == entry.head - entry.position
+    assert entry.lag >= 1
+
+
+def test_cli_audit_and_rebuild(
+    database_url: str,
+    app: TicketingApp,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TICKETING_DATABASE_URL", database_url)
+    assert run(["projections", "rebuild"]) == 0
+    assert run(["projections", "status"]) == 0
+    assert "read_models" in capsys.readouterr().out
+    assert run(["audit", "verify"]) == 0
+    assert "audit passed" in capsys.readouterr().out
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 1))
+    try:
+        with cast(PostgresFactory, event_log.factory).datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "UPDATE ticket_summaries SET title = title || '!' "
+                "WHERE number = (SELECT max(number) FROM ticket_summaries)"
+            )
+    finally:
+        event_log.close()
+    assert run(["audit", "verify"]) == 1
+    assert "audit FAILED" in capsys.readouterr().out
+    assert run(["projections", "rebuild"]) == 0
+    assert run(["audit", "verify"]) == 0
+
+
+def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "pg")
+    server_url = server.start()
+    try:
+        with scratch_database(server_url, tmp_path / "unused", "restart") as url:
+            app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
+            event_log = TicketingEventLog(eventsourcing_env(url, 1))
+            view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+            stop = threading.Event()
+            thread = threading.Thread(target=run_projections, args=(url, stop))
+            thread.start()
+            try:
+                alice = user()
+                ws = workspace_with(app, alice)
+                app.submit(alice, ws, ticket_type="bug", title="before", description="d")
+                caught_up(view, app)
+                server.stop()
+                server.start()
+                app.submit(alice, ws, ticket_type="bug", title="after", description="d")
+                caught_up(view, app, timeout=60)
+                with view.datastore.get_connection() as conn:
+                    titles = {
+                        r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")
+                    }
+                assert titles == {"before", "after"}
+            finally:
+                stop.set()
+                thread.join(timeout=60)
+                app.close()
+                event_log.close()
+            assert not thread.is_alive()
+    finally:
+        server.stop()
