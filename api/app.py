@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import hmac
+from typing import Any, cast
 
+from eventsourcing.postgres import PostgresFactory
 from flask import Flask, request
 from flask_smorest import Api
 
-from api import handlers, problems, service, tickets
+from api import handlers, lists, problems, service, tickets
 from api.auth import current_actor
 from api.observability import instrument
 from application.bootstrap import build_app
 from application.config import ConfigError, Settings
 from application.tickets import TicketingApp
+from projections.queries import READ_YOUR_WRITES_TIMEOUT, TicketLists
+from projections.view import ReadModelView
 
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = (f"{API_PREFIX}/ticket-types", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
@@ -22,8 +27,9 @@ JSON_BODY_LIMIT = 1024 * 1024
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the HTTP API.
 
-    ``config`` may carry ``TICKETING_APP`` (an application already built, as tests do) and
-    ``SETTINGS``; otherwise settings come from the environment.
+    ``config`` may carry ``TICKETING_APP`` (an application already built, as tests do),
+    ``SETTINGS`` and ``READ_YOUR_WRITES_TIMEOUT`` (seconds, default 5); otherwise settings
+    come from the environment.
     """
     config = dict(config or {})
     settings: Settings = config.pop("SETTINGS", None) or Settings.from_env()
@@ -53,10 +59,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["ticketing"] = ticketing
+    view = ReadModelView(cast(PostgresFactory, ticketing.factory).datastore)
+    view.create_table()
+    cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
+    wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
+    app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait)
 
     api = Api(app)
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
+    api.register_blueprint(lists.blp)
     app.register_blueprint(service.blp)
     problems.register(app)
     instrument(app)

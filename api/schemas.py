@@ -6,7 +6,10 @@ descriptions here rather than as schema validators that would count the untrimme
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from domain.status import QueueState, Status
+from domain.ticket_types import TICKET_TYPES
 
 
 class StrictSchema(Schema):
@@ -151,3 +154,58 @@ class HandlerPatchSchema(StrictSchema):
     name = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
+
+
+_TYPES = [str(info.code) for info in TICKET_TYPES]
+_STATUSES = [str(status) for status in Status]
+_QUEUE_STATES = [str(state) for state in QueueState]
+
+
+class ListQuerySchema(Schema):
+    type = fields.List(
+        fields.String(validate=validate.OneOf(_TYPES)), metadata={"description": "repeatable"}
+    )
+    status = fields.List(
+        fields.String(validate=validate.OneOf(_STATUSES)), metadata={"description": "repeatable"}
+    )
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "a ticket number, or text in the title (case-insensitive)"},
+    )
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=20)
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+
+
+class QueueListQuerySchema(ListQuerySchema):
+    queue_state = fields.List(
+        fields.String(validate=validate.OneOf(_QUEUE_STATES)),
+        metadata={"description": "repeatable"},
+    )
+
+
+class AdminListQuerySchema(QueueListQuerySchema):
+    assignee = fields.String(metadata={"description": "an assignee's account id"})
+
+
+class ExportQuerySchema(ListQuerySchema):
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
+    ids = fields.String(metadata={"description": "ticket ids separated by commas (a chosen batch)"})
+
+
+class TicketSummarySchema(Schema):
+    id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    workspace_id = fields.String(required=True)
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    queue_state = fields.String(required=True)
+    submitter = fields.Nested(PartySchema, required=True)
+    assignee = fields.Nested(PartySchema, allow_none=True, required=True)
+    submitted_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class PageSchema(Schema):
+    items = fields.List(fields.Nested(TicketSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

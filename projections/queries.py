@@ -94,10 +94,16 @@ class Scope:
 class TicketLists:
     """Runs list queries on the read models and waits for positions (read-your-writes)."""
 
-    def __init__(self, view: ReadModelView, cursor_key: bytes) -> None:
+    def __init__(
+        self,
+        view: ReadModelView,
+        cursor_key: bytes,
+        wait_timeout: float = READ_YOUR_WRITES_TIMEOUT,
+    ) -> None:
         self._view = view
         self._datastore: PostgresDatastore = view.datastore
         self._key = cursor_key
+        self._wait_timeout = wait_timeout
 
     def page(self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None) -> Page:
         """One page, newest first."""
@@ -131,9 +137,9 @@ class TicketLists:
                 return
             cursor = page.next_cursor
 
-    def wait_for(self, position: int, timeout: float = READ_YOUR_WRITES_TIMEOUT) -> bool:
+    def wait_for(self, position: int, timeout: float | None = None) -> bool:
         """Block until the read models reach a store position; False if the timeout came first."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self._wait_timeout if timeout is None else timeout)
         while self._view.position() < position:
             if time.monotonic() >= deadline:
                 return False

@@ -1,0 +1,150 @@
+"""List endpoints (CONTRACT.md §2.2-2.3): All Tickets, My Tickets, handler and admin queues,
+and the export, all from the read models.
+
+A request that sends back ``X-Ticketing-Position`` waits (at most 5 s) until the read models
+have reached that write; if they have not, the list is served anyway, marked
+``X-Ticketing-Stale: true``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from flask import Response, current_app, request, stream_with_context
+from flask_smorest import Blueprint
+from werkzeug.exceptions import BadRequest
+
+from api.auth import current_actor
+from api.export import csv_chunks, xlsx_file
+from api.http import ticketing
+from api.schemas import (
+    AdminListQuerySchema,
+    ExportQuerySchema,
+    ListQuerySchema,
+    PageSchema,
+    QueueListQuerySchema,
+)
+from domain.actors import Role
+from domain.errors import NotAllowed, ValidationFailed
+from projections.queries import InvalidCursor, ListFilter, Page, Scope, TicketLists
+
+blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
+EXPORT_IDS_MAX = 1_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _lists() -> TicketLists:
+    lists: TicketLists = current_app.extensions["ticket_lists"]
+    return lists
+
+
+def _read_your_writes() -> dict[str, str]:
+    raw = request.headers.get("X-Ticketing-Position")
+    if raw is None:
+        return {}
+    if not raw.strip().isdigit():
+        raise BadRequest("X-Ticketing-Position must be a store position from a command response")
+    return {} if _lists().wait_for(int(raw)) else {"X-Ticketing-Stale": "true"}
+
+
+def _filters(query: dict[str, Any]) -> ListFilter:
+    return ListFilter(
+        types=query.get("type", []),
+        statuses=query.get("status", []),
+        queue_states=query.get("queue_state", []),
+        assignee=query.get("assignee"),
+        q=(query.get("q") or "").strip() or None,
+    )
+
+
+def _page(scope: Scope, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    headers = _read_your_writes()
+    try:
+        page: Page = _lists().page(scope, _filters(query), query["limit"], query.get("cursor"))
+    except InvalidCursor as error:
+        raise ValidationFailed({"cursor": [str(error)]}) from None
+    return {"items": page.items, "next_cursor": page.next_cursor}, 200, headers
+
+
+def _require_member(workspace_id: str) -> None:
+    if not ticketing().is_member(workspace_id, current_actor().account_id):
+        raise NotAllowed("only current members of the workspace see its tickets")
+
+
+@blp.route("/workspaces/<workspace_id>/tickets", methods=["GET"])
+@blp.arguments(ListQuerySchema, location="query")
+@blp.response(200, PageSchema)
+def all_tickets(
+    query: dict[str, Any], workspace_id: str
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """All Tickets of a workspace (its current members)."""
+    _require_member(workspace_id)
+    return _page(Scope.workspace(workspace_id), query)
+
+
+@blp.route("/me/tickets", methods=["GET"])
+@blp.arguments(ListQuerySchema, location="query")
+@blp.response(200, PageSchema)
+def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The caller's tickets in every workspace the caller is currently a member of."""
+    return _page(Scope.mine(current_actor().account_id), query)
+
+
+@blp.route("/handler/tickets", methods=["GET"])
+@blp.arguments(QueueListQuerySchema, location="query")
+@blp.response(200, PageSchema)
+def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Tickets assigned to the caller (handlers and admins)."""
+    actor = current_actor()
+    if actor.role not in (Role.HANDLER, Role.ADMIN):
+        raise NotAllowed("only handlers and admins have a ticket queue")
+    return _page(Scope.assigned_to(actor.account_id), query)
+
+
+@blp.route("/admin/tickets", methods=["GET"])
+@blp.arguments(AdminListQuerySchema, location="query")
+@blp.response(200, PageSchema)
+def admin_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Every ticket on the platform (admins and auditors)."""
+    if current_actor().role not in (Role.ADMIN, Role.AUDITOR):
+        raise NotAllowed("only admins and auditors see every ticket")
+    return _page(Scope.everything(), query)
+
+
+def _export_ids(raw: str | None) -> list[UUID]:
+    if raw is None:
+        return []
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        ids = [UUID(part) for part in parts]
+    except ValueError:
+        raise ValidationFailed({"ids": ["must be ticket ids separated by commas"]}) from None
+    if not ids or len(ids) > EXPORT_IDS_MAX:
+        raise ValidationFailed({"ids": [f"name 1 to {EXPORT_IDS_MAX} tickets"]})
+    return ids
+
+
+@blp.route("/workspaces/<workspace_id>/tickets/export", methods=["GET"])
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.response(200, content_type="text/csv")
+@blp.alt_response(200, description="an XLSX workbook", content_type=XLSX, success=True)
+def export(query: dict[str, Any], workspace_id: str) -> Response:
+    """Export the workspace's tickets: the list's filters, or ``ids=a,b,c`` for a batch."""
+    _require_member(workspace_id)
+    filters = _filters(query)
+    ids = _export_ids(query.get("ids"))
+    if ids:
+        filters = ListFilter(ids=ids)
+    headers = _read_your_writes()
+    summaries = _lists().all_matching(Scope.workspace(workspace_id), filters)
+    name = "tickets-" + re.sub(r"[^A-Za-z0-9_-]", "_", workspace_id)[:100]
+    if query["format"] == "xlsx":
+        headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return Response(
+            xlsx_file(summaries), mimetype=XLSX, headers=headers, direct_passthrough=True
+        )
+    headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    body = stream_with_context(csv_chunks(summaries))
+    return Response(body, mimetype="text/csv", headers=headers)

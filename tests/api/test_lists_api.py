@@ -1,0 +1,293 @@
+"""List endpoints through HTTP with the projection running: visibility, filters, pages."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from api.app import create_app
+from application.config import Settings
+from application.tickets import TicketingApp
+from tests.api.conftest import ADMIN_ID, SECRET, Auth
+
+pytestmark = pytest.mark.usefixtures("projecting")
+
+
+def account() -> str:
+    """A fresh account id, so no other test's tickets show up in its lists."""
+    return f"acct-{uuid4().hex[:8]}"
+
+
+class Desk:
+    """Submits through HTTP and lists with the position it got back (read-your-writes)."""
+
+    def __init__(self, client: FlaskClient, auth: Auth) -> None:
+        self.client, self.auth, self.position = client, auth, "0"
+
+    def submit(self, who: str, ws: str, **body: Any) -> dict[str, Any]:
+        payload = {"type": "bug", "title": "A ticket", "description": "d", **body}
+        response = self.client.post(
+            f"/api/v1/workspaces/{ws}/tickets", json=payload, headers=self.auth(who)
+        )
+        assert response.status_code == 201, response.get_json()
+        self.position = response.headers["X-Ticketing-Position"]
+        document: dict[str, Any] = response.get_json()
+        return document
+
+    def command(self, who: str, role: str, path: str, body: dict[str, Any] | None = None) -> None:
+        response = self.client.post(f"/api/v1{path}", json=body, headers=self.auth(who, role))
+        assert response.status_code < 300, response.get_json()
+        self.position = response.headers.get("X-Ticketing-Position", self.position)
+
+    def get(self, who: str, path: str, role: str = "user") -> Any:
+        headers = self.auth(who, role, **{"X-Ticketing-Position": self.position})
+        return self.client.get(f"/api/v1{path}", headers=headers)
+
+    def ids(self, who: str, path: str, role: str = "user") -> list[str]:
+        response = self.get(who, path, role)
+        assert response.status_code == 200, response.get_json()
+        return [item["id"] for item in response.get_json()["items"]]
+
+
+@pytest.fixture
+def desk(client: FlaskClient, auth: Auth) -> Desk:
+    return Desk(client, auth)
+
+
+def test_all_tickets_are_the_workspaces_for_its_members(
+    desk: Desk, member: Callable[..., str], ticketing: TicketingApp
+) -> None:
+    alice, bob, mallory = account(), account(), account()
+    ws = member(alice, bob)
+    first = desk.submit(alice, ws)
+    second = desk.submit(bob, ws)
+    assert desk.ids(bob, f"/workspaces/{ws}/tickets") == [second["id"], first["id"]]
+    ticketing.member_left(ws, alice, str(uuid4()))
+    assert desk.ids(bob, f"/workspaces/{ws}/tickets") == [second["id"], first["id"]], "tickets stay"
+    assert desk.get(alice, f"/workspaces/{ws}/tickets").status_code == 403
+    assert desk.get(mallory, f"/workspaces/{ws}/tickets").status_code == 403
+    assert desk.get(ADMIN_ID, f"/workspaces/{ws}/tickets", "admin").status_code == 403
+
+
+def test_summaries_have_the_contract_shape(desk: Desk, member: Callable[..., str]) -> None:
+    alice = account()
+    ws = member(alice)
+    ticket = desk.submit(alice, ws, title="Shape")
+    [item] = desk.get(alice, f"/workspaces/{ws}/tickets").get_json()["items"]
+    assert set(item) == {
+        "id", "number", "workspace_id", "type", "title", "status", "queue_state",
+        "submitter", "assignee", "submitted_at", "updated_at",
+    }  # fmt: skip
+    assert item["number"] == ticket["number"]
+    assert item["submitter"] == {"account_id": alice, "name": alice.title()}
+    assert item["assignee"]["account_id"] == ADMIN_ID
+    assert (item["status"], item["queue_state"]) == ("waiting_for_assignment", "pending")
+
+
+def test_my_tickets_follow_current_membership(
+    desk: Desk, member: Callable[..., str], ticketing: TicketingApp
+) -> None:
+    alice = account()
+    ws1, ws2 = member(alice), member(alice)
+    in_one, in_two = desk.submit(alice, ws1), desk.submit(alice, ws2)
+    assert desk.ids(alice, "/me/tickets") == [in_two["id"], in_one["id"]]
+
+    ticketing.member_left(ws1, alice, str(uuid4()))
+    desk.position = str(ticketing.recorder.max_notification_id())
+    assert desk.ids(alice, "/me/tickets") == [in_two["id"]]
+    ticketing.member_joined(ws1, alice, str(uuid4()))
+    desk.position = str(ticketing.recorder.max_notification_id())
+    assert desk.ids(alice, "/me/tickets") == [in_two["id"], in_one["id"]]
+    ticketing.workspace_dissolved(ws2, str(uuid4()))
+    ticketing.member_joined(ws2, alice, str(uuid4()))
+    desk.position = str(ticketing.recorder.max_notification_id())
+    assert desk.ids(alice, "/me/tickets") == [in_one["id"]], (
+        "a dissolved workspace never comes back"
+    )
+
+
+def test_filters_and_search(desk: Desk, member: Callable[..., str]) -> None:
+    alice = account()
+    ws = member(alice)
+    bug = desk.submit(alice, ws, type="bug", title="Crash in DASHBOARD view")
+    usage = desk.submit(alice, ws, type="usage", title="How to use 100% of alerts_v2")
+    other = desk.submit(alice, ws, type="other", title="Thanks")
+    desk.command(alice, "user", f"/tickets/{other['id']}/revoke")
+    base = f"/workspaces/{ws}/tickets"
+
+    assert desk.ids(alice, f"{base}?type=bug&type=usage") == [usage["id"], bug["id"]]
+    assert desk.ids(alice, f"{base}?status=revoked") == [other["id"]]
+    assert desk.ids(alice, f"{base}?status=revoked&status=waiting_for_assignment") == [
+        other["id"], usage["id"], bug["id"],
+    ]  # fmt: skip
+    assert desk.ids(alice, f"{base}?q=dashboard") == [bug["id"]]
+    assert desk.ids(alice, f"{base}?q=%25") == [usage["id"]], "% is literal text"
+    assert desk.ids(alice, f"{base}?q=s_v") == [usage["id"]], "_ is literal text"
+    assert desk.ids(alice, f"{base}?q=zzz-nothing") == []
+    assert desk.ids(alice, f"{base}?q={bug['number']}") == [bug["id"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "type=nope",
+        "status=open",
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=garbage",
+        "q=" + "x" * 201,
+    ],
+)
+def test_bad_list_queries_are_422(desk: Desk, member: Callable[..., str], query: str) -> None:
+    alice = account()
+    ws = member(alice)
+    response = desk.get(alice, f"/workspaces/{ws}/tickets?{query}")
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["errors"]
+
+
+def test_pagination_edges(desk: Desk, member: Callable[..., str]) -> None:
+    alice = account()
+    ws = member(alice)
+    base = f"/workspaces/{ws}/tickets"
+    assert desk.get(alice, base).get_json() == {"items": [], "next_cursor": None}
+    submitted = [desk.submit(alice, ws, title=f"t{n}")["id"] for n in range(5)]
+    newest_first = list(reversed(submitted))
+
+    exact = desk.get(alice, f"{base}?limit=5").get_json()
+    assert [i["id"] for i in exact["items"]] == newest_first
+    assert exact["next_cursor"] is None, "an exact page has no next page"
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        page = desk.get(
+            alice, f"{base}?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        ).get_json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == newest_first
+    assert cursor is None
+
+
+def test_cursors_are_tamper_proof_and_bound_to_their_list(
+    desk: Desk, member: Callable[..., str]
+) -> None:
+    alice = account()
+    ws, other_ws = member(alice), member(alice)
+    for n in range(3):
+        desk.submit(alice, ws, title=f"t{n}")
+    cursor = desk.get(alice, f"/workspaces/{ws}/tickets?limit=1").get_json()["next_cursor"]
+    raw = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw[-3] ^= 1
+    tampered = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    assert desk.get(alice, f"/workspaces/{ws}/tickets?cursor={tampered}").status_code == 422
+    assert desk.get(alice, f"/workspaces/{other_ws}/tickets?cursor={cursor}").status_code == 422
+    assert desk.get(alice, f"/me/tickets?cursor={cursor}").status_code == 422
+
+
+def test_handler_and_admin_queues(
+    desk: Desk, member: Callable[..., str], ticketing: TicketingApp
+) -> None:
+    alice, hank, olga = account(), account(), account()
+    for handler in (hank, olga):
+        desk.command(ADMIN_ID, "admin", "/admin/handlers", {"account_id": handler, "name": handler})
+    ws = member(alice)
+    ticket = desk.submit(alice, ws)
+    desk.command(ADMIN_ID, "admin", f"/tickets/{ticket['id']}/forward", {"handler_id": hank})
+    assert desk.ids(hank, "/handler/tickets", "handler") == [ticket["id"]]
+    assert desk.ids(hank, "/handler/tickets?queue_state=processing", "handler") == []
+    desk.command(hank, "handler", f"/tickets/{ticket['id']}/accept")
+    assert desk.ids(hank, "/handler/tickets?queue_state=processing", "handler") == [ticket["id"]]
+    desk.command(hank, "handler", f"/tickets/{ticket['id']}/forward", {"handler_id": olga})
+    assert desk.ids(hank, "/handler/tickets", "handler") == [], "forwarded away"
+    assert desk.ids(olga, "/handler/tickets", "handler") == [ticket["id"]]
+
+    assert desk.ids(ADMIN_ID, f"/admin/tickets?assignee={olga}", "admin") == [ticket["id"]]
+    assert desk.ids("audrey", f"/admin/tickets?assignee={olga}", "auditor") == [ticket["id"]]
+    assert desk.get(alice, "/handler/tickets").status_code == 403
+    assert desk.get(hank, "/admin/tickets", "handler").status_code == 403
+
+
+def test_position_header(
+    desk: Desk, member: Callable[..., str], ticketing: TicketingApp, database_url: str
+) -> None:
+    alice = account()
+    ws = member(alice)
+    desk.submit(alice, ws)
+    assert desk.get(alice, f"/workspaces/{ws}/tickets").headers.get("X-Ticketing-Stale") is None
+    bad = desk.client.get(
+        "/api/v1/me/tickets", headers=desk.auth(alice, **{"X-Ticketing-Position": "soon"})
+    )
+    assert bad.status_code == 400
+
+    settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
+    impatient = create_app(
+        {"SETTINGS": settings, "TICKETING_APP": ticketing, "READ_YOUR_WRITES_TIMEOUT": 0.1}
+    )
+    future = str((ticketing.recorder.max_notification_id() or 0) + 1_000_000)
+    response = impatient.test_client().get(
+        "/api/v1/me/tickets", headers=desk.auth(alice, **{"X-Ticketing-Position": future})
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Ticketing-Stale"] == "true"
+
+
+def test_export_csv_is_safe_and_complete(desk: Desk, member: Callable[..., str]) -> None:
+    alice = account()
+    ws = member(alice)
+    evil = desk.submit(alice, ws, title='=HYPERLINK("http://x","click")')
+    plain = desk.submit(alice, ws, title="Plain, with comma")
+    response = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert 'filename="tickets-' in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["id"] for row in rows] == [plain["id"], evil["id"]]
+    assert rows[1]["title"] == "'" + evil["title"]
+    assert rows[0]["title"] == "Plain, with comma"
+
+    batch = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv&ids={evil['id']}")
+    assert [row["id"] for row in csv.DictReader(io.StringIO(batch.get_data(as_text=True)))] == [
+        evil["id"]
+    ]
+
+
+def test_export_xlsx(desk: Desk, member: Callable[..., str]) -> None:
+    alice = account()
+    ws = member(alice)
+    ticket = desk.submit(alice, ws, title="+1 formula-looking")
+    response = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("number", "id")
+    assert rows[1][1] == ticket["id"]
+    assert rows[1][4] == "'+1 formula-looking"
+
+
+@pytest.mark.parametrize(
+    "query", ["", "format=pdf", "format=csv&ids=not-a-uuid", "format=csv&ids=,"]
+)
+def test_export_refusals(desk: Desk, member: Callable[..., str], query: str) -> None:
+    alice = account()
+    ws = member(alice)
+    assert desk.get(alice, f"/workspaces/{ws}/tickets/export?{query}").status_code == 422
+
+
+def test_export_needs_membership(desk: Desk, member: Callable[..., str], flask_app: Flask) -> None:
+    ws = member(account())
+    assert desk.get(account(), f"/workspaces/{ws}/tickets/export?format=csv").status_code == 403
