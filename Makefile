@@ -41,8 +41,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## benchmarks; results go to docs/benchmarks.md by hand
+bench: install ## benchmarks (several minutes); results go to docs/benchmarks.md by hand
 	$(BIN)/python bench/write_path.py
+	$(BIN)/python bench/read_path.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

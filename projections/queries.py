@@ -105,8 +105,10 @@ class TicketLists:
         self._key = cursor_key
         self._wait_timeout = wait_timeout
 
-    def page(self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None) -> Page:
-        """One page, newest first."""
+    def statement(
+        self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None
+    ) -> tuple[sql.Composed, tuple[Any, ...]]:
+        """The SQL of one page (one row more than asked, to know whether another follows)."""
         where, params = self._where(scope, filters)
         if cursor is not None:
             submitted_at, ticket_id = self._decode(cursor, scope)
@@ -116,8 +118,13 @@ class TicketLists:
             "SELECT {columns} FROM ticket_summaries t WHERE {where} "
             "ORDER BY t.submitted_at DESC, t.ticket_id DESC LIMIT %s"
         ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where)
+        return query, (*params, limit + 1)
+
+    def page(self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None) -> Page:
+        """One page, newest first."""
+        query, params = self.statement(scope, filters, limit, cursor)
         with self._datastore.get_connection() as conn:
-            rows = conn.execute(query, (*params, limit + 1)).fetchall()
+            rows = conn.execute(query, params).fetchall()
         items = [summary(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:

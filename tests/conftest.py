@@ -1,4 +1,8 @@
-"""Shared fixtures: a real PostgreSQL (embedded unless TICKETING_TEST_DATABASE_URL is set)."""
+"""Shared fixtures: a real PostgreSQL (embedded unless TICKETING_TEST_DATABASE_URL is set).
+
+When the session ends, the read models are caught up with everything the suite stored and
+audited against a full replay: the whole suite's history must project exactly.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,44 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
+from eventsourcing.postgres import PostgresFactory
 
+from application.database import eventsourcing_env
+from projections import maintenance
+from projections.view import ReadModelView, TicketingEventLog, start_runner
 from workers.embedded_postgres import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
+def audit_whole_history(database_url: str) -> None:
+    """Project every stored event, then compare the read models with a replay."""
+    env = eventsourcing_env(database_url, 2)
+    event_log = TicketingEventLog(env)
+    try:
+        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view.create_table()
+        head = maintenance.head(event_log)
+        with start_runner(env) as runner:
+            runner.wait(head, timeout=120)
+        position, differences = maintenance.audit(view, event_log)
+    finally:
+        event_log.close()
+    assert position == head, "the read models caught up with the whole history"
+    assert differences == [], f"read models differ from a replay: {differences[:5]}"
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A fresh, empty database for this test session, dropped afterwards."""
+    """A fresh, empty database for this test session, audited and dropped afterwards."""
     with scratch_database(
         os.environ.get("TICKETING_TEST_DATABASE_URL"),
         ROOT / "var" / "test-postgres",
         "ticketing_test",
     ) as url:
         yield url
+        audit_whole_history(url)

@@ -2,8 +2,8 @@
 
 Starts (or re-attaches to) an embedded PostgreSQL in ``<data-dir>/postgres``, writes the
 instance's settings to ``<data-dir>/ticketing.env`` (kept across restarts, so tokens stay
-valid), runs the API as a child process, prints the URLs and an admin token, and stops
-everything on Ctrl-C or SIGTERM.
+valid), runs the API and the worker as child processes, prints the URLs and an admin
+token, and stops everything on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -71,6 +71,10 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"the API did not answer on {url} within {START_TIMEOUT:.0f}s")
 
 
+def _spawn(env: dict[str, str], *arguments: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "workers.cli", *arguments], env=env)  # noqa: S603
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -86,7 +90,7 @@ def run_dev(options: DevOptions) -> int:
     data_dir = options.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     postgres = EmbeddedPostgres(data_dir / "postgres")
-    api: subprocess.Popen[bytes] | None = None
+    children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -103,11 +107,9 @@ def run_dev(options: DevOptions) -> int:
         settings = write_env_file(env_file, database_url)
         url = f"http://127.0.0.1:{options.port}"
         child_env = {**os.environ, ENV_FILE_VARIABLE: str(env_file), **settings}
-        api = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "workers.cli", "serve", "--bind", f"127.0.0.1:{options.port}",
-             "--workers", "1"],
-            env=child_env,
-        )  # fmt: skip
+        api = _spawn(child_env, "serve", "--bind", f"127.0.0.1:{options.port}", "--workers", "1")
+        children.append(api)
+        children.append(_spawn(child_env, "worker"))
         _wait_until_healthy(url, api)
         token = issue_token(
             settings["TICKETING_JWT_SECRET"],
@@ -127,14 +129,14 @@ def run_dev(options: DevOptions) -> int:
             f"  admin token:  {token}",
             flush=True,
         )
-        while not stopping and api.poll() is None:
+        while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.2)
         if not stopping:
-            log.error("the API exited with status %s", api.returncode)
+            log.error("a child process exited: %s", [child.returncode for child in children])
             return 1
         return 0
     finally:
-        if api is not None:
-            _stop(api)
+        for child in children:
+            _stop(child)
         postgres.stop()
         print("ticketing dev stopped", flush=True)

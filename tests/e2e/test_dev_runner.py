@@ -11,6 +11,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from dotenv import dotenv_values
+
+from application.bootstrap import build_app
+from application.config import Settings
+from application.tokens import issue_token
+from domain.actors import Actor, Role
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT = 90.0
 
@@ -62,6 +69,22 @@ def get(url: str, token: str | None = None) -> tuple[int, object]:
         return response.status, json.loads(response.read())
 
 
+def alice_actor() -> Actor:
+    return Actor("alice", Role.USER, "Alice")
+
+
+def wait_for_list(url: str, token: str) -> list[str]:
+    """Titles in a list, once it shows anything (bounded: the worker is another process)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _, page = get(url, token)
+        titles = [item["title"] for item in page["items"]]  # type: ignore[index]
+        if titles:
+            return titles
+        time.sleep(0.2)
+    return []
+
+
 def test_dev_runs_everything_and_restarts_on_the_same_data(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "var", free_port()
     base = f"http://127.0.0.1:{port}"
@@ -71,7 +94,15 @@ def test_dev_runs_everything_and_restarts_on_the_same_data(tmp_path: Path) -> No
         assert get(f"{base}/readyz")[0] == 200
         status, handlers = get(f"{base}/api/v1/admin/handlers", token)
         assert (status, handlers) == (200, [])
-        assert "TICKETING_JWT_SECRET" in (data_dir / "ticketing.env").read_text()
+        settings = dotenv_values(data_dir / "ticketing.env")
+        app = build_app(Settings.from_env({k: v for k, v in settings.items() if v is not None}))
+        try:
+            app.member_joined("ws-e2e", "alice", "e2e-1")
+            alice = issue_token(str(settings["TICKETING_JWT_SECRET"]), "alice")
+            app.submit(alice_actor(), "ws-e2e", ticket_type="bug", title="e2e", description="d")
+        finally:
+            app.close()
+        assert wait_for_list(f"{base}/api/v1/me/tickets", alice) == ["e2e"], "the worker projects"
     finally:
         assert stop(process) == 0
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was stopped"

@@ -24,7 +24,7 @@ from domain.actors import Actor
 from domain.errors import DomainError
 from domain.ticket import Ticket
 from projections import maintenance
-from projections.queries import TicketLists
+from projections.queries import ListFilter, Scope, TicketLists
 from projections.view import ReadModelView, TicketingEventLog
 from tests.integration.conftest import ADMIN, user, workspace_with
 from workers.cli import run
@@ -238,11 +238,11 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
                 alice = user()
                 ws = workspace_with(app, alice)
                 app.submit(alice, ws, ticket_type="bug", title="before", description="d")
-                caught_up(view, app)
+                caught_up(view, app, timeout=30)
                 server.stop()
                 server.start()
                 app.submit(alice, ws, ticket_type="bug", title="after", description="d")
-                caught_up(view, app, timeout=60)
+                caught_up(view, app, timeout=90)
                 with view.datastore.get_connection() as conn:
                     titles = {
                         r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")
@@ -256,3 +256,24 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
             assert not thread.is_alive()
     finally:
         server.stop()
+
+
+def test_readers_keep_the_old_rows_until_a_rebuild_commits(
+    app: TicketingApp, projecting: None, tools: tuple[ReadModelView, TicketingEventLog]
+) -> None:
+    view, event_log = tools
+    alice = user()
+    ws = workspace_with(app, alice)
+    submitted = app.submit(alice, ws, ticket_type="bug", title="kept", description="d")
+    ticket_id = str(submitted.ticket.id)
+    caught_up(view, app)
+    lists = TicketLists(view, b"k")
+    seen_during_rebuild: list[list[str]] = []
+
+    def progress(done: int, total: int) -> None:  # runs inside the rebuild's transaction
+        page = lists.page(Scope.workspace(ws), ListFilter(), 20, None)
+        seen_during_rebuild.append([item["id"] for item in page.items])
+
+    maintenance.rebuild(view, event_log, progress)
+    assert seen_during_rebuild, "the rebuild reported progress"
+    assert all(ids == [ticket_id] for ids in seen_during_rebuild)

@@ -1,0 +1,233 @@
+"""Read path: list queries on 1,000,000 tickets in 10,000 workspaces, and rebuild speed.
+
+The read model is bulk-loaded with COPY (the projection's own speed is the rebuild figure).
+Each list query is timed through the query layer (``TicketLists.page``: SQL building,
+execution, row shaping, cursor signing) and as the same SQL run raw with psycopg, on the
+same database in the same run. Targets: p95 <= 15 ms through the query layer, <= 2x raw.
+
+    .venv/bin/python bench/read_path.py [--tickets 1000000] [--workspaces 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from uuid import uuid4
+
+import psycopg
+from eventsourcing.postgres import PostgresFactory
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from application.bootstrap import build_app
+from application.config import Settings
+from application.database import eventsourcing_env
+from bench.support import scratch_database
+from domain.actors import Actor, Role
+from domain.status import CloseReason
+from domain.ticket import Ticket
+from projections import maintenance
+from projections.queries import ListFilter, Scope, TicketLists
+from projections.view import ReadModelView, TicketingEventLog
+
+STATUSES = [
+    "waiting_for_assignment",
+    "waiting_for_feedback",
+    "feedback_provided",
+    "closed",
+    "revoked",
+]
+TYPES = ["bug", "usage", "purchase", "documentation", "feature_request", "other"]
+WORDS = [
+    "dashboard",
+    "latency",
+    "alert",
+    "billing",
+    "export",
+    "login",
+    "agent",
+    "query",
+    "trace",
+    "quota",
+]
+MEMBERS_PER_WORKSPACE = 5
+RUNS = 400
+
+
+def bulk_load(conn: psycopg.Connection[Any], tickets: int, workspaces: int) -> None:
+    """Fill ticket_summaries and memberships with COPY, then build statistics."""
+    rng = random.Random(7)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY ticket_summaries (ticket_id, number, workspace_id, type, title, status, "
+            "submitter_id, submitter_name, assignee_id, assignee_name, submitted_at, updated_at, "
+            "version) FROM STDIN"
+        ) as copy,
+    ):
+        for n in range(tickets):
+            workspace = n % workspaces
+            submitter = f"acct-{workspace}-{rng.randrange(MEMBERS_PER_WORKSPACE)}"
+            at = start + timedelta(seconds=n * 17)
+            title = f"{rng.choice(WORDS)} {rng.choice(WORDS)} problem {n}"
+            copy.write_row((
+                uuid4(), n + 1, f"ws-{workspace}", rng.choice(TYPES), title, rng.choice(STATUSES),
+                submitter, "Someone", f"handler-{rng.randrange(50)}", "Handler", at, at, 4,
+            ))  # fmt: skip
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY memberships (workspace_id, account_id) FROM STDIN") as copy,
+    ):
+        for workspace in range(workspaces):
+            for member in range(MEMBERS_PER_WORKSPACE):
+                copy.write_row((f"ws-{workspace}", f"acct-{workspace}-{member}"))
+                # each account is also a member of two other workspaces (My Tickets spans them)
+                for other in (1, 2):
+                    copy.write_row(
+                        (f"ws-{(workspace + other) % workspaces}", f"acct-{workspace}-{member}")
+                    )
+    conn.execute("ANALYZE ticket_summaries")
+    conn.execute("ANALYZE memberships")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def timed(run: Callable[[], object]) -> list[float]:
+    samples = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def list_benchmarks(
+    url: str, tickets: int, workspaces: int
+) -> list[tuple[str, float, float, float, float]]:
+    event_log = TicketingEventLog(eventsourcing_env(url, 2))
+    try:
+        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view.create_table()
+        with psycopg.connect(url, autocommit=True) as conn:
+            started = time.perf_counter()
+            bulk_load(conn, tickets, workspaces)
+            print(
+                f"bulk load of {tickets:,} tickets: {time.perf_counter() - started:.0f}s",
+                file=sys.stderr,
+            )
+            lists = TicketLists(view, b"bench")
+            rng = random.Random(11)
+
+            def a_workspace() -> Scope:
+                return Scope.workspace(f"ws-{rng.randrange(workspaces)}")
+
+            def an_account() -> str:
+                return f"acct-{rng.randrange(workspaces)}-{rng.randrange(MEMBERS_PER_WORKSPACE)}"
+
+            open_statuses = ["waiting_for_feedback", "feedback_provided"]
+
+            def rare_title() -> ListFilter:
+                return ListFilter(q=f"problem {rng.randrange(tickets)}")
+
+            cases: list[tuple[str, Callable[[], tuple[Scope, ListFilter]]]] = [
+                (
+                    "All Tickets, status filter",
+                    lambda: (a_workspace(), ListFilter(statuses=open_statuses)),
+                ),
+                (
+                    "All Tickets, title search",
+                    lambda: (a_workspace(), ListFilter(q=rng.choice(WORDS))),
+                ),
+                ("My Tickets", lambda: (Scope.mine(an_account()), ListFilter())),
+                ("Admin, title search", lambda: (Scope.everything(), rare_title())),
+            ]
+            results = []
+            for name, make in cases:
+
+                def layer(make: Callable[[], tuple[Scope, ListFilter]] = make) -> None:
+                    lists.page(*make(), 20, None)
+
+                def raw(make: Callable[[], tuple[Scope, ListFilter]] = make) -> None:
+                    query, params = lists.statement(*make(), 20, None)
+                    conn.execute(query, params).fetchall()
+
+                results.append((name, *percentiles(timed(layer)), *percentiles(timed(raw))))
+        return results
+    finally:
+        event_log.close()
+
+
+def rebuild_rate(url: str, tickets: int) -> tuple[int, float]:
+    """Events per second of ``projections rebuild`` over a store of tickets with 5 events each."""
+    app = build_app(Settings(database_url=url, default_assignee="admin"))
+    admin = Actor("admin", Role.ADMIN, "Admin")
+    now = datetime.now(UTC)
+    try:
+        batch: list[Ticket] = []
+        for n in range(tickets):
+            ticket = Ticket.submit(
+                allocate_number=lambda n=n: n + 10_000_000,  # type: ignore[misc]
+                workspace_id=f"ws-{n % 100}",
+                ticket_type="bug",
+                title=f"rebuild {n}",
+                description="d",
+                submitter=Actor(f"acct-{n % 500}", Role.USER, "Someone"),
+                assignee={"account_id": "admin", "name": "Admin"},
+                at=now,
+            )
+            ticket.accept(admin, at=now)
+            ticket.reply(admin, "answer", at=now)
+            ticket.close_by_platform(CloseReason.COMPLETED, at=now)
+            batch.append(ticket)
+            if len(batch) == 200:
+                app.save(*batch)
+                batch = []
+        app.save(*batch)
+    finally:
+        app.close()
+    event_log = TicketingEventLog(eventsourcing_env(url, 2))
+    try:
+        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view.create_table()
+        events = maintenance.head(event_log)
+        started = time.perf_counter()
+        maintenance.rebuild(view, event_log)
+        return events, events / (time.perf_counter() - started)
+    finally:
+        event_log.close()
+
+
+def main() -> None:
+    """Run the list benchmarks and the rebuild benchmark; print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--workspaces", type=int, default=10_000)
+    parser.add_argument("--rebuild-tickets", type=int, default=20_000)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        results = list_benchmarks(url, args.tickets, args.workspaces)
+    with scratch_database() as url:
+        events, rate = rebuild_rate(url, args.rebuild_tickets)
+    print(
+        "| query | p50 layer (ms) | p95 layer (ms) | p50 raw (ms) | p95 raw (ms) | p95 layer/raw |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, p50, p95, raw50, raw95 in results:
+        print(f"| {name} | {p50:.2f} | {p95:.2f} | {raw50:.2f} | {raw95:.2f} | {p95 / raw95:.2f} |")
+    print(f"\nrebuild: {events:,} events at {rate:,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()
