@@ -105,24 +105,27 @@ class RatingOutSchema(Schema):
     rated_at = fields.DateTime(required=True)
 
 
-class TicketSchema(Schema):
+class TicketSummarySchema(Schema):
     id = fields.String(required=True)
     number = fields.Integer(required=True)
     workspace_id = fields.String(required=True)
     type = fields.String(required=True)
     title = fields.String(required=True)
-    description = fields.String(required=True)
     status = fields.String(required=True)
     queue_state = fields.String(required=True)
     submitter = fields.Nested(PartySchema, required=True)
     assignee = fields.Nested(PartySchema, allow_none=True, required=True)
+    submitted_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class TicketSchema(TicketSummarySchema):
+    description = fields.String(required=True)
     verified_email = fields.String(allow_none=True, required=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
     close_reason = fields.String(allow_none=True, required=True)
     rating = fields.Nested(RatingOutSchema, allow_none=True, required=True)
     messages = fields.List(fields.Nested(MessageSchema), required=True)
-    submitted_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
     closed_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
@@ -190,20 +193,6 @@ class AdminListQuerySchema(QueueListQuerySchema):
 class ExportQuerySchema(ListQuerySchema):
     format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
     ids = fields.String(metadata={"description": "ticket ids separated by commas (a chosen batch)"})
-
-
-class TicketSummarySchema(Schema):
-    id = fields.String(required=True)
-    number = fields.Integer(required=True)
-    workspace_id = fields.String(required=True)
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.String(required=True)
-    queue_state = fields.String(required=True)
-    submitter = fields.Nested(PartySchema, required=True)
-    assignee = fields.Nested(PartySchema, allow_none=True, required=True)
-    submitted_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class PageSchema(Schema):

@@ -7,6 +7,7 @@ audited against a full replay: the whole suite's history must project exactly.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from application.database import eventsourcing_env
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog, start_runner
 from workers.embedded_postgres import scratch_database
+from workers.projector import run_projections
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -39,6 +41,18 @@ def audit_whole_history(database_url: str) -> None:
         event_log.close()
     assert position == head, "the read models caught up with the whole history"
     assert differences == [], f"read models differ from a replay: {differences[:5]}"
+
+
+@pytest.fixture
+def projecting(database_url: str) -> Iterator[None]:
+    """The read-model projection running in a thread, as ``ticketing worker`` runs it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_projections, args=(database_url, stop))
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
 
 
 @pytest.fixture(scope="session")

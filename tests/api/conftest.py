@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import uuid4
@@ -17,7 +16,6 @@ from application.clock import SystemClock
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
-from workers.projector import run_projections
 
 SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 ADMIN_ID = "api-root"
@@ -37,18 +35,6 @@ def ticketing(database_url: str) -> Iterator[TicketingApp]:
 def flask_app(ticketing: TicketingApp, database_url: str) -> Flask:
     settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
     return create_app({"SETTINGS": settings, "TICKETING_APP": ticketing, "TESTING": True})
-
-
-@pytest.fixture
-def projecting(database_url: str) -> Iterator[None]:
-    """The read-model projection running, as ``ticketing worker`` runs it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_projections, args=(database_url, stop))
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
 
 
 @pytest.fixture

@@ -41,18 +41,6 @@ def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]
     event_log.close()
 
 
-@pytest.fixture
-def projecting(database_url: str) -> Iterator[None]:
-    """The worker's projection loop in a thread, as ``ticketing worker`` runs it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_projections, args=(database_url, stop))
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-
-
 def caught_up(view: ReadModelView, app: TicketingApp, timeout: float = 10) -> None:
     position = app.recorder.max_notification_id() or 0
     assert TicketLists(view, b"k").wait_for(position, timeout), "the projection caught up"
