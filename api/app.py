@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
         MAX_CONTENT_LENGTH=JSON_BODY_LIMIT,
         JWT_SECRET=settings.jwt_secret,
+        KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
     )
     app.config.update(config)
     app.extensions["ticketing"] = ticketing

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.http import ticketing
@@ -20,15 +21,34 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a connection."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 @blp.get("/readyz")
 def readyz() -> Response | dict[str, object]:
-    """The database answers (503 otherwise)."""
+    """The database answers and the broker is reachable (503 otherwise)."""
+    checks = {"database": "ok", "broker": "ok"}
     try:
         ticketing().ping_database()
     except Exception as error:
         log.warning("not ready: database unreachable: %s", error)
-        return problem(503, "Service Unavailable", "the database is unreachable")
-    return {"status": "ready", "checks": {"database": "ok"}}
+        checks["database"] = "unreachable"
+    if not broker_reachable(current_app.config["KAFKA_BOOTSTRAP"]):
+        log.warning("not ready: no Kafka broker reachable")
+        checks["broker"] = "unreachable"
+    if set(checks.values()) != {"ok"}:
+        failed = ", ".join(name for name, state in checks.items() if state != "ok")
+        return problem(503, "Service Unavailable", f"unreachable: {failed}", checks=checks)
+    return {"status": "ready", "checks": checks}
 
 
 @blp.get("/metrics")

@@ -49,8 +49,29 @@ class Settings:
     default_assignee: str = "admin"
     jwt_secret: str = ""
     log_level: str = "INFO"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_group: str = "ticketing"
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
+    kafka_max_poll_interval_ms: int = 300_000
+    topic_accounts: str = "platform.accounts"
+    topic_workspaces: str = "platform.workspaces"
+    topic_ticket_events: str = "tickets.events"
+    topic_email: str = "notifications.email"
     db_pool_size: int = 5
     command_attempts: int = 20
+
+    @property
+    def consumed_topics(self) -> tuple[str, str]:
+        """The platform topics the service consumes (CONTRACT.md §3.1)."""
+        return (self.topic_accounts, self.topic_workspaces)
+
+    @property
+    def all_topics(self) -> dict[str, int]:
+        """Every topic the service uses, with the partitions it creates them with."""
+        consumed = {topic: 3 for topic in self.consumed_topics}
+        dead_letters = {f"{topic}.dlq": 1 for topic in self.consumed_topics}
+        return {**consumed, **dead_letters, self.topic_ticket_events: 3, self.topic_email: 1}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +83,23 @@ class Settings:
             default_assignee=env.get("TICKETING_DEFAULT_ASSIGNEE") or defaults.default_assignee,
             jwt_secret=env.get("TICKETING_JWT_SECRET") or defaults.jwt_secret,
             log_level=(env.get("TICKETING_LOG_LEVEL") or defaults.log_level).upper(),
+            kafka_bootstrap=env.get("TICKETING_KAFKA_BOOTSTRAP") or defaults.kafka_bootstrap,
+            kafka_group=env.get("TICKETING_KAFKA_GROUP") or defaults.kafka_group,
+            kafka_session_timeout_ms=_int(
+                env, "TICKETING_KAFKA_SESSION_TIMEOUT_MS", defaults.kafka_session_timeout_ms
+            ),
+            kafka_heartbeat_interval_ms=_int(
+                env, "TICKETING_KAFKA_HEARTBEAT_INTERVAL_MS", defaults.kafka_heartbeat_interval_ms
+            ),
+            kafka_max_poll_interval_ms=_int(
+                env, "TICKETING_KAFKA_MAX_POLL_INTERVAL_MS", defaults.kafka_max_poll_interval_ms
+            ),
+            topic_accounts=env.get("TICKETING_TOPIC_ACCOUNTS") or defaults.topic_accounts,
+            topic_workspaces=env.get("TICKETING_TOPIC_WORKSPACES") or defaults.topic_workspaces,
+            topic_ticket_events=(
+                env.get("TICKETING_TOPIC_TICKET_EVENTS") or defaults.topic_ticket_events
+            ),
+            topic_email=env.get("TICKETING_TOPIC_EMAIL") or defaults.topic_email,
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
         )

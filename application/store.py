@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresFactory
 from application.clock import Clock
 from application.errors import Contention, TicketNotFound
 from application.numbers import PostgresTicketNumbers
-from application.recorder import IdempotencyRecord, TicketingRecorder
+from application.recorder import ConsumedOffset, IdempotencyRecord, TicketingRecorder
 from domain.handlers import HandlerRoster
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
@@ -67,12 +67,26 @@ class EventStore(Application[UUID]):
                 time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
         raise Contention(f"gave up after {self.attempts} conflicting attempts")
 
+    def publisher_position(self, publisher: str) -> int:
+        """The last store position a publisher has relayed."""
+        return self._recorder.publisher_position(publisher)
+
+    def set_publisher_position(self, publisher: str, position: int) -> None:
+        """Record that a publisher has relayed everything up to ``position``."""
+        self._recorder.set_publisher_position(publisher, position)
+
     @property
     def _recorder(self) -> TicketingRecorder:
         return cast(TicketingRecorder, self.recorder)
 
-    def _save(self, *aggregates: Aggregate, idempotency: IdempotencyRecord | None = None) -> int:
-        recordings = self.save(*aggregates, idempotency=idempotency)
+    def _save(
+        self,
+        *aggregates: Aggregate,
+        idempotency: IdempotencyRecord | None = None,
+        consumed: ConsumedOffset | None = None,
+    ) -> int:
+        """Save in one transaction, with what must commit alongside; returns the last position."""
+        recordings = self.save(*aggregates, idempotency=idempotency, consumed=consumed)
         return max((r.notification.id for r in recordings), default=0)
 
     def _get_ticket(self, ticket_id: UUID) -> Ticket:

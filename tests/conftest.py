@@ -7,6 +7,7 @@ audited against a full replay: the whole suite's history must project exactly.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,11 +20,20 @@ from eventsourcing.postgres import PostgresFactory
 from application.database import eventsourcing_env
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog, start_runner
+from workers.embedded_broker import EmbeddedBroker
 from workers.embedded_postgres import scratch_database
 from workers.projector import run_projections
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def audit_whole_history(database_url: str) -> None:
@@ -53,6 +63,14 @@ def projecting(database_url: str) -> Iterator[None]:
     stop.set()
     thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka-protocol broker (Tansu) on a free loopback port for the session."""
+    server = EmbeddedBroker(free_port(), tmp_path_factory.mktemp("tansu") / "broker.log")
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

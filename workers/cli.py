@@ -40,20 +40,31 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def dev(args: argparse.Namespace) -> int:
-    """Everything on one machine: embedded PostgreSQL and the API."""
+    """Everything on one machine: embedded PostgreSQL and broker, the API and the worker."""
     from workers.dev import DevOptions, run_dev
 
-    return run_dev(DevOptions(port=args.port, data_dir=Path(args.data_dir)))
+    return run_dev(
+        DevOptions(port=args.port, kafka_port=args.kafka_port, data_dir=Path(args.data_dir))
+    )
 
 
 def worker(args: argparse.Namespace) -> int:
-    """Projections (and, as they arrive, consumers, publisher, scheduler) until stopped."""
-    from workers.projector import run_projections
+    """Read-model projection, platform consumer and ticket event publisher, until stopped."""
+    from workers.worker import run_worker
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    run_projections(Settings.from_env().database_url, stop)
+    run_worker(Settings.from_env(), stop)
+    return 0
+
+
+def emit(args: argparse.Namespace) -> int:
+    """Publish a platform event to Kafka."""
+    from workers.emit import emit as publish
+
+    event_id = publish(Settings.from_env(), args.type, args.data)
+    print(f"{args.type} published, event_id {event_id}")
     return 0
 
 
@@ -91,11 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     developing = commands.add_parser("dev", help="everything on one machine, no set-up")
     developing.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    developing.add_argument(
+        "--kafka-port", type=int, default=9092, help="broker port (default 9092)"
+    )
     developing.add_argument("--data-dir", default="./var", help="data folder (default ./var)")
     developing.set_defaults(run=dev)
 
-    working = commands.add_parser("worker", help="projections and background work")
+    working = commands.add_parser(
+        "worker", help="read-model projection, platform consumer, ticket event publisher"
+    )
     working.set_defaults(run=worker)
+
+    emitting = commands.add_parser("emit", help="publish a platform event to Kafka")
+    emitting.add_argument(
+        "type", help="AccountCancelled, MemberJoined, MemberLeft, WorkspaceDissolved"
+    )
+    emitting.add_argument("data", nargs="*", help="key=value fields of data")
+    emitting.set_defaults(run=emit)
 
     projecting = commands.add_parser("projections", help="read-model status or rebuild")
     projecting.add_argument("action", choices=("status", "rebuild"))

@@ -24,17 +24,25 @@ Auth = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-def ticketing(database_url: str) -> Iterator[TicketingApp]:
-    settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
-    app = build_app(settings, clock=SystemClock())  # lists order by real submission times
+def api_settings(database_url: str, broker: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        default_assignee=ADMIN_ID,
+        jwt_secret=SECRET,
+        kafka_bootstrap=broker,
+    )
+
+
+@pytest.fixture
+def ticketing(api_settings: Settings) -> Iterator[TicketingApp]:
+    app = build_app(api_settings, clock=SystemClock())  # lists order by real submission times
     yield app
     app.close()
 
 
 @pytest.fixture
-def flask_app(ticketing: TicketingApp, database_url: str) -> Flask:
-    settings = Settings(database_url=database_url, default_assignee=ADMIN_ID, jwt_secret=SECRET)
-    return create_app({"SETTINGS": settings, "TICKETING_APP": ticketing, "TESTING": True})
+def flask_app(ticketing: TicketingApp, api_settings: Settings) -> Flask:
+    return create_app({"SETTINGS": api_settings, "TICKETING_APP": ticketing, "TESTING": True})
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import cast
 from uuid import uuid4
@@ -13,8 +14,10 @@ from openapi_spec_validator import validate
 from api.app import create_app
 from application.bootstrap import build_app
 from application.config import Settings
+from application.tickets import TicketingApp
 from application.tokens import issue_token
 from tests.api.conftest import ADMIN_ID, SECRET, Auth, new_ticket
+from tests.conftest import free_port
 
 
 def test_handler_administration(
@@ -79,7 +82,7 @@ def test_service_endpoints(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["checks"]["database"] == "ok"
+    assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
     client.get("/api/v1/ticket-types")
     metrics = client.get("/metrics").get_data(as_text=True)
     assert (
@@ -130,6 +133,17 @@ def test_request_id_is_echoed(client: FlaskClient) -> None:
         == "abc123"
     )
     assert len(client.get("/healthz").headers["X-Request-Id"]) == 32
+
+
+def test_an_unreachable_broker_makes_the_service_not_ready(
+    ticketing: TicketingApp, api_settings: Settings
+) -> None:
+    settings = dataclasses.replace(api_settings, kafka_bootstrap=f"127.0.0.1:{free_port()}")
+    client = create_app({"SETTINGS": settings, "TICKETING_APP": ticketing}).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "ok", "broker": "unreachable"}
+    assert client.get("/healthz").status_code == 200, "the process itself is up"
 
 
 def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,10 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tokens import issue_token
 from domain.actors import Actor, Role
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start(data_dir: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -1,0 +1,356 @@
+"""Kafka in and out, against a real Kafka-protocol broker (Tansu) and real PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from application.config import Settings
+from application.tickets import TicketingApp
+from domain.platform import Workspace
+from domain.status import CloseReason
+from tests.conftest import free_port
+from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
+from workers.embedded_broker import EmbeddedBroker
+from workers.kafka_clients import ensure_topics, make_producer
+from workers.platform_consumer import PlatformConsumer
+from workers.publisher import TicketEventPublisher
+
+WAIT = 30.0
+
+
+def settings_for(bootstrap: str, database_url: str) -> Settings:
+    """Settings with topics and a consumer group of this test's own."""
+    suffix = uuid4().hex[:8]
+    settings = dataclasses.replace(
+        Settings(),
+        database_url=database_url,
+        default_assignee=ADMIN.account_id,
+        kafka_bootstrap=bootstrap,
+        kafka_group=f"ticketing-{suffix}",
+        kafka_session_timeout_ms=2000,
+        kafka_heartbeat_interval_ms=500,
+        kafka_max_poll_interval_ms=3000,
+        topic_accounts=f"accounts-{suffix}",
+        topic_workspaces=f"workspaces-{suffix}",
+        topic_ticket_events=f"tickets-{suffix}",
+        topic_email=f"email-{suffix}",
+    )
+    ensure_topics(bootstrap, settings.all_topics)
+    return settings
+
+
+@pytest.fixture
+def settings(broker: str, database_url: str) -> Settings:
+    return settings_for(broker, database_url)
+
+
+class Running:
+    """A worker part running in a thread until stopped."""
+
+    def __init__(self, target: Callable[[threading.Event], None]) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=target, args=(self.stop,))
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[[Callable[[threading.Event], None]], Running]]:
+    started: list[Running] = []
+
+    def start(target: Callable[[threading.Event], None]) -> Running:
+        started.append(Running(target))
+        return started[-1]
+
+    yield start
+    for part in started:
+        if not part.stop.is_set():
+            part.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def platform_event(kind: str, event_id: str | None = None, **data: str) -> bytes:
+    return json.dumps(
+        {
+            "event_id": event_id or str(uuid4()),
+            "type": kind,
+            "occurred_at": "2026-01-05T09:00:00Z",
+            "data": data,
+        }
+    ).encode()
+
+
+def produce(settings: Settings, topic: str, *values: bytes) -> None:
+    producer = make_producer(settings)
+    try:
+        for value in values:
+            producer.send(topic, key=b"key", value=value).get(timeout=WAIT)
+    finally:
+        producer.close()
+
+
+def read_topic(bootstrap: str, topic: str, count: int, timeout: float = WAIT) -> list[Any]:
+    """Every record of a topic from the beginning, once ``count`` have arrived (bounded)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def joined_events(app: TicketingApp, workspace_id: str) -> int:
+    return sum(
+        type(e).__name__ == "MemberJoined"
+        for e in app.events.get(Workspace.create_id(workspace_id))
+    )
+
+
+def test_each_platform_event_takes_effect(app: TicketingApp, settings: Settings, run: Any) -> None:
+    alice, bob = user(), user()
+    ws = workspace_with(app, bob)
+    bobs = submit(app, bob, ws).ticket.id
+    run(PlatformConsumer(app, settings).run)
+
+    produce(
+        settings,
+        settings.topic_workspaces,
+        platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
+    )
+    wait_until(lambda: app.is_member(ws, alice.account_id))
+    alices = submit(app, alice, ws).ticket.id
+    produce(
+        settings,
+        settings.topic_workspaces,
+        platform_event("MemberLeft", workspace_id=ws, account_id=bob.account_id),
+    )
+    wait_until(lambda: not app.is_member(ws, bob.account_id))
+    produce(
+        settings,
+        settings.topic_accounts,
+        platform_event("AccountCancelled", account_id=alice.account_id),
+    )
+    wait_until(lambda: app.ticket(ADMIN, str(alices)).close_reason == CloseReason.ACCOUNT_CANCELLED)
+    produce(
+        settings, settings.topic_workspaces, platform_event("WorkspaceDissolved", workspace_id=ws)
+    )
+    wait_until(lambda: app.ticket(ADMIN, str(bobs)).close_reason == CloseReason.WORKSPACE_DISSOLVED)
+    offsets = app.consumer_offsets(settings.kafka_group)
+    assert sum(offsets.values()) == 4, "every message's offset was recorded with its effect"
+
+
+def test_a_redelivered_message_has_no_second_effect(
+    app: TicketingApp, settings: Settings, run: Any
+) -> None:
+    ws, alice = f"ws-{uuid4().hex[:8]}", user()
+    same = platform_event(
+        "MemberJoined", str(uuid4()), workspace_id=ws, account_id=alice.account_id
+    )
+    later = platform_event("MemberLeft", workspace_id=ws, account_id=alice.account_id)
+    produce(settings, settings.topic_workspaces, same, later, same)
+    run(PlatformConsumer(app, settings).run)
+    wait_until(lambda: sum(app.consumer_offsets(settings.kafka_group).values()) == 3)
+    assert joined_events(app, ws) == 1
+    assert not app.is_member(ws, alice.account_id), "the duplicate did not re-join"
+
+
+def test_poison_goes_to_the_dead_letter_topic_and_consumption_goes_on(
+    app: TicketingApp, settings: Settings, run: Any
+) -> None:
+    ws, alice = f"ws-{uuid4().hex[:8]}", user()
+    produce(
+        settings,
+        settings.topic_workspaces,
+        b"this is not json",
+        platform_event("MemberJoined", workspace_id=ws),
+        platform_event("WorkspaceRenamed", workspace_id=ws),
+        platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
+    )
+    run(PlatformConsumer(app, settings).run)
+    wait_until(lambda: app.is_member(ws, alice.account_id))
+    dead = read_topic(settings.kafka_bootstrap, f"{settings.topic_workspaces}.dlq", 2)
+    assert dead[0].value == b"this is not json"
+    reasons = [dict(record.headers)["reason"].decode() for record in dead]
+    assert reasons[0].startswith("not JSON")
+    assert "account_id" in reasons[1]
+    assert len(dead) == 2, "the unknown type was skipped, not dead-lettered"
+
+
+def test_a_restarted_consumer_resumes_without_loss_or_double_effect(
+    app: TicketingApp, settings: Settings, run: Any
+) -> None:
+    ws = f"ws-{uuid4().hex[:8]}"
+    accounts = [user().account_id for _ in range(10)]
+    produce(
+        settings,
+        settings.topic_workspaces,
+        *[platform_event("MemberJoined", workspace_id=ws, account_id=a) for a in accounts[:5]],
+    )
+    first = run(PlatformConsumer(app, settings).run)
+    wait_until(lambda: joined_events(app, ws) == 5)
+    first.close()
+    produce(
+        settings,
+        settings.topic_workspaces,
+        *[platform_event("MemberJoined", workspace_id=ws, account_id=a) for a in accounts[5:]],
+    )
+    run(PlatformConsumer(app, settings).run)
+    wait_until(lambda: joined_events(app, ws) == 10)
+    assert all(app.is_member(ws, account) for account in accounts)
+    assert sum(app.consumer_offsets(settings.kafka_group).values()) == 10, "no message read twice"
+
+
+def ticket_history(app: TicketingApp, how_many: int) -> dict[str, list[int]]:
+    """Tickets with a few events each; returns ticket id -> its versions."""
+    alice = user()
+    ws = workspace_with(app, alice)
+    histories = {}
+    for _ in range(how_many):
+        ticket_id = str(submit(app, alice, ws).ticket.id)
+        app.accept(ADMIN, ticket_id)
+        app.reply(ADMIN, ticket_id, "answer")
+        done = app.reply(alice, ticket_id, "thanks")
+        histories[ticket_id] = list(range(1, done.ticket.version + 1))
+    return histories
+
+
+def published(
+    settings: Settings, expected: int, timeout: float = WAIT
+) -> dict[str, list[tuple[int, str]]]:
+    """ticket id -> [(version, event_id)] in the order the topic holds them."""
+    per_ticket: dict[str, list[tuple[int, str]]] = {}
+    records = read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, expected, timeout)
+    for record in records:
+        message = json.loads(record.value)
+        assert record.key == message["ticket_id"].encode()
+        per_ticket.setdefault(message["ticket_id"], []).append(
+            (message["version"], message["event_id"])
+        )
+    return per_ticket
+
+
+def test_the_publisher_sends_every_event_in_order_after_a_crash(
+    app: TicketingApp, settings: Settings
+) -> None:
+    publisher = TicketEventPublisher(app, settings)
+    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    histories = ticket_history(app, 8)
+    producer = make_producer(settings)
+    try:
+        last, count = publisher.send_batch(producer)  # sent, then "crashed" before the position
+        assert count > 0
+        assert app.publisher_position(publisher.position_name) < last
+        restarted = TicketEventPublisher(app, settings)
+        while restarted.publish_batch(producer):
+            pass
+    finally:
+        producer.close()
+    total = sum(len(v) for v in histories.values())
+    per_ticket = published(settings, 2 * total)
+    assert set(per_ticket) == set(histories)
+    for ticket_id, versions in histories.items():
+        sent = per_ticket[ticket_id]
+        assert [v for v, _ in sent] == versions * 2, "resent after the crash, in version order"
+        assert len({event_id for _, event_id in sent}) == len(versions), "stable event ids"
+
+
+def test_published_messages_have_the_contract_shape(app: TicketingApp, settings: Settings) -> None:
+    publisher = TicketEventPublisher(app, settings)
+    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    alice = user()
+    ws = workspace_with(app, alice)
+    ticket = submit(app, alice, ws).ticket
+    producer = make_producer(settings)
+    try:
+        publisher.publish_batch(producer)
+    finally:
+        producer.close()
+    submitted, acknowledged = (
+        json.loads(r.value)
+        for r in read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, 2)
+    )
+    assert set(submitted) == {
+        "event_id",
+        "type",
+        "occurred_at",
+        "ticket_id",
+        "ticket_number",
+        "workspace_id",
+        "version",
+        "data",
+    }
+    assert (submitted["type"], submitted["ticket_number"], submitted["workspace_id"]) == (
+        "TicketSubmitted",
+        ticket.number,
+        ws,
+    )
+    assert submitted["occurred_at"].startswith(ticket.created_on.isoformat()[:19])
+    assert (acknowledged["type"], acknowledged["version"], acknowledged["data"]["automatic"]) == (
+        "HandlerReplied",
+        2,
+        True,
+    )
+
+
+def test_the_publisher_survives_a_broker_restart(
+    make_app: AppFactory, database_url: str, run: Any, tmp_path: Path
+) -> None:
+    app = make_app()
+    server = EmbeddedBroker(free_port(), tmp_path / "broker.log")
+    bootstrap = server.start()
+    try:
+        settings = settings_for(bootstrap, database_url)
+        publisher = TicketEventPublisher(app, settings)
+        app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+        run(publisher.run)
+        before = ticket_history(app, 2)
+        wait_until(
+            lambda: (
+                app.publisher_position(publisher.position_name)
+                == app.recorder.max_notification_id()
+            )
+        )
+        server.stop()
+        after = ticket_history(app, 2)  # written while the broker is down
+        server.start()
+        ensure_topics(bootstrap, settings.all_topics)  # the broker keeps topics in memory only
+        total_after = sum(len(v) for v in after.values())
+        # the publisher notices the outage on a send timeout, then backs off: allow for both
+        per_ticket = published(settings, total_after, timeout=90)
+        assert set(after) <= set(per_ticket)
+        for ticket_id, versions in after.items():
+            assert [v for v, _ in per_ticket[ticket_id]] == versions
+        assert not set(before) & set(per_ticket), (
+            "the restarted broker lost what it had, as it does"
+        )
+    finally:
+        server.stop()

@@ -1,0 +1,63 @@
+"""Parsing of platform messages: applied, skipped or poison."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workers.platform_messages import (
+    ACCOUNT_TYPES,
+    WORKSPACE_TYPES,
+    PlatformEvent,
+    Poison,
+    Skipped,
+    parse,
+)
+
+EVENT_ID = "6f1f0f6e-1a52-4d8b-9a43-0a7e5a4f7f11"
+
+
+def message(**fields: object) -> bytes:
+    return json.dumps(
+        {"event_id": EVENT_ID, "occurred_at": "2026-01-01T00:00:00Z", **fields}
+    ).encode()
+
+
+def test_a_well_formed_event() -> None:
+    parsed = parse(
+        message(type="MemberJoined", data={"workspace_id": "w", "account_id": "a"}), WORKSPACE_TYPES
+    )
+    assert parsed == PlatformEvent(
+        EVENT_ID, "MemberJoined", {"workspace_id": "w", "account_id": "a"}
+    )
+
+
+def test_unknown_types_are_skipped() -> None:
+    assert parse(message(type="WorkspaceRenamed", data={}), WORKSPACE_TYPES) == Skipped(
+        "WorkspaceRenamed"
+    )
+    assert parse(message(type="MemberJoined", data={}), ACCOUNT_TYPES) == Skipped("MemberJoined")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"\xff\xfe",
+        b"not json",
+        b"[1, 2]",
+        b"",
+        message(type="MemberJoined"),
+        message(type="MemberJoined", data={"workspace_id": "w"}),
+        message(type="MemberJoined", data={"workspace_id": "w", "account_id": 5}),
+        message(type="MemberJoined", data={"workspace_id": " ", "account_id": "a"}),
+        message(type="MemberJoined", data={"workspace_id": "w" * 201, "account_id": "a"}),
+        message(type=7, data={}),
+        json.dumps({"event_id": "not-a-uuid", "type": "MemberLeft", "data": {}}).encode(),
+        json.dumps({"type": "MemberLeft", "data": {}}).encode(),
+    ],
+)
+def test_poison_messages_say_why(value: bytes) -> None:
+    parsed = parse(value, WORKSPACE_TYPES)
+    assert isinstance(parsed, Poison)
+    assert parsed.reason

@@ -1,0 +1,78 @@
+"""Kafka clients configured from settings, and topic creation (the dev broker keeps none)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from application.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    """A producer that keeps per-key order: all acks, one request in flight.
+
+    Not idempotent: a broker that restarts without its state (the dev broker) no longer knows
+    the producer id and the producer would retry forever. Order comes from the single request
+    in flight; a resend after a failure is recognised by the message's stable ``event_id``.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "acks": "all",
+        "enable_idempotence": False,
+        "max_in_flight_requests_per_connection": 1,
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
+        **overrides,
+    }
+    return KafkaProducer(**options)
+
+
+def make_consumer(settings: Settings) -> KafkaConsumer:
+    """A consumer in the service's group; offsets live in PostgreSQL, not in the broker."""
+    return KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        group_id=settings.kafka_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
+    )
+
+
+def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 30.0) -> None:
+    """Create the topics that do not exist yet (name -> partitions), waiting for the broker."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap.split(","), request_timeout_ms=5_000
+            )
+            break
+        except KafkaError:  # not reachable yet
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(name, partitions, 1)
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
+                admin.create_topics(missing)
+            log.info("created topics %s", [topic.name for topic in missing])
+    except KafkaError as error:
+        raise RuntimeError(f"could not create topics on {bootstrap}: {error}") from error
+    finally:
+        admin.close()

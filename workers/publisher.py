@@ -1,0 +1,98 @@
+"""Relays the event store to ``tickets.events``: the notification log is the outbox.
+
+Events are read in notification order from the position recorded in PostgreSQL, sent keyed
+by ticket id (so each ticket's events stay in version order on one partition), and the
+position moves on only after the broker has acknowledged them all. A crash or a broker
+outage in between means the batch is sent again: at-least-once, with stable ``event_id``s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from kafka import KafkaProducer
+
+from application.config import Settings
+from application.messages import encode, is_ticket_event, ticket_event_message
+from application.tickets import TicketingApp
+from workers.kafka_clients import make_producer
+
+log = logging.getLogger(__name__)
+BATCH = 500
+SEND_TIMEOUT = 10.0
+IDLE_WAIT = 0.2
+MAX_BACKOFF = 30.0
+
+
+class TicketEventPublisher:
+    """Publishes every stored ticket event once its turn comes, in store order."""
+
+    def __init__(self, app: TicketingApp, settings: Settings) -> None:
+        self.app = app
+        self.topic = settings.topic_ticket_events
+        self.position_name = f"tickets->{self.topic}"  # a position per destination topic
+        self.settings = settings
+        self._ticket_facts = lru_cache(maxsize=100_000)(self._load_ticket_facts)
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set, waiting briefly when there is nothing new."""
+        backoff = 0.5
+        producer: KafkaProducer | None = None
+        while not stop.is_set():
+            try:
+                producer = producer or make_producer(self.settings)
+                sent = self.publish_batch(producer)
+                backoff = 0.5
+                if sent == 0:
+                    stop.wait(IDLE_WAIT)
+            except Exception as error:
+                log.warning("publishing paused (%s); retrying in %.1fs", error, backoff)
+                if producer is not None:
+                    producer.close(timeout=5)
+                    producer = None
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        if producer is not None:
+            producer.close(timeout=5)
+
+    def publish_batch(self, producer: KafkaProducer) -> int:
+        """Send the next batch and record the new position; returns how many events it read."""
+        last, count = self.send_batch(producer)
+        if count:
+            self.app.set_publisher_position(self.position_name, last)
+        return count
+
+    def send_batch(self, producer: KafkaProducer) -> tuple[int, int]:
+        """Send the next batch and wait for the broker's acknowledgements (position unchanged).
+
+        Returns the last notification id read and how many were read.
+        """
+        position = self.app.publisher_position(self.position_name)
+        notifications = self.app.recorder.select_notifications(position + 1, BATCH)
+        futures = []
+        for notification in notifications:
+            domain_event = self.app.mapper.to_domain_event(notification)
+            if not is_ticket_event(domain_event):
+                continue
+            number, workspace_id = self._ticket_facts(domain_event.originator_id)
+            message = ticket_event_message(domain_event, number, workspace_id)
+            futures.append(
+                producer.send(self.topic, key=message["ticket_id"].encode(), value=encode(message))
+            )
+        producer.flush(timeout=SEND_TIMEOUT)
+        for future in futures:
+            future.get(timeout=SEND_TIMEOUT)
+        if not notifications:
+            return position, 0
+        log.debug("sent %d ticket events up to position %d", len(futures), notifications[-1].id)
+        return notifications[-1].id, len(notifications)
+
+    def _load_ticket_facts(self, ticket_id: UUID) -> tuple[int, str]:
+        """Number and workspace of a ticket, from its first event (they never change)."""
+        [submitted] = list(self.app.events.get(ticket_id, lte=1))
+        facts: Any = submitted
+        return int(facts.number), str(facts.workspace_id)

@@ -1,0 +1,58 @@
+"""``ticketing worker``: the read-model projection, the platform consumer and the publisher.
+
+Each runs in its own thread under a supervisor that restarts it with backoff if it fails
+(broker or database unreachable, say), until the worker is asked to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from application.bootstrap import build_app
+from application.config import Settings
+from workers.platform_consumer import PlatformConsumer
+from workers.projector import run_projections
+from workers.publisher import TicketEventPublisher
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 30.0
+JOIN_TIMEOUT = 30.0
+
+
+def supervise(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> None:
+    """Run ``target`` until ``stop``; restart it with backoff whenever it fails."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            target(stop)
+            backoff = 0.5
+        except Exception as error:
+            log.warning("%s stopped (%s); restarting in %.1fs", name, error, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def run_worker(settings: Settings, stop: threading.Event) -> None:
+    """Run every background part until ``stop`` is set, then wait for them to finish."""
+    app = build_app(settings)
+    parts: dict[str, Callable[[threading.Event], None]] = {
+        "read-model projection": lambda s: run_projections(settings.database_url, s),
+        "platform consumer": PlatformConsumer(app, settings).run,
+        "ticket event publisher": TicketEventPublisher(app, settings).run,
+    }
+    threads = [
+        threading.Thread(target=supervise, args=(name, part, stop), name=name, daemon=True)
+        for name, part in parts.items()
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("worker running: %s", ", ".join(parts))
+    try:
+        stop.wait()
+    finally:
+        for thread in threads:
+            thread.join(JOIN_TIMEOUT)
+        app.close()
+        log.info("worker stopped")
