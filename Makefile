@@ -44,6 +44,7 @@ format: install
 bench: install ## benchmarks (several minutes); results go to docs/benchmarks.md by hand
 	$(BIN)/python bench/write_path.py
 	$(BIN)/python bench/read_path.py
+	$(BIN)/python bench/kafka_paths.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

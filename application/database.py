@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+SCHEMA_LOCK = 7_204_112  # advisory lock key held while tables and functions are created
+
+
+@contextmanager
+def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Hold the schema lock: processes starting together create tables one at a time.
+
+    ``CREATE ... IF NOT EXISTS`` and ``CREATE OR REPLACE FUNCTION`` fail ("tuple concurrently
+    updated") when two sessions run them at once, as an API and a worker starting together do.
+    """
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:

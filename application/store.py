@@ -16,10 +16,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+from eventsourcing.persistence import EventStore as EventStoreOf
 from eventsourcing.postgres import PostgresFactory
 
 from application.clock import Clock
+from application.database import schema_lock
 from application.errors import Contention, TicketNotFound
 from application.numbers import PostgresTicketNumbers
 from application.recorder import ConsumedOffset, IdempotencyRecord, TicketingRecorder
@@ -50,6 +52,16 @@ class EventStore(Application[UUID]):
         self.default_assignee = default_assignee
         self.attempts = attempts
         self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The events recorder, its tables created under the schema lock."""
+        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+            return super().construct_recorder()
+
+    def construct_snapshot_store(self) -> EventStoreOf[UUID]:
+        """The snapshot store, its table created under the schema lock."""
+        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+            return super().construct_snapshot_store()
 
     def ping_database(self) -> None:
         """Raise unless the event store's database answers."""

@@ -9,17 +9,18 @@ runner wait while ``projections rebuild`` holds the row.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.persistence import ApplicationRecorder, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from application.database import schema_lock
 from projections.schema import create_read_model_tables
 from projections.summaries import apply_event
 
@@ -28,13 +29,17 @@ log = logging.getLogger(__name__)
 PROJECTION_NAME = "read_models"
 TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
 SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
-DDL_LOCK = 7_204_113  # advisory lock key: one process at a time creates the tables
 
 
 class TicketingEventLog(Application[UUID]):
     """The ticketing event store, read only: what the projection subscribes to."""
 
     name = SOURCE_NAME
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The events recorder, its tables created under the schema lock."""
+        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+            return super().construct_recorder()
 
 
 class ReadModelView(PostgresTrackingRecorder):
@@ -51,9 +56,12 @@ class ReadModelView(PostgresTrackingRecorder):
 
     def create_table(self) -> None:
         """Tracking table, read-model tables, and a position row starting at 0."""
-        super().create_table()
+        with schema_lock(self.datastore):
+            super().create_table()
+            self._create_read_models()
+
+    def _create_read_models(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             create_read_model_tables(curs)
             curs.execute(
                 SQL(

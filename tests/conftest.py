@@ -7,7 +7,6 @@ audited against a full replay: the whole suite's history must project exactly.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,20 +19,12 @@ from eventsourcing.postgres import PostgresFactory
 from application.database import eventsourcing_env
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog, start_runner
-from workers.embedded_broker import EmbeddedBroker
+from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import scratch_database
 from workers.projector import run_projections
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def audit_whole_history(database_url: str) -> None:

@@ -20,6 +20,14 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for brokers and servers started here)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class EmbeddedBroker:
     """Starts and stops one Tansu broker on a loopback port."""
 

@@ -17,7 +17,7 @@ from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
 from tests.api.conftest import ADMIN_ID, SECRET, Auth, new_ticket
-from tests.conftest import free_port
+from workers.embedded_broker import free_port
 
 
 def test_handler_administration(

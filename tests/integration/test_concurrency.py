@@ -5,13 +5,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 from uuid import uuid4
 
 import pytest
+from eventsourcing.postgres import PostgresFactory
+from psycopg.conninfo import make_conninfo
 
+from application.bootstrap import build_app
+from application.config import Settings
+from application.database import drop_database, ensure_database, eventsourcing_env
 from application.tickets import TicketingApp
 from domain.errors import NotAllowed
 from domain.status import CloseReason, Status
+from projections.view import ReadModelView, TicketingEventLog
 from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
 
 
@@ -106,3 +113,31 @@ def test_both_outcomes_of_the_race_occur_and_each_is_consistent(app: TicketingAp
     ticket_id = str(submit(app, bob, ws).ticket.id)
     app.account_cancelled(bob.account_id, str(uuid4()))
     assert app.ticket(ADMIN, ticket_id).close_reason == CloseReason.ACCOUNT_CANCELLED
+
+
+def test_processes_starting_together_create_the_schema_once(database_url: str) -> None:
+    """An API and a worker starting at once on an empty database both come up."""
+    fresh = make_conninfo(database_url, dbname=f"fresh_{uuid4().hex[:10]}")
+    ensure_database(fresh)
+    started: list[Any] = []
+    try:
+        settings = Settings(database_url=fresh)
+
+        def application() -> object:
+            started.append(build_app(settings))
+            return started[-1]
+
+        def projection() -> object:
+            log = TicketingEventLog(eventsourcing_env(fresh, 2))
+            started.append(log)
+            ReadModelView(cast(PostgresFactory, log.factory).datastore).create_table()
+            return log
+
+        results = run_together(
+            application, application, application, projection, projection, projection
+        )
+        assert [r for r in results if isinstance(r, Exception)] == []
+    finally:
+        for app in started:
+            app.close()
+        drop_database(fresh)

@@ -18,9 +18,8 @@ from application.config import Settings
 from application.tickets import TicketingApp
 from domain.platform import Workspace
 from domain.status import CloseReason
-from tests.conftest import free_port
 from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
-from workers.embedded_broker import EmbeddedBroker
+from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.kafka_clients import ensure_topics, make_producer
 from workers.platform_consumer import PlatformConsumer
 from workers.publisher import TicketEventPublisher
