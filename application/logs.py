@@ -29,3 +29,4 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, root.level))  # chatty at INFO
