@@ -10,7 +10,7 @@ from eventsourcing.postgres import PostgresFactory
 from flask import Flask, request
 from flask_smorest import Api
 
-from api import handlers, lists, problems, service, tickets
+from api import handlers, lists, problems, service, tickets, verifications
 from api.auth import current_actor
 from api.observability import instrument
 from application.bootstrap import build_app
@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
     api.register_blueprint(lists.blp)
+    api.register_blueprint(verifications.blp)
     app.register_blueprint(service.blp)
     problems.register(app)
     instrument(app)

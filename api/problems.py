@@ -15,6 +15,7 @@ from application.errors import (
     Contention,
     HandlerNotFound,
     IdempotencyKeyReused,
+    RateLimited,
     TicketNotFound,
     VersionMismatch,
 )
@@ -59,6 +60,12 @@ def _store_unavailable(error: Exception) -> Response:
     return response
 
 
+def _rate_limited(error: RateLimited) -> Response:
+    response = problem(429, "Too Many Requests", str(error))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(500, "Internal Server Error", "the server failed; the error was logged")
@@ -96,6 +103,7 @@ def register(app: Flask) -> None:
             errors={"Idempotency-Key": ["was used with a different request"]},
         ),
     )
+    app.register_error_handler(RateLimited, _rate_limited)
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(unavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

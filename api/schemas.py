@@ -198,3 +198,12 @@ class ExportQuerySchema(ListQuerySchema):
 class PageSchema(Schema):
     items = fields.List(fields.Nested(TicketSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class VerificationRequestSchema(StrictSchema):
+    email = fields.String(required=True)
+
+
+class VerificationCreatedSchema(Schema):
+    verification_id = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)

@@ -72,14 +72,16 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
     (``Idempotent-Replayed: true``) and records nothing; the same key with another body is 422.
     """
     _no_attachments_yet(body["attachment_ids"])
-    if body["verification"] is not None:
-        raise ValidationFailed({"verification": ["unknown verification"]})
+    verification = body["verification"]
     result = ticketing().submit(
         current_actor(),
         workspace_id,
         ticket_type=body["type"],
         title=body["title"],
         description=body["description"],
+        verification=None
+        if verification is None
+        else (verification["verification_id"], verification["code"]),
         idempotency=idempotency_key(body),
     )
     return _ticket_reply(result, 201)

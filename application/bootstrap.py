@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from application.clock import Clock, SystemClock
 from application.config import Settings
 from application.database import eventsourcing_env
@@ -15,4 +18,5 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         clock=clock or SystemClock(),
         default_assignee=settings.default_assignee,
         attempts=settings.command_attempts,
+        code_key=hmac.new(settings.jwt_secret.encode(), b"email codes", hashlib.sha256).digest(),
     )

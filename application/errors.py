@@ -25,3 +25,11 @@ class Contention(Exception):
 
 class IdempotencyKeyReused(Exception):
     """An ``Idempotency-Key`` came back with a different request (422)."""
+
+
+class RateLimited(Exception):
+    """Too many requests in the window; ``retry_after`` seconds until the next is allowed (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many requests; retry after {retry_after} s")

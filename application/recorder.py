@@ -6,12 +6,16 @@
 - Kafka offsets: a platform message's effect and the offset after it commit in one
   transaction, so a redelivered message can have no second effect (exactly-once effects).
 - The publisher's position in the notification log (at-least-once relay to Kafka).
+- Outbox messages that must not live in the event store (an e-mail verification code goes
+  out to the mailer; the store keeps only its hash); deleted once the broker has them.
+- Verification requests per account, for the rate limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,10 +24,32 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 OFFSETS_TABLE = "kafka_offsets"
 PUBLISHER_TABLE = "publisher_positions"
+OUTBOX_TABLE = "outbox_messages"
+VERIFICATION_REQUESTS_TABLE = "verification_requests"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message to publish on a channel (mapped to a topic by the publisher)."""
+
+    channel: str
+    key: str
+    payload: dict[str, Any]
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """One e-mail verification an account asked for, and when."""
+
+    verification_id: UUID
+    account_id: str
+    requested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,25 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 "publisher text PRIMARY KEY, position bigint NOT NULL)"
             ).format(table=Identifier(PUBLISHER_TABLE))
         )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {table} (id bigserial PRIMARY KEY, "
+                "channel text NOT NULL, message_key text NOT NULL, payload jsonb NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT now())"
+            ).format(table=Identifier(OUTBOX_TABLE))
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {table} (verification_id uuid PRIMARY KEY, "
+                "account_id text NOT NULL, requested_at timestamptz NOT NULL)"
+            ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS verification_requests_by_account "
+                "ON {table} (account_id, requested_at)"
+            ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
+        )
 
     def _insert_events(
         self,
@@ -89,11 +134,32 @@ class TicketingRecorder(PostgresApplicationRecorder):
         *,
         idempotency: IdempotencyRecord | None = None,
         consumed: ConsumedOffset | None = None,
+        outbox: Sequence[OutboxMessage] = (),
+        verification_request: VerificationRequest | None = None,
         **kwargs: Any,
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
         if consumed is not None:
             self._upsert_offset(curs, consumed)
+        for message in outbox:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {table} (channel, message_key, payload) VALUES (%s, %s, %s)"
+                ).format(table=Identifier(OUTBOX_TABLE)),
+                (message.channel, message.key, Jsonb(message.payload)),
+            )
+        if verification_request is not None:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {table} (verification_id, account_id, requested_at) "
+                    "VALUES (%s, %s, %s)"
+                ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE)),
+                (
+                    verification_request.verification_id,
+                    verification_request.account_id,
+                    verification_request.requested_at,
+                ),
+            )
         if idempotency is not None:
             # A concurrent request with the same key makes this a unique violation, which
             # rolls the whole command back; its retry then finds the winner's record.
@@ -118,7 +184,6 @@ class TicketingRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         idempotency: IdempotencyRecord | None = None,
-        consumed: ConsumedOffset | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -204,4 +269,37 @@ class TicketingRecorder(PostgresApplicationRecorder):
                     "ON CONFLICT (publisher) DO UPDATE SET position = EXCLUDED.position"
                 ).format(table=Identifier(PUBLISHER_TABLE)),
                 (publisher, position),
+            )
+
+    def recent_verification_requests(self, account_id: str, since: datetime) -> list[datetime]:
+        """When an account asked for verifications since a moment, oldest first."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT requested_at FROM {table} WHERE account_id = %s AND requested_at > %s "
+                    "ORDER BY requested_at"
+                ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE)),
+                (account_id, since),
+            ).fetchall()
+        return [row["requested_at"] for row in rows]
+
+    def outbox_batch(self, limit: int) -> list[OutboxMessage]:
+        """The oldest outbox messages, in the order they were written."""
+        with self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                SQL(
+                    "SELECT id, channel, message_key, payload FROM {table} ORDER BY id LIMIT %s"
+                ).format(table=Identifier(OUTBOX_TABLE)),
+                (limit,),
+            ).fetchall()
+        return [OutboxMessage(r["channel"], r["message_key"], r["payload"], r["id"]) for r in rows]
+
+    def delete_outbox(self, ids: Sequence[int]) -> None:
+        """Forget outbox messages the broker has acknowledged."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {table} WHERE id = ANY(%s)").format(
+                    table=Identifier(OUTBOX_TABLE)
+                ),
+                (list(ids),),
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 from uuid import UUID
 
@@ -24,7 +24,13 @@ from application.clock import Clock
 from application.database import schema_lock
 from application.errors import Contention, TicketNotFound
 from application.numbers import PostgresTicketNumbers
-from application.recorder import ConsumedOffset, IdempotencyRecord, TicketingRecorder
+from application.recorder import (
+    ConsumedOffset,
+    IdempotencyRecord,
+    OutboxMessage,
+    TicketingRecorder,
+    VerificationRequest,
+)
 from domain.handlers import HandlerRoster
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
@@ -46,11 +52,13 @@ class EventStore(Application[UUID]):
         clock: Clock,
         default_assignee: str,
         attempts: int = 20,
+        code_key: bytes = b"",
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.default_assignee = default_assignee
         self.attempts = attempts
+        self.code_key = code_key
         self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
 
     def construct_recorder(self) -> ApplicationRecorder:
@@ -79,6 +87,14 @@ class EventStore(Application[UUID]):
                 time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
         raise Contention(f"gave up after {self.attempts} conflicting attempts")
 
+    def outbox_batch(self, limit: int) -> list[OutboxMessage]:
+        """The oldest messages waiting in the outbox."""
+        return self._recorder.outbox_batch(limit)
+
+    def delete_outbox(self, ids: Sequence[int]) -> None:
+        """Forget outbox messages once published."""
+        self._recorder.delete_outbox(ids)
+
     def publisher_position(self, publisher: str) -> int:
         """The last store position a publisher has relayed."""
         return self._recorder.publisher_position(publisher)
@@ -96,9 +112,17 @@ class EventStore(Application[UUID]):
         *aggregates: Aggregate,
         idempotency: IdempotencyRecord | None = None,
         consumed: ConsumedOffset | None = None,
+        outbox: Sequence[OutboxMessage] = (),
+        verification_request: VerificationRequest | None = None,
     ) -> int:
         """Save in one transaction, with what must commit alongside; returns the last position."""
-        recordings = self.save(*aggregates, idempotency=idempotency, consumed=consumed)
+        recordings = self.save(
+            *aggregates,
+            idempotency=idempotency,
+            consumed=consumed,
+            outbox=outbox,
+            verification_request=verification_request,
+        )
         return max((r.notification.id for r in recordings), default=0)
 
     def _get_ticket(self, ticket_id: UUID) -> Ticket:

@@ -20,10 +20,12 @@ from application.history import HistoryEntry, history_entry
 from application.platform_facts import PlatformFacts
 from application.recorder import IdempotencyRecord
 from application.roster import HandlerAdministration
+from application.verifications import EmailVerifications
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
+from domain.ticket_types import TYPE_INFO
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +55,7 @@ class IdempotencyKey:
     fingerprint: str
 
 
-class TicketingApp(PlatformFacts, HandlerAdministration):
+class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
     """Tickets, workspaces, accounts and the handler roster, event-sourced in one store."""
 
     name = "ticketing"
@@ -69,10 +71,14 @@ class TicketingApp(PlatformFacts, HandlerAdministration):
         title: object,
         description: object,
         attachments: Sequence[Record] = (),
-        verified_email: str | None = None,
+        verification: tuple[str, str] | None = None,
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
-        """Open a ticket in a workspace the caller is a current member of."""
+        """Open a ticket in a workspace the caller is a current member of.
+
+        ``verification`` is ``(verification_id, code)``; an Unbind MFA ticket needs one, and
+        uses it up in the same transaction.
+        """
         numbers: list[int] = []
 
         def allocate() -> int:
@@ -93,6 +99,10 @@ class TicketingApp(PlatformFacts, HandlerAdministration):
                 account_id=actor.account_id, timestamp=now
             )
             account.check_can_submit()
+            verified = None
+            info = TYPE_INFO.get(ticket_type) if isinstance(ticket_type, str) else None
+            if verification is not None and info is not None and info.requires_verified_email:
+                verified = self._checked_verification(actor, *verification, now)
             ticket = Ticket.submit(
                 allocate_number=allocate,
                 workspace_id=workspace_id,
@@ -102,13 +112,17 @@ class TicketingApp(PlatformFacts, HandlerAdministration):
                 submitter=actor,
                 assignee=self._default_assignee(),
                 attachments=attachments,
-                verified_email=verified_email,
+                verified_email=None if verified is None else verified.email,
                 at=now,
             )
             workspace.file_ticket(ticket.id, at=now)
             account.file_ticket(ticket.id, at=now)
+            changed: list[Aggregate] = [ticket, workspace, account]
+            if verified is not None:
+                verified.use(ticket.id, at=now)
+                changed.append(verified)
             record = self._idempotency_record(actor, idempotency, ticket)
-            return CommandResult(ticket, self._save(ticket, workspace, account, idempotency=record))
+            return CommandResult(ticket, self._save(*changed, idempotency=record))
 
         result = self._retrying(attempt)
         if not result.replayed:

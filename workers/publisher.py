@@ -1,15 +1,19 @@
-"""Relays the event store to ``tickets.events``: the notification log is the outbox.
+"""Relays what the service publishes to Kafka, at least once and in order.
 
-Events are read in notification order from the position recorded in PostgreSQL, sent keyed
-by ticket id (so each ticket's events stay in version order on one partition), and the
-position moves on only after the broker has acknowledged them all. A crash or a broker
-outage in between means the batch is sent again: at-least-once, with stable ``event_id``s.
+- Ticket events: the notification log is the outbox. Events are read in notification order
+  from the position recorded in PostgreSQL, sent keyed by ticket id (so each ticket's events
+  stay in version order on one partition), and the position moves on only after the broker
+  has acknowledged them all. A crash or an outage in between means the batch is sent again,
+  with the same stable ``event_id``s.
+- Outbox messages (e-mail verification codes for ``notifications.email``): sent in the
+  order written, deleted once acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -19,6 +23,7 @@ from kafka import KafkaProducer
 from application.config import Settings
 from application.messages import encode, is_ticket_event, ticket_event_message
 from application.tickets import TicketingApp
+from application.verifications import EMAIL_CHANNEL
 from workers.kafka_clients import make_producer
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,31 @@ BATCH = 500
 SEND_TIMEOUT = 10.0
 IDLE_WAIT = 0.2
 MAX_BACKOFF = 30.0
+
+
+def relay(
+    publish_batch: Callable[[KafkaProducer], int], settings: Settings, stop: threading.Event
+) -> None:
+    """Call ``publish_batch`` until ``stop``: briefly idle when it sent nothing, and with a new
+    producer after a backoff when it failed (broker or database unreachable)."""
+    backoff = 0.5
+    producer: KafkaProducer | None = None
+    while not stop.is_set():
+        try:
+            producer = producer or make_producer(settings)
+            sent = publish_batch(producer)
+            backoff = 0.5
+            if sent == 0:
+                stop.wait(IDLE_WAIT)
+        except Exception as error:
+            log.warning("publishing paused (%s); retrying in %.1fs", error, backoff)
+            if producer is not None:
+                producer.close(timeout=5)
+                producer = None
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+    if producer is not None:
+        producer.close(timeout=5)
 
 
 class TicketEventPublisher:
@@ -39,25 +69,8 @@ class TicketEventPublisher:
         self._ticket_facts = lru_cache(maxsize=100_000)(self._load_ticket_facts)
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set, waiting briefly when there is nothing new."""
-        backoff = 0.5
-        producer: KafkaProducer | None = None
-        while not stop.is_set():
-            try:
-                producer = producer or make_producer(self.settings)
-                sent = self.publish_batch(producer)
-                backoff = 0.5
-                if sent == 0:
-                    stop.wait(IDLE_WAIT)
-            except Exception as error:
-                log.warning("publishing paused (%s); retrying in %.1fs", error, backoff)
-                if producer is not None:
-                    producer.close(timeout=5)
-                    producer = None
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-        if producer is not None:
-            producer.close(timeout=5)
+        """Publish until ``stop`` is set."""
+        relay(self.publish_batch, self.settings, stop)
 
     def publish_batch(self, producer: KafkaProducer) -> int:
         """Send the next batch and record the new position; returns how many events it read."""
@@ -96,3 +109,34 @@ class TicketEventPublisher:
         [submitted] = list(self.app.events.get(ticket_id, lte=1))
         facts: Any = submitted
         return int(facts.number), str(facts.workspace_id)
+
+
+class OutboxPublisher:
+    """Publishes outbox messages (e-mail verification codes) and then forgets them."""
+
+    def __init__(self, app: TicketingApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.topics = {EMAIL_CHANNEL: settings.topic_email}
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set."""
+        relay(self.publish_batch, self.settings, stop)
+
+    def publish_batch(self, producer: KafkaProducer) -> int:
+        """Send the oldest messages, wait for the broker, delete them; returns how many."""
+        messages = self.app.outbox_batch(BATCH)
+        futures = [
+            producer.send(
+                self.topics[message.channel],
+                key=message.key.encode(),
+                value=encode(message.payload),
+            )
+            for message in messages
+        ]
+        producer.flush(timeout=SEND_TIMEOUT)
+        for future in futures:
+            future.get(timeout=SEND_TIMEOUT)
+        if messages:
+            self.app.delete_outbox([message.id for message in messages])
+        return len(messages)

@@ -1,4 +1,4 @@
-"""``ticketing worker``: the read-model projection, the platform consumer and the publisher.
+"""``ticketing worker``: read-model projection, platform consumer, publishers.
 
 Each runs in its own thread under a supervisor that restarts it with backoff if it fails
 (broker or database unreachable, say), until the worker is asked to stop.
@@ -14,7 +14,7 @@ from application.bootstrap import build_app
 from application.config import Settings
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
-from workers.publisher import TicketEventPublisher
+from workers.publisher import OutboxPublisher, TicketEventPublisher
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
@@ -41,6 +41,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "read-model projection": lambda s: run_projections(settings.database_url, s),
         "platform consumer": PlatformConsumer(app, settings).run,
         "ticket event publisher": TicketEventPublisher(app, settings).run,
+        "outbox publisher": OutboxPublisher(app, settings).run,
     }
     threads = [
         threading.Thread(target=supervise, args=(name, part, stop), name=name, daemon=True)

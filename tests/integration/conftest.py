@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from uuid import uuid4
 
@@ -19,6 +20,23 @@ HANDLER = Actor("hank", Role.HANDLER, "Hank")
 AUDITOR = Actor("audrey", Role.AUDITOR, "Audrey")
 
 AppFactory = Callable[[], TicketingApp]
+
+
+class Running:
+    """A worker part running in a thread until stopped."""
+
+    def __init__(self, target: Callable[[threading.Event], None]) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=target, args=(self.stop,))
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+Runner = Callable[[Callable[[threading.Event], None]], Running]
 
 
 @pytest.fixture
@@ -69,3 +87,26 @@ def submit(app: TicketingApp, actor: Actor, workspace_id: str, **fields: object)
     }
     values.update(fields)
     return app.submit(actor, workspace_id, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(broker: str, database_url: str) -> Settings:
+    """Settings with topics and a consumer group of this test's own."""
+    from tests.integration.kafka_support import settings_for
+
+    return settings_for(broker, database_url)
+
+
+@pytest.fixture
+def run() -> Iterator[Runner]:
+    """Starts worker parts in threads; stops whatever is still running afterwards."""
+    started: list[Running] = []
+
+    def start(target: Callable[[threading.Event], None]) -> Running:
+        started.append(Running(target))
+        return started[-1]
+
+    yield start
+    for part in started:
+        if not part.stop.is_set():
+            part.close()

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
-
-import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from application.bootstrap import build_app
 from application.config import Settings
@@ -20,6 +13,13 @@ from application.tickets import TicketingApp
 from domain.platform import Workspace
 from domain.status import CloseReason
 from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
+from tests.integration.kafka_support import (
+    platform_event,
+    produce,
+    read_topic,
+    settings_for,
+    wait_until,
+)
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import EmbeddedPostgres, scratch_database
 from workers.kafka_clients import ensure_topics, make_producer
@@ -27,106 +27,6 @@ from workers.platform_consumer import PlatformConsumer
 from workers.publisher import TicketEventPublisher
 
 WAIT = 30.0
-
-
-def settings_for(bootstrap: str, database_url: str) -> Settings:
-    """Settings with topics and a consumer group of this test's own."""
-    suffix = uuid4().hex[:8]
-    settings = dataclasses.replace(
-        Settings(),
-        database_url=database_url,
-        default_assignee=ADMIN.account_id,
-        kafka_bootstrap=bootstrap,
-        kafka_group=f"ticketing-{suffix}",
-        kafka_session_timeout_ms=2000,
-        kafka_heartbeat_interval_ms=500,
-        kafka_max_poll_interval_ms=3000,
-        topic_accounts=f"accounts-{suffix}",
-        topic_workspaces=f"workspaces-{suffix}",
-        topic_ticket_events=f"tickets-{suffix}",
-        topic_email=f"email-{suffix}",
-    )
-    ensure_topics(bootstrap, settings.all_topics)
-    return settings
-
-
-@pytest.fixture
-def settings(broker: str, database_url: str) -> Settings:
-    return settings_for(broker, database_url)
-
-
-class Running:
-    """A worker part running in a thread until stopped."""
-
-    def __init__(self, target: Callable[[threading.Event], None]) -> None:
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=target, args=(self.stop,))
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=30)
-        assert not self.thread.is_alive()
-
-
-@pytest.fixture
-def run() -> Iterator[Callable[[Callable[[threading.Event], None]], Running]]:
-    started: list[Running] = []
-
-    def start(target: Callable[[threading.Event], None]) -> Running:
-        started.append(Running(target))
-        return started[-1]
-
-    yield start
-    for part in started:
-        if not part.stop.is_set():
-            part.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def platform_event(kind: str, event_id: str | None = None, **data: str) -> bytes:
-    return json.dumps(
-        {
-            "event_id": event_id or str(uuid4()),
-            "type": kind,
-            "occurred_at": "2026-01-05T09:00:00Z",
-            "data": data,
-        }
-    ).encode()
-
-
-def produce(settings: Settings, topic: str, *values: bytes) -> None:
-    producer = make_producer(settings)
-    try:
-        for value in values:
-            producer.send(topic, key=b"key", value=value).get(timeout=WAIT)
-    finally:
-        producer.close()
-
-
-def read_topic(bootstrap: str, topic: str, count: int, timeout: float = WAIT) -> list[Any]:
-    """Every record of a topic from the beginning, once ``count`` have arrived (bounded)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 def joined_events(app: TicketingApp, workspace_id: str) -> int:
