@@ -10,9 +10,10 @@ from eventsourcing.postgres import PostgresFactory
 from flask import Flask, request
 from flask_smorest import Api
 
-from api import handlers, lists, problems, service, tickets, verifications
+from api import attachments, handlers, lists, problems, service, tickets, verifications
 from api.auth import current_actor
 from api.observability import instrument
+from api.uploads import TicketingRequest
 from application.bootstrap import build_app
 from application.config import ConfigError, Settings
 from application.tickets import TicketingApp
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ticketing: TicketingApp = config.pop("TICKETING_APP", None) or build_app(settings)
 
     app = Flask("ticketing")
+    app.request_class = TicketingRequest
     app.config.update(
         API_TITLE="Ticketing",
         API_VERSION="v1",
@@ -71,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(handlers.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(verifications.blp)
+    api.register_blueprint(attachments.blp)
     app.register_blueprint(service.blp)
     problems.register(app)
     instrument(app)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.auth import Unauthenticated
 from application.errors import (
+    AttachmentNotFound,
     Contention,
     HandlerNotFound,
     IdempotencyKeyReused,
@@ -19,6 +20,7 @@ from application.errors import (
     TicketNotFound,
     VersionMismatch,
 )
+from domain.attachments import TooLarge, UnsupportedFormat
 from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,13 @@ def register(app: Flask) -> None:
         ),
     )
     app.register_error_handler(RateLimited, _rate_limited)
+    app.register_error_handler(
+        AttachmentNotFound, lambda e: problem(404, "Not Found", "no such attachment")
+    )
+    app.register_error_handler(
+        UnsupportedFormat, lambda e: problem(415, "Unsupported Media Type", str(e))
+    )
+    app.register_error_handler(TooLarge, lambda e: problem(413, "Content Too Large", str(e)))
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(unavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

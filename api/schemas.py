@@ -6,6 +6,7 @@ descriptions here rather than as schema validators that would count the untrimme
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from domain.status import QueueState, Status
@@ -207,3 +208,7 @@ class VerificationRequestSchema(StrictSchema):
 class VerificationCreatedSchema(Schema):
     verification_id = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
+
+
+class UploadSchema(Schema):
+    files = fields.List(Upload(), required=True, metadata={"description": "1 to 5 files"})

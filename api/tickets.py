@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.application_form import DOCX, application_form_docx
 from api.auth import current_actor
 from api.http import (
     command_headers,
@@ -28,19 +31,12 @@ from api.schemas import (
     TicketTypeSchema,
 )
 from application.tickets import CommandResult
-from domain.errors import ValidationFailed
 from domain.ticket_types import TICKET_TYPES
 
 blp = Blueprint(
     "tickets", __name__, url_prefix="/api/v1", description="Tickets and their conversation"
 )
 Reply = tuple[dict[str, Any], int, dict[str, str]]
-
-
-def _no_attachments_yet(attachment_ids: list[str]) -> None:
-    # Uploads arrive with the attachments endpoint; until then no id can be one's own.
-    if attachment_ids:
-        raise ValidationFailed({"attachment_ids": ["unknown attachment"]})
 
 
 def _ticket_reply(result: CommandResult, status: int = 200) -> Reply:
@@ -62,6 +58,18 @@ def ticket_types() -> list[dict[str, Any]]:
     ]
 
 
+@blp.route("/ticket-types/change_owner/application-form")
+@blp.response(200, content_type=DOCX)
+def application_form() -> Response:
+    """The Change Owner Account application form (.docx) to fill in, seal and attach."""
+    return send_file(
+        io.BytesIO(application_form_docx()),
+        mimetype=DOCX,
+        as_attachment=True,
+        download_name="change-owner-application-form.docx",
+    )
+
+
 @blp.route("/workspaces/<workspace_id>/tickets", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(201, TicketSchema)
@@ -71,7 +79,6 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
     With an ``Idempotency-Key`` header, a retry with the same body returns the first response
     (``Idempotent-Replayed: true``) and records nothing; the same key with another body is 422.
     """
-    _no_attachments_yet(body["attachment_ids"])
     verification = body["verification"]
     result = ticketing().submit(
         current_actor(),
@@ -79,6 +86,7 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
         ticket_type=body["type"],
         title=body["title"],
         description=body["description"],
+        attachment_ids=body["attachment_ids"],
         verification=None
         if verification is None
         else (verification["verification_id"], verification["code"]),
@@ -117,11 +125,11 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
 
     Honours ``Idempotency-Key`` as submission does.
     """
-    _no_attachments_yet(body["attachment_ids"])
     result = ticketing().reply(
         current_actor(),
         ticket_id,
         body["body"],
+        attachment_ids=body["attachment_ids"],
         automatic=body["automatic"],
         expected_version=expected_version(),
         idempotency=idempotency_key(body),

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from pathlib import Path
 
+from eventsourcing.postgres import PostgresDatastore
+
+from application.blobs import BlobStore, FilesystemBlobStore, PostgresBlobStore
 from application.clock import Clock, SystemClock
 from application.config import Settings
 from application.database import eventsourcing_env
@@ -19,4 +24,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         default_assignee=settings.default_assignee,
         attempts=settings.command_attempts,
         code_key=hmac.new(settings.jwt_secret.encode(), b"email codes", hashlib.sha256).digest(),
+        blobs=_blob_store(settings),
     )
+
+
+def _blob_store(settings: Settings) -> Callable[[PostgresDatastore], BlobStore]:
+    if settings.attachment_store == "filesystem":
+        return lambda _: FilesystemBlobStore(Path(settings.attachment_dir))
+    return PostgresBlobStore

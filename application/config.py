@@ -41,6 +41,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's settings; build with :meth:`from_env`."""
@@ -58,6 +65,10 @@ class Settings:
     topic_workspaces: str = "platform.workspaces"
     topic_ticket_events: str = "tickets.events"
     topic_email: str = "notifications.email"
+    attachment_store: str = "postgres"
+    attachment_dir: str = "var/attachments"
+    unattached_ttl_hours: int = 24
+    janitor_interval_seconds: int = 600
     db_pool_size: int = 5
     command_attempts: int = 20
 
@@ -100,6 +111,19 @@ class Settings:
                 env.get("TICKETING_TOPIC_TICKET_EVENTS") or defaults.topic_ticket_events
             ),
             topic_email=env.get("TICKETING_TOPIC_EMAIL") or defaults.topic_email,
+            attachment_store=_choice(
+                env,
+                "TICKETING_ATTACHMENT_STORE",
+                ("postgres", "filesystem"),
+                defaults.attachment_store,
+            ),
+            attachment_dir=env.get("TICKETING_ATTACHMENT_DIR") or defaults.attachment_dir,
+            unattached_ttl_hours=_int(
+                env, "TICKETING_UNATTACHED_TTL_HOURS", defaults.unattached_ttl_hours
+            ),
+            janitor_interval_seconds=_int(
+                env, "TICKETING_JANITOR_INTERVAL_SECONDS", defaults.janitor_interval_seconds
+            ),
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
         )

@@ -33,3 +33,7 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many requests; retry after {retry_after} s")
+
+
+class AttachmentNotFound(Exception):
+    """No such attachment, or not one the caller may download (404)."""

@@ -87,11 +87,6 @@ class PlatformFacts(EventStore):
 
         return self._retrying(attempt)
 
-    def is_member(self, workspace_id: str, account_id: str) -> bool:
-        """Whether an account is a current member of a live workspace."""
-        workspace = self._find(Workspace, Workspace.create_id(workspace_id))
-        return workspace is not None and workspace.is_member(account_id)
-
     def skip_message(self, consumed: ConsumedOffset) -> None:
         """Move past a message that has no effect (unknown type, dead-lettered)."""
         self._recorder.record_offset(consumed)

@@ -9,6 +9,8 @@
 - Outbox messages that must not live in the event store (an e-mail verification code goes
   out to the mailer; the store keeps only its hash); deleted once the broker has them.
 - Verification requests per account, for the rate limit.
+- Attachment references: an upload is attached by the command that records its use, and
+  only once (the reference's primary key refuses a second use).
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ class OutboxMessage:
     key: str
     payload: dict[str, Any]
     id: int = 0
+
+
+@dataclass(frozen=True)
+class AttachmentReference:
+    """An uploaded file attached to a ticket (and to one of its messages, if not at submission)."""
+
+    attachment_id: UUID
+    ticket_id: UUID
+    message_id: str | None
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,20 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 "account_id text NOT NULL, requested_at timestamptz NOT NULL)"
             ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
         )
+        self.sql_create_statements += [
+            SQL(statement).format()
+            for statement in (
+                "CREATE TABLE IF NOT EXISTS attachment_blobs "
+                "(sha256 text PRIMARY KEY, content bytea NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS attachments (id uuid PRIMARY KEY, "
+                "uploader_id text NOT NULL, filename text NOT NULL, content_type text NOT NULL, "
+                "size bigint NOT NULL, sha256 text NOT NULL, uploaded_at timestamptz NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS attachments_by_sha256 ON attachments (sha256)",
+                "CREATE TABLE IF NOT EXISTS attachment_references ("
+                "attachment_id uuid PRIMARY KEY REFERENCES attachments (id), "
+                "ticket_id uuid NOT NULL, message_id text)",
+            )
+        ]
         self.sql_create_statements.append(
             SQL(
                 "CREATE INDEX IF NOT EXISTS verification_requests_by_account "
@@ -136,9 +161,16 @@ class TicketingRecorder(PostgresApplicationRecorder):
         consumed: ConsumedOffset | None = None,
         outbox: Sequence[OutboxMessage] = (),
         verification_request: VerificationRequest | None = None,
+        attachment_references: Sequence[AttachmentReference] = (),
         **kwargs: Any,
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
+        for reference in attachment_references:
+            curs.execute(
+                "INSERT INTO attachment_references (attachment_id, ticket_id, message_id) "
+                "VALUES (%s, %s, %s)",
+                (reference.attachment_id, reference.ticket_id, reference.message_id),
+            )
         if consumed is not None:
             self._upsert_offset(curs, consumed)
         for message in outbox:

@@ -18,19 +18,22 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 from eventsourcing.persistence import EventStore as EventStoreOf
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 
+from application.blobs import BlobStore, PostgresBlobStore
 from application.clock import Clock
 from application.database import schema_lock
 from application.errors import Contention, TicketNotFound
 from application.numbers import PostgresTicketNumbers
 from application.recorder import (
+    AttachmentReference,
     ConsumedOffset,
     IdempotencyRecord,
     OutboxMessage,
     TicketingRecorder,
     VerificationRequest,
 )
+from domain.actors import Actor
 from domain.handlers import HandlerRoster
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
@@ -53,12 +56,14 @@ class EventStore(Application[UUID]):
         default_assignee: str,
         attempts: int = 20,
         code_key: bytes = b"",
+        blobs: Callable[[PostgresDatastore], BlobStore] = PostgresBlobStore,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.default_assignee = default_assignee
         self.attempts = attempts
         self.code_key = code_key
+        self.blobs = blobs(self.datastore)
         self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
 
     def construct_recorder(self) -> ApplicationRecorder:
@@ -71,9 +76,14 @@ class EventStore(Application[UUID]):
         with schema_lock(cast(PostgresFactory, self.factory).datastore):
             return super().construct_snapshot_store()
 
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The PostgreSQL connection pool of the event store."""
+        return cast(PostgresFactory, self.factory).datastore
+
     def ping_database(self) -> None:
         """Raise unless the event store's database answers."""
-        with cast(PostgresFactory, self.factory).datastore.get_connection() as conn:
+        with self.datastore.get_connection() as conn:
             conn.execute("SELECT 1")
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
@@ -114,6 +124,7 @@ class EventStore(Application[UUID]):
         consumed: ConsumedOffset | None = None,
         outbox: Sequence[OutboxMessage] = (),
         verification_request: VerificationRequest | None = None,
+        attachment_references: Sequence[AttachmentReference] = (),
     ) -> int:
         """Save in one transaction, with what must commit alongside; returns the last position."""
         recordings = self.save(
@@ -122,6 +133,7 @@ class EventStore(Application[UUID]):
             consumed=consumed,
             outbox=outbox,
             verification_request=verification_request,
+            attachment_references=attachment_references,
         )
         return max((r.notification.id for r in recordings), default=0)
 
@@ -137,3 +149,19 @@ class EventStore(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+    def is_member(self, workspace_id: str, account_id: str) -> bool:
+        """Whether an account is a current member of a live workspace."""
+        workspace = self._find(Workspace, Workspace.create_id(workspace_id))
+        return workspace is not None and workspace.is_member(account_id)
+
+    def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
+        try:
+            ticket = self._get_ticket(UUID(ticket_id))
+        except ValueError:
+            raise TicketNotFound(ticket_id) from None
+        if ticket.is_visible_to(actor, is_member=False):
+            return ticket
+        if self.is_member(ticket.workspace_id, actor.account_id):
+            return ticket
+        raise TicketNotFound(ticket_id)

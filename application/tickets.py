@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.attachments import Attachments
 from application.errors import (
     IdempotencyKeyReused,
     TicketNotFound,
@@ -18,7 +19,7 @@ from application.errors import (
 )
 from application.history import HistoryEntry, history_entry
 from application.platform_facts import PlatformFacts
-from application.recorder import IdempotencyRecord
+from application.recorder import AttachmentReference, IdempotencyRecord
 from application.roster import HandlerAdministration
 from application.verifications import EmailVerifications
 from domain.actors import Actor, Role
@@ -55,7 +56,15 @@ class IdempotencyKey:
     fingerprint: str
 
 
-class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
+@dataclass(frozen=True)
+class Change:
+    """What a ticket command produced besides events: a message and the files it attached."""
+
+    message_id: str | None = None
+    references: Sequence[AttachmentReference] = ()
+
+
+class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Attachments):
     """Tickets, workspaces, accounts and the handler roster, event-sourced in one store."""
 
     name = "ticketing"
@@ -70,7 +79,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
         ticket_type: object,
         title: object,
         description: object,
-        attachments: Sequence[Record] = (),
+        attachment_ids: Sequence[str] = (),
         verification: tuple[str, str] | None = None,
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
@@ -103,6 +112,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
             info = TYPE_INFO.get(ticket_type) if isinstance(ticket_type, str) else None
             if verification is not None and info is not None and info.requires_verified_email:
                 verified = self._checked_verification(actor, *verification, now)
+            attachments = self._resolve_attachments(actor, attachment_ids)
             ticket = Ticket.submit(
                 allocate_number=allocate,
                 workspace_id=workspace_id,
@@ -122,7 +132,11 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
                 verified.use(ticket.id, at=now)
                 changed.append(verified)
             record = self._idempotency_record(actor, idempotency, ticket)
-            return CommandResult(ticket, self._save(*changed, idempotency=record))
+            references = [
+                AttachmentReference(UUID(a["id"]), ticket.id, None) for a in ticket.attachments
+            ]
+            position = self._save(*changed, idempotency=record, attachment_references=references)
+            return CommandResult(ticket, position)
 
         result = self._retrying(attempt)
         if not result.replayed:
@@ -135,21 +149,24 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
         ticket_id: str,
         body: object,
         *,
-        attachments: Sequence[Record] = (),
+        attachment_ids: Sequence[str] = (),
         automatic: bool = False,
         expected_version: int | None = None,
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
-        """Add a message from the submitter or the support side."""
-        return self._on_ticket(
-            actor,
-            ticket_id,
-            expected_version,
-            lambda t, now: t.reply(
+        """Add a message from the submitter or the support side, with up to 5 own uploads."""
+
+        def change(ticket: Ticket, now: datetime) -> Change:
+            attachments = self._resolve_attachments(actor, attachment_ids)
+            message_id = ticket.reply(
                 actor, body, attachments=attachments, automatic=automatic, at=now
-            ),
-            idempotency,
-        )
+            )
+            references = [
+                AttachmentReference(UUID(a["id"]), ticket.id, message_id) for a in attachments
+            ]
+            return Change(message_id, references)
+
+        return self._on_ticket(actor, ticket_id, expected_version, change, idempotency)
 
     def revoke(
         self, actor: Actor, ticket_id: str, *, expected_version: int | None = None
@@ -285,7 +302,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
         actor: Actor,
         ticket_id: str,
         expected_version: int | None,
-        change: Callable[[Ticket, datetime], object],
+        change: Callable[[Ticket, datetime], Change | None],
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
         def attempt() -> CommandResult:
@@ -295,10 +312,12 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
                 return replay
             if expected_version is not None and ticket.version != expected_version:
                 raise VersionMismatch(ticket.version)
-            outcome = change(ticket, self.clock.now())
-            message_id = outcome if isinstance(outcome, str) else None
-            record = self._idempotency_record(actor, idempotency, ticket, message_id)
-            return CommandResult(ticket, self._save(ticket, idempotency=record), message_id)
+            changed = change(ticket, self.clock.now()) or Change()
+            record = self._idempotency_record(actor, idempotency, ticket, changed.message_id)
+            position = self._save(
+                ticket, idempotency=record, attachment_references=changed.references
+            )
+            return CommandResult(ticket, position, changed.message_id)
 
         return self._retrying(attempt)
 
@@ -332,14 +351,3 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications):
             version=ticket.version,
             message_id=message_id,
         )
-
-    def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
-        try:
-            ticket = self._get_ticket(UUID(ticket_id))
-        except ValueError:
-            raise TicketNotFound(ticket_id) from None
-        if ticket.is_visible_to(actor, is_member=False):
-            return ticket
-        if self.is_member(ticket.workspace_id, actor.account_id):
-            return ticket
-        raise TicketNotFound(ticket_id)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from application.bootstrap import build_app
 from application.config import Settings
+from application.tickets import TicketingApp
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
 from workers.publisher import OutboxPublisher, TicketEventPublisher
@@ -34,6 +36,13 @@ def supervise(name: str, target: Callable[[threading.Event], None], stop: thread
             backoff = min(backoff * 2, MAX_BACKOFF)
 
 
+def sweep_unattached(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
+    """Delete uploads never attached to anything, every ``janitor_interval_seconds``."""
+    while not stop.is_set():
+        app.delete_unattached(timedelta(hours=settings.unattached_ttl_hours))
+        stop.wait(settings.janitor_interval_seconds)
+
+
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Run every background part until ``stop`` is set, then wait for them to finish."""
     app = build_app(settings)
@@ -42,6 +51,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "platform consumer": PlatformConsumer(app, settings).run,
         "ticket event publisher": TicketEventPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
+        "attachment janitor": lambda s: sweep_unattached(app, settings, s),
     }
     threads = [
         threading.Thread(target=supervise, args=(name, part, stop), name=name, daemon=True)

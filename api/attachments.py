@@ -1,0 +1,53 @@
+"""Attachments (CONTRACT.md §2.4): upload 1-5 files, download one."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Response, request, send_file
+from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage
+
+from api.auth import current_actor
+from api.http import ticketing
+from api.schemas import AttachmentSchema, UploadSchema
+from api.uploads import UPLOAD_BODY_LIMIT
+
+blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="Attachments")
+
+
+@blp.before_request
+def allow_uploads() -> None:
+    # the API's 1 MiB body limit does not fit five files of 8 MiB
+    if request.endpoint == "attachments.upload":
+        request.max_content_length = UPLOAD_BODY_LIMIT
+
+
+@blp.route("/attachments", methods=["POST"])
+@blp.arguments(UploadSchema, location="files")
+@blp.response(201, AttachmentSchema(many=True))
+def upload(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """Upload 1-5 files (field ``files``): .png .gif .jpg .jpeg .bmp .doc .docx .pdf .xlsx .xls
+    .txt .zip .rar, each at most 8 MiB, checked on their bytes (415 if they are not what their
+    extension says, 413 if too large). Attach them by id to a submission or a reply."""
+    files: list[FileStorage] = form.get("files", [])
+    contents = [(stored.filename or "", stored.read()) for stored in files]
+    return ticketing().upload_attachments(current_actor(), contents)
+
+
+@blp.route("/attachments/<attachment_id>", methods=["GET"])
+@blp.response(200, content_type="application/octet-stream")
+def download(attachment_id: str) -> Response:
+    """The file, for its uploader or anyone who can see a ticket that uses it (else 404)."""
+    record, content = ticketing().attachment_download(current_actor(), attachment_id)
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=record["content_type"],
+        as_attachment=True,
+        download_name=record["filename"],
+        etag=record["sha256"],
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
