@@ -69,6 +69,8 @@ class Settings:
     attachment_dir: str = "var/attachments"
     unattached_ttl_hours: int = 24
     janitor_interval_seconds: int = 600
+    autoclose_interval_seconds: int = 300
+    closing_reminder_hours: int = 0
     db_pool_size: int = 5
     command_attempts: int = 20
 
@@ -123,6 +125,12 @@ class Settings:
             ),
             janitor_interval_seconds=_int(
                 env, "TICKETING_JANITOR_INTERVAL_SECONDS", defaults.janitor_interval_seconds
+            ),
+            autoclose_interval_seconds=_int(
+                env, "TICKETING_AUTOCLOSE_INTERVAL_SECONDS", defaults.autoclose_interval_seconds
+            ),
+            closing_reminder_hours=_int(
+                env, "TICKETING_CLOSING_REMINDER_HOURS", defaults.closing_reminder_hours, minimum=0
             ),
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),

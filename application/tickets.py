@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -247,6 +247,20 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
         return self._on_ticket(
             actor, ticket_id, expected_version, lambda t, now: t.complete(actor, at=now)
         )
+
+    def remind_of_closing(
+        self, ticket_id: UUID, *, now: datetime, lead: timedelta, text: str
+    ) -> bool:
+        """Post the closing reminder if it is due (re-checked on the aggregate); False if not."""
+
+        def attempt() -> bool:
+            ticket = self._get_ticket(ticket_id)
+            if not ticket.remind_of_closing(now=now, lead=lead, text=text):
+                return False
+            self._save(ticket)
+            return True
+
+        return self._retrying(attempt)
 
     def close_if_inactive(self, ticket_id: UUID, *, now: datetime) -> CommandResult:
         """Close one ticket for inactivity, re-checking the 168-hour rule on the aggregate."""

@@ -78,6 +78,7 @@ class Ticket(Aggregate):
         self.rating: Record | None = None
         self.closed_at: datetime | None = None
         self.feedback_provided_since: datetime | None = None
+        self.reminded_at: datetime | None = None
 
     # ----------------------------------------------------------------- commands
 
@@ -245,6 +246,30 @@ class Ticket(Aggregate):
             actor=SYSTEM.as_record(), reason=CloseReason.INACTIVITY.value, timestamp=now
         )
 
+    def remind_of_closing(self, *, now: datetime, lead: timedelta, text: str) -> bool:
+        """Post an automatic reply ``lead`` before the inactivity close, once per wait.
+
+        False (and nothing recorded) if the ticket is not waiting on its user, is not that
+        close to closing yet, or was reminded during this wait already.
+        """
+        since = self.feedback_provided_since
+        if self.status != Status.FEEDBACK_PROVIDED or since is None:
+            return False
+        if now < since + INACTIVITY_LIMIT - lead:
+            return False
+        if self.reminded_at is not None and self.reminded_at >= since:
+            return False
+        self._record_handler_reply(
+            message_id=str(uuid4()),
+            actor=SYSTEM.as_record(),
+            body=text,
+            attachments=[],
+            automatic=True,
+            timestamp=now,
+            reminder=True,
+        )
+        return True
+
     def close_by_platform(self, reason: CloseReason, *, at: datetime) -> bool:
         """Close because the account or workspace is gone; False if already closed."""
         if self.status == Status.CLOSED:
@@ -324,8 +349,11 @@ class Ticket(Aggregate):
         attachments: list[Record],
         automatic: bool,
         timestamp: datetime,
+        reminder: bool = False,
     ) -> None:
         self._append_message(message_id, actor, body, attachments, automatic, timestamp)
+        if reminder:
+            self.reminded_at = timestamp
         if not automatic and self.status != Status.FEEDBACK_PROVIDED:
             self.status = Status.FEEDBACK_PROVIDED.value
             self.feedback_provided_since = timestamp

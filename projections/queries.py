@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +23,6 @@ from psycopg import sql
 from projections.view import ReadModelView
 
 READ_YOUR_WRITES_TIMEOUT = 5.0
-_POLL = 0.02
 SUMMARY_COLUMNS = (
     "ticket_id, number, workspace_id, type, title, status, queue_state, submitter_id, "
     "submitter_name, assignee_id, assignee_name, submitted_at, updated_at"
@@ -146,12 +144,7 @@ class TicketLists:
 
     def wait_for(self, position: int, timeout: float | None = None) -> bool:
         """Block until the read models reach a store position; False if the timeout came first."""
-        deadline = time.monotonic() + (self._wait_timeout if timeout is None else timeout)
-        while self._view.position() < position:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL)
-        return True
+        return self._view.wait_for(position, self._wait_timeout if timeout is None else timeout)
 
     @staticmethod
     def _where(scope: Scope, filters: ListFilter) -> tuple[sql.Composable, tuple[Any, ...]]:
@@ -223,3 +216,14 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "submitted_at": row["submitted_at"],
         "updated_at": row["updated_at"],
     }
+
+
+def waiting_on_user_since_before(view: ReadModelView, moment: datetime) -> list[UUID]:
+    """Tickets in feedback_provided since before ``moment`` (candidates for the sweep)."""
+    with view.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT ticket_id FROM ticket_summaries WHERE status = 'feedback_provided' "
+            "AND feedback_provided_since < %s ORDER BY feedback_provided_since",
+            (moment,),
+        ).fetchall()
+    return [row["ticket_id"] for row in rows]

@@ -35,9 +35,14 @@ DDL = (
         assignee_name text,
         submitted_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
-        version bigint NOT NULL
+        version bigint NOT NULL,
+        feedback_provided_since timestamptz
     )
     """,
+    # added after the first release; `projections rebuild` fills it for existing rows
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS feedback_provided_since timestamptz",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_waiting_on_user "
+    "ON ticket_summaries (feedback_provided_since) WHERE status = 'feedback_provided'",
     "CREATE INDEX IF NOT EXISTS ticket_summaries_by_workspace "
     "ON ticket_summaries (workspace_id, submitted_at DESC, ticket_id DESC)",
     "CREATE INDEX IF NOT EXISTS ticket_summaries_by_submitter "

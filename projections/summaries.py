@@ -51,28 +51,42 @@ def _submitted(curs: Cursor[DictRow], event: Any) -> None:
 
 
 def _set(status_sql: str, *, assignee: bool = False) -> Apply:
-    """An update of status (an SQL expression) and, if asked, of the assignee."""
-    assignment = ", assignee_id = %(assignee_id)s, assignee_name = %(assignee_name)s"
+    """An update of status (an SQL expression of the old row) and, if asked, the assignee."""
+    assignments = f"status = {status_sql}"
+    if assignee:
+        assignments += ", assignee_id = %(assignee_id)s, assignee_name = %(assignee_name)s"
+    # the inactivity clock keeps running only while the ticket stays in feedback_provided
+    assignments += (
+        f", feedback_provided_since = CASE WHEN {status_sql} = 'feedback_provided' "
+        "THEN feedback_provided_since END"
+    )
+    statement = (
+        f"UPDATE ticket_summaries SET {assignments}, {_TOUCH} WHERE ticket_id = %(ticket_id)s"  # noqa: S608 - fixed fragments only
+    )
 
     def apply(curs: Cursor[DictRow], event: Any) -> None:
-        extra = {}
+        extra: dict[str, Any] = {}
         if assignee:
             extra = {
                 "assignee_id": event.assignee["account_id"],
                 "assignee_name": event.assignee.get("name", ""),
             }
-        curs.execute(
-            f"UPDATE ticket_summaries SET status = {status_sql}{assignment if assignee else ''}, "  # noqa: S608 - fixed fragments only
-            f"{_TOUCH} WHERE ticket_id = %(ticket_id)s",
-            _params(event, **extra),
-        )
+        curs.execute(statement, _params(event, **extra))
 
     return apply
 
 
 def _handler_replied(curs: Cursor[DictRow], event: Any) -> None:
-    status = "status" if event.automatic else "'feedback_provided'"
-    _set(status)(curs, event)
+    if event.automatic:
+        _set("status")(curs, event)
+        return
+    # the inactivity clock starts when the ticket enters feedback_provided, not on every reply
+    curs.execute(
+        "UPDATE ticket_summaries SET feedback_provided_since = CASE status "  # noqa: S608 - a fixed statement with parameters
+        "WHEN 'feedback_provided' THEN feedback_provided_since ELSE %(at)s END, "
+        f"status = 'feedback_provided', {_TOUCH} WHERE ticket_id = %(ticket_id)s",
+        _params(event),
+    )
 
 
 def _member_joined(curs: Cursor[DictRow], event: Any) -> None:

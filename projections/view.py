@@ -9,6 +9,7 @@ runner wait while ``projections rebuild`` holds the row.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, cast
 from uuid import UUID
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 PROJECTION_NAME = "read_models"
 TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
 SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
+POLL_INTERVAL = 0.02
 
 
 class TicketingEventLog(Application[UUID]):
@@ -103,6 +105,15 @@ class ReadModelView(PostgresTrackingRecorder):
     def position(self) -> int:
         """How far the read models have got."""
         return self.max_tracking_id(SOURCE_NAME) or 0
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the read models reach a store position; False if the timeout came first."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_INTERVAL)
+        return True
 
 
 class ReadModels(Projection[ReadModelView]):

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from application.config import ConfigError, Settings, load_env_file
@@ -83,6 +84,24 @@ def audit(args: argparse.Namespace) -> int:
     return run_audit(Settings.from_env())
 
 
+def autoclose(args: argparse.Namespace) -> int:
+    """Run the inactivity sweep once, as of now or of ``--now``."""
+    from workers.autoclose import sweep_once
+
+    now = datetime.now(UTC)
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise ConfigError(f"--now must be an ISO 8601 time, not {args.now!r}") from None
+        if now.tzinfo is None:
+            raise ConfigError("--now needs a time zone, e.g. 2026-01-12T09:00:00+00:00")
+    result = sweep_once(Settings.from_env(), now)
+    print(f"inactivity sweep as of {now.isoformat()}: {result.closed} closed, "
+          f"{result.reminded} reminded, {result.skipped} skipped")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
@@ -123,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     projecting = commands.add_parser("projections", help="read-model status or rebuild")
     projecting.add_argument("action", choices=("status", "rebuild"))
     projecting.set_defaults(run=projections)
+
+    closing = commands.add_parser("autoclose", help="run the inactivity sweep once")
+    closing.add_argument("--now", help="the time to sweep as of (ISO 8601 with a zone)")
+    closing.set_defaults(run=autoclose)
 
     auditing = commands.add_parser("audit", help="verify the read models against a replay")
     auditing.add_argument("action", choices=("verify",))

@@ -14,6 +14,7 @@ from datetime import timedelta
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
+from workers.autoclose import sweep_periodically
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
 from workers.publisher import OutboxPublisher, TicketEventPublisher
@@ -52,6 +53,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "ticket event publisher": TicketEventPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
         "attachment janitor": lambda s: sweep_unattached(app, settings, s),
+        "inactivity sweep": lambda s: sweep_periodically(app, settings, s),
     }
     threads = [
         threading.Thread(target=supervise, args=(name, part, stop), name=name, daemon=True)

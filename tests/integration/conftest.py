@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import pytest
@@ -110,3 +111,18 @@ def run() -> Iterator[Runner]:
     for part in started:
         if not part.stop.is_set():
             part.close()
+
+
+def run_together(*calls: Callable[[], object]) -> list[object]:
+    """Start the calls at the same moment in threads; each result or exception is returned."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait(timeout=10)
+        try:
+            return call()
+        except Exception as error:  # collected for the assertions
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls, timeout=60))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 from uuid import uuid4
 
@@ -19,22 +17,14 @@ from application.tickets import TicketingApp
 from domain.errors import NotAllowed
 from domain.status import CloseReason, Status
 from projections.view import ReadModelView, TicketingEventLog
-from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
-
-
-def run_together(*calls: Callable[[], object]) -> list[object]:
-    """Start the calls at the same moment in threads; each result or exception is returned."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> object:
-        barrier.wait(timeout=10)
-        try:
-            return call()
-        except Exception as error:  # collected for the assertions
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls, timeout=60))
+from tests.integration.conftest import (
+    ADMIN,
+    AppFactory,
+    run_together,
+    submit,
+    user,
+    workspace_with,
+)
 
 
 def test_concurrent_replies_are_all_recorded_with_consecutive_versions(

@@ -126,3 +126,39 @@ def test_platform_closure_closes_everything_not_closed(status: Status) -> None:
 def test_visibility(actor: object, is_member: bool, visible: bool) -> None:
     ticket = ticket_in(Status.WAITING_FOR_FEEDBACK)
     assert ticket.is_visible_to(actor, is_member=is_member) is visible  # type: ignore[arg-type]
+
+
+def test_a_closing_reminder_once_per_wait() -> None:
+    ticket = ticket_in(Status.FEEDBACK_PROVIDED)
+    lead = timedelta(hours=24)
+    remind_at = T0 + INACTIVITY_LIMIT - lead
+    assert (
+        ticket.remind_of_closing(now=remind_at - timedelta(seconds=1), lead=lead, text="soon")
+        is False
+    )
+    assert ticket.remind_of_closing(now=remind_at, lead=lead, text="soon") is True
+    assert ticket.messages[-1]["automatic"] is True
+    assert ticket.messages[-1]["body"] == "soon"
+    assert ticket.status == Status.FEEDBACK_PROVIDED
+    assert ticket.feedback_provided_since == T0, "a reminder does not reset the wait"
+    assert (
+        ticket.remind_of_closing(now=remind_at + timedelta(hours=1), lead=lead, text="soon")
+        is False
+    )
+
+    ticket.reply(SUBMITTER, "still here", at=remind_at + timedelta(hours=2))
+    ticket.reply(ASSIGNEE, "ok", at=remind_at + timedelta(hours=3))
+    again = remind_at + timedelta(hours=3) + INACTIVITY_LIMIT - lead
+    assert ticket.remind_of_closing(now=again, lead=lead, text="soon") is True, (
+        "a new wait, a new reminder"
+    )
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.FEEDBACK_PROVIDED])
+def test_no_reminder_unless_waiting_on_the_user(status: Status) -> None:
+    ticket = ticket_in(status)
+    assert (
+        ticket.remind_of_closing(now=T0 + timedelta(days=30), lead=timedelta(hours=24), text="x")
+        is False
+    )
+    assert ticket.pending_events == []

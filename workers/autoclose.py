@@ -1,0 +1,82 @@
+"""The inactivity sweep: close tickets left in feedback_provided for more than 168 hours.
+
+Candidates come from the read model; the rule is checked again on each ticket before it is
+closed, and a ticket closed by a concurrent sweep (or answered meanwhile) is simply skipped,
+so running the sweep twice, or in two workers at once, closes each ticket once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from application.bootstrap import build_app
+from application.clock import SystemClock
+from application.config import Settings
+from application.errors import TicketNotFound
+from application.tickets import TicketingApp
+from domain.errors import InvalidTransition
+from domain.ticket import INACTIVITY_LIMIT
+from projections.queries import waiting_on_user_since_before
+from projections.view import ReadModelView
+
+log = logging.getLogger(__name__)
+REMINDER = (
+    "This ticket will close automatically in {hours} hours unless you reply. Reply to keep it open."
+)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did."""
+
+    closed: int
+    skipped: int
+    reminded: int
+
+
+def sweep(
+    app: TicketingApp, view: ReadModelView, now: datetime, reminder_hours: int = 0
+) -> SweepResult:
+    """Close what has been waiting on its user for more than 168 hours; remind if configured."""
+    closed = skipped = reminded = 0
+    for ticket_id in waiting_on_user_since_before(view, now - INACTIVITY_LIMIT):
+        try:
+            app.close_if_inactive(ticket_id, now=now)
+            closed += 1
+        except (InvalidTransition, TicketNotFound):
+            skipped += 1  # closed meanwhile, answered, or not old enough after all
+    if reminder_hours:
+        lead = timedelta(hours=reminder_hours)
+        text = REMINDER.format(hours=reminder_hours)
+        for ticket_id in waiting_on_user_since_before(view, now - INACTIVITY_LIMIT + lead):
+            reminded += app.remind_of_closing(ticket_id, now=now, lead=lead, text=text)
+    if closed or reminded:
+        log.info("inactivity sweep: %d closed, %d reminded, %d skipped", closed, reminded, skipped)
+    return SweepResult(closed, skipped, reminded)
+
+
+def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> SweepResult:
+    """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
+    app = build_app(settings)
+    try:
+        view = ReadModelView(app.datastore)
+        view.create_table()
+        if not view.wait_for(app.recorder.max_notification_id() or 0, catch_up):
+            log.warning(
+                "the read models are behind; tickets not projected yet wait for the next sweep"
+            )
+        return sweep(app, view, now, settings.closing_reminder_hours)
+    finally:
+        app.close()
+
+
+def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
+    """The worker's scheduler: a sweep every ``autoclose_interval_seconds``."""
+    view = ReadModelView(app.datastore)
+    clock = SystemClock()
+    while not stop.is_set():
+        sweep(app, view, clock.now(), settings.closing_reminder_hours)
+        stop.wait(settings.autoclose_interval_seconds)
