@@ -73,6 +73,8 @@ class Ticket(Aggregate):
         self.verified_email = verified_email
         self.attachments = attachments
         self.status = Status.WAITING_FOR_ASSIGNMENT.value
+        self.timeline: list[Record] = [{"at": timestamp, "status": self.status}]
+        self.first_responded_at: datetime | None = None
         self.messages: list[Record] = []
         self.close_reason: str | None = None
         self.rating: Record | None = None
@@ -355,8 +357,10 @@ class Ticket(Aggregate):
         if reminder:
             self.reminded_at = timestamp
         if not automatic and self.status != Status.FEEDBACK_PROVIDED:
-            self.status = Status.FEEDBACK_PROVIDED.value
+            self._enter(Status.FEEDBACK_PROVIDED, timestamp)
             self.feedback_provided_since = timestamp
+        if not automatic and self.first_responded_at is None:
+            self.first_responded_at = timestamp
 
     @event("UserReplied")
     def _record_user_reply(
@@ -369,21 +373,21 @@ class Ticket(Aggregate):
     ) -> None:
         self._append_message(message_id, actor, body, attachments, False, timestamp)
         if self.status == Status.FEEDBACK_PROVIDED:
-            self.status = Status.WAITING_FOR_FEEDBACK.value
+            self._enter(Status.WAITING_FOR_FEEDBACK, timestamp)
             self.feedback_provided_since = None
 
     @event("Revoked")
     def _record_revoked(self, actor: Record, timestamp: datetime) -> None:
-        self.status = Status.REVOKED.value
+        self._enter(Status.REVOKED, timestamp)
 
     @event("Restarted")
     def _record_restarted(self, actor: Record, assignee: Record, timestamp: datetime) -> None:
-        self.status = Status.WAITING_FOR_ASSIGNMENT.value
+        self._enter(Status.WAITING_FOR_ASSIGNMENT, timestamp)
         self.assignee = assignee
 
     @event("Accepted")
     def _record_accepted(self, actor: Record, assignee: Record, timestamp: datetime) -> None:
-        self.status = Status.WAITING_FOR_FEEDBACK.value
+        self._enter(Status.WAITING_FOR_FEEDBACK, timestamp)
         self.assignee = assignee
 
     @event("Forwarded")
@@ -392,7 +396,7 @@ class Ticket(Aggregate):
 
     @event("Closed")
     def _record_closed(self, actor: Record, reason: str, timestamp: datetime) -> None:
-        self.status = Status.CLOSED.value
+        self._enter(Status.CLOSED, timestamp)
         self.close_reason = reason
         self.closed_at = timestamp
         self.feedback_provided_since = None
@@ -402,6 +406,11 @@ class Ticket(Aggregate):
         self, actor: Record, score: int, comment: str | None, timestamp: datetime
     ) -> None:
         self.rating = {"score": score, "comment": comment, "rated_at": timestamp}
+
+    def _enter(self, status: Status, at: datetime) -> None:
+        """Change status, keeping when each status began (the SLA clocks pause on some)."""
+        self.status = status.value
+        self.timeline.append({"at": at, "status": status.value})
 
     def _append_message(
         self,
