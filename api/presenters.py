@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from domain.actors import Actor
+from domain.sla import SlaStatus
 from domain.ticket import Ticket
 
 
-def ticket_details(ticket: Ticket, actor: Actor) -> dict[str, Any]:
+def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, Any]:
     """The ticket details document for this caller."""
     return {
         "id": str(ticket.id),
@@ -31,6 +32,7 @@ def ticket_details(ticket: Ticket, actor: Actor) -> dict[str, Any]:
         "closed_at": ticket.closed_at,
         "version": ticket.version,
         "allowed_actions": [str(action) for action in ticket.allowed_actions(actor)],
+        "sla": vars(sla),
     }
 
 

@@ -120,6 +120,15 @@ class TicketSummarySchema(Schema):
     updated_at = fields.DateTime(required=True)
 
 
+class SlaSchema(Schema):
+    first_response_due_at = fields.DateTime(required=True)
+    first_responded_at = fields.DateTime(allow_none=True, required=True)
+    resolution_due_at = fields.DateTime(required=True)
+    breached = fields.List(
+        fields.String(), required=True, metadata={"description": "first_response, resolution"}
+    )
+
+
 class TicketSchema(TicketSummarySchema):
     description = fields.String(required=True)
     verified_email = fields.String(allow_none=True, required=True)
@@ -130,6 +139,7 @@ class TicketSchema(TicketSummarySchema):
     closed_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
+    sla = fields.Nested(SlaSchema, required=True, metadata={"description": "in service hours"})
 
 
 class HistoryEntrySchema(Schema):

@@ -31,6 +31,7 @@ from api.schemas import (
     TicketTypeSchema,
 )
 from application.tickets import CommandResult
+from domain.ticket import Ticket
 from domain.ticket_types import TICKET_TYPES
 
 blp = Blueprint(
@@ -39,8 +40,12 @@ blp = Blueprint(
 Reply = tuple[dict[str, Any], int, dict[str, str]]
 
 
+def _details(ticket: Ticket) -> dict[str, Any]:
+    return ticket_details(ticket, current_actor(), ticketing().sla(ticket))
+
+
 def _ticket_reply(result: CommandResult, status: int = 200) -> Reply:
-    return ticket_details(result.ticket, current_actor()), status, command_headers(result)
+    return _details(result.ticket), status, command_headers(result)
 
 
 @blp.route("/ticket-types")
@@ -107,7 +112,7 @@ class TicketDetails(MethodView):
         ticket = ticketing().ticket(
             actor, ticket_id, version=query.get("version"), as_of=query.get("as_of")
         )
-        return ticket_details(ticket, actor), 200, version_headers(ticket.version)
+        return _details(ticket), 200, version_headers(ticket.version)
 
 
 @blp.route("/tickets/<ticket_id>/history")

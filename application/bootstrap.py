@@ -13,6 +13,7 @@ from application.blobs import BlobStore, FilesystemBlobStore, PostgresBlobStore
 from application.clock import Clock, SystemClock
 from application.config import Settings
 from application.database import eventsourcing_env
+from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
 
 
@@ -25,6 +26,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         attempts=settings.command_attempts,
         code_key=hmac.new(settings.jwt_secret.encode(), b"email codes", hashlib.sha256).digest(),
         blobs=_blob_store(settings),
+        service_level=ServiceLevel.from_settings(settings),
     )
 
 

@@ -71,6 +71,14 @@ class Settings:
     janitor_interval_seconds: int = 600
     autoclose_interval_seconds: int = 300
     closing_reminder_hours: int = 0
+    service_days: str = "mon-fri"
+    service_hours: str = "09:00-17:00"
+    service_timezone: str = "Asia/Shanghai"
+    service_holidays: str = ""
+    service_holidays_file: str = ""
+    sla_first_response_hours: int = 4
+    sla_resolution_hours: int = 40
+    sla_targets_by_type: str = ""
     db_pool_size: int = 5
     command_attempts: int = 20
 
@@ -132,6 +140,18 @@ class Settings:
             closing_reminder_hours=_int(
                 env, "TICKETING_CLOSING_REMINDER_HOURS", defaults.closing_reminder_hours, minimum=0
             ),
+            service_days=env.get("TICKETING_SERVICE_DAYS") or defaults.service_days,
+            service_hours=env.get("TICKETING_SERVICE_HOURS") or defaults.service_hours,
+            service_timezone=env.get("TICKETING_SERVICE_TIMEZONE") or defaults.service_timezone,
+            service_holidays=env.get("TICKETING_SERVICE_HOLIDAYS") or "",
+            service_holidays_file=env.get("TICKETING_SERVICE_HOLIDAYS_FILE") or "",
+            sla_first_response_hours=_int(
+                env, "TICKETING_SLA_FIRST_RESPONSE_HOURS", defaults.sla_first_response_hours
+            ),
+            sla_resolution_hours=_int(
+                env, "TICKETING_SLA_RESOLUTION_HOURS", defaults.sla_resolution_hours
+            ),
+            sla_targets_by_type=env.get("TICKETING_SLA_TARGETS") or "",
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
         )

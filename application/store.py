@@ -33,6 +33,7 @@ from application.recorder import (
     TicketingRecorder,
     VerificationRequest,
 )
+from application.service_level import ServiceLevel
 from domain.actors import Actor
 from domain.handlers import HandlerRoster
 from domain.platform import Account, Workspace
@@ -57,6 +58,7 @@ class EventStore(Application[UUID]):
         attempts: int = 20,
         code_key: bytes = b"",
         blobs: Callable[[PostgresDatastore], BlobStore] = PostgresBlobStore,
+        service_level: ServiceLevel | None = None,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
@@ -64,6 +66,7 @@ class EventStore(Application[UUID]):
         self.attempts = attempts
         self.code_key = code_key
         self.blobs = blobs(self.datastore)
+        self.service_level = service_level or ServiceLevel()
         self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
 
     def construct_recorder(self) -> ApplicationRecorder:

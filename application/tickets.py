@@ -25,6 +25,7 @@ from application.verifications import EmailVerifications
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.platform import Account, Workspace
+from domain.sla import SlaStatus
 from domain.ticket import Ticket
 from domain.ticket_types import TYPE_INFO
 
@@ -303,6 +304,10 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
         past: Aggregate = self.repository.get(ticket.id, version=version)
         assert isinstance(past, Ticket)
         return past
+
+    def sla(self, ticket: Ticket) -> SlaStatus:
+        """The ticket's service-level clocks as of now."""
+        return self.service_level.of(ticket, self.clock.now())
 
     def history(self, actor: Actor, ticket_id: str) -> list[HistoryEntry]:
         """Every event of a ticket the caller may see, oldest first."""

@@ -166,3 +166,19 @@ def test_framework_errors_are_problems(
     assert huge.status_code == 413
     for response in (huge, client.get("/api/v1/nowhere", headers=auth("alice"))):
         assert response.content_type == "application/problem+json"
+
+
+def test_details_carry_the_sla(client: FlaskClient, auth: Auth, member: Callable[..., str]) -> None:
+    ws = member("alice")
+    ticket = new_ticket(client, auth, "alice", ws)
+    sla = ticket["sla"]
+    assert set(sla) == {
+        "first_response_due_at",
+        "first_responded_at",
+        "resolution_due_at",
+        "breached",
+    }
+    assert sla["first_responded_at"] is None
+    assert sla["first_response_due_at"] > ticket["submitted_at"]
+    assert sla["resolution_due_at"] > sla["first_response_due_at"]
+    assert sla["breached"] == []

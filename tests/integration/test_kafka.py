@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from application.bootstrap import build_app
 from application.config import Settings
+from application.database import ensure_database
 from application.tickets import TicketingApp
 from domain.platform import Workspace
 from domain.status import CloseReason
@@ -21,7 +22,7 @@ from tests.integration.kafka_support import (
     wait_until,
 )
 from workers.embedded_broker import EmbeddedBroker, free_port
-from workers.embedded_postgres import EmbeddedPostgres, scratch_database
+from workers.embedded_postgres import EmbeddedPostgres
 from workers.kafka_clients import ensure_topics, make_producer
 from workers.platform_consumer import PlatformConsumer
 from workers.publisher import TicketEventPublisher
@@ -260,29 +261,31 @@ def test_the_publisher_survives_a_broker_restart(
 def test_the_consumer_waits_out_a_database_outage(broker: str, run: Any, tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pg")
     try:
-        with scratch_database(server.start(), tmp_path / "unused", "outage") as url:
-            settings = settings_for(broker, url)
-            app = build_app(settings)
-            try:
-                ws, alice, bob = f"ws-{uuid4().hex[:8]}", user(), user()
-                run(PlatformConsumer(app, settings).run)
-                produce(
-                    settings,
-                    settings.topic_workspaces,
-                    platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
-                )
-                wait_until(lambda: app.is_member(ws, alice.account_id))
-                server.stop()
-                produce(
-                    settings,
-                    settings.topic_workspaces,
-                    platform_event("MemberJoined", workspace_id=ws, account_id=bob.account_id),
-                )
-                server.start()
-                wait_until(lambda: app.is_member(ws, bob.account_id), timeout=90)
-                assert joined_events(app, ws) == 2
-                assert sum(app.consumer_offsets(settings.kafka_group).values()) == 2
-            finally:
-                app.close()
+        server.start()
+        url = server.url("outage")  # a throwaway server: nothing to drop afterwards
+        ensure_database(url)
+        settings = settings_for(broker, url)
+        app = build_app(settings)
+        try:
+            ws, alice, bob = f"ws-{uuid4().hex[:8]}", user(), user()
+            run(PlatformConsumer(app, settings).run)
+            produce(
+                settings,
+                settings.topic_workspaces,
+                platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
+            )
+            wait_until(lambda: app.is_member(ws, alice.account_id))
+            server.stop()
+            produce(
+                settings,
+                settings.topic_workspaces,
+                platform_event("MemberJoined", workspace_id=ws, account_id=bob.account_id),
+            )
+            server.start()
+            wait_until(lambda: app.is_member(ws, bob.account_id), timeout=90)
+            assert joined_events(app, ws) == 2
+            assert sum(app.consumer_offsets(settings.kafka_group).values()) == 2
+        finally:
+            app.close()
     finally:
         server.stop()

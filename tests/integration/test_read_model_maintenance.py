@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from application.bootstrap import build_app
 from application.config import Settings
-from application.database import eventsourcing_env
+from application.database import ensure_database, eventsourcing_env
 from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.actors import Actor
@@ -28,7 +28,7 @@ from projections.queries import ListFilter, Scope, TicketLists
 from projections.view import ReadModelView, TicketingEventLog
 from tests.integration.conftest import ADMIN, user, workspace_with
 from workers.cli import run
-from workers.embedded_postgres import EmbeddedPostgres, scratch_database
+from workers.embedded_postgres import EmbeddedPostgres
 from workers.projector import run_projections
 
 
@@ -213,35 +213,34 @@ def test_cli_audit_and_rebuild(
 
 def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pg")
-    server_url = server.start()
+    server.start()
     try:
-        with scratch_database(server_url, tmp_path / "unused", "restart") as url:
-            app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
-            event_log = TicketingEventLog(eventsourcing_env(url, 1))
-            view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
-            stop = threading.Event()
-            thread = threading.Thread(target=run_projections, args=(url, stop))
-            thread.start()
-            try:
-                alice = user()
-                ws = workspace_with(app, alice)
-                app.submit(alice, ws, ticket_type="bug", title="before", description="d")
-                caught_up(view, app, timeout=30)
-                server.stop()
-                server.start()
-                app.submit(alice, ws, ticket_type="bug", title="after", description="d")
-                caught_up(view, app, timeout=90)
-                with view.datastore.get_connection() as conn:
-                    titles = {
-                        r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")
-                    }
-                assert titles == {"before", "after"}
-            finally:
-                stop.set()
-                thread.join(timeout=60)
-                app.close()
-                event_log.close()
-            assert not thread.is_alive()
+        url = server.url("restart")  # a throwaway server: nothing to drop afterwards
+        ensure_database(url)
+        app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
+        event_log = TicketingEventLog(eventsourcing_env(url, 1))
+        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        stop = threading.Event()
+        thread = threading.Thread(target=run_projections, args=(url, stop))
+        thread.start()
+        try:
+            alice = user()
+            ws = workspace_with(app, alice)
+            app.submit(alice, ws, ticket_type="bug", title="before", description="d")
+            caught_up(view, app, timeout=30)
+            server.stop()
+            server.start()
+            app.submit(alice, ws, ticket_type="bug", title="after", description="d")
+            caught_up(view, app, timeout=90)
+            with view.datastore.get_connection() as conn:
+                titles = {r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")}
+            assert titles == {"before", "after"}
+        finally:
+            stop.set()
+            thread.join(timeout=60)
+            app.close()
+            event_log.close()
+        assert not thread.is_alive()
     finally:
         server.stop()
 
