@@ -66,7 +66,8 @@ class Change:
 
 
 class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Attachments):
-    """Tickets, workspaces, accounts and the handler roster, event-sourced in one store."""
+    """Tickets, workspaces, accounts, handlers, attachments and e-mail verifications:
+    one event-sourced store, composed of one mixin per use case."""
 
     name = "ticketing"
 
