@@ -19,6 +19,7 @@ PUBLIC_TYPES: dict[str, str] = {
     "Restarted": "TicketRestarted",
     "Closed": "TicketClosed",
     "Rated": "TicketRated",
+    "SlaBreached": "TicketSlaBreached",
 }
 _ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp", "actor"}
 _RENAMED = {"ticket_type": "type"}

@@ -264,6 +264,19 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
 
         return self._retrying(attempt)
 
+    def record_sla_breaches(self, ticket_id: UUID) -> list[str]:
+        """Record the SLA targets a ticket has newly breached (each once); returns them."""
+
+        def attempt() -> list[str]:
+            ticket = self._get_ticket(ticket_id)
+            now = self.clock.now()
+            new = ticket.record_sla_breaches(self.service_level.of(ticket, now).breached, at=now)
+            if new:
+                self._save(ticket)
+            return new
+
+        return self._retrying(attempt)
+
     def close_if_inactive(self, ticket_id: UUID, *, now: datetime) -> CommandResult:
         """Close one ticket for inactivity, re-checking the 168-hour rule on the aggregate."""
 

@@ -81,6 +81,7 @@ class Ticket(Aggregate):
         self.closed_at: datetime | None = None
         self.feedback_provided_since: datetime | None = None
         self.reminded_at: datetime | None = None
+        self.sla_breaches: list[str] = []
 
     # ----------------------------------------------------------------- commands
 
@@ -272,6 +273,13 @@ class Ticket(Aggregate):
         )
         return True
 
+    def record_sla_breaches(self, breached: Sequence[str], *, at: datetime) -> list[str]:
+        """Record each newly breached SLA target once; returns the ones recorded now."""
+        new = [target for target in breached if target not in self.sla_breaches]
+        for target in new:
+            self._record_sla_breached(actor=SYSTEM.as_record(), target=target, timestamp=at)
+        return new
+
     def close_by_platform(self, reason: CloseReason, *, at: datetime) -> bool:
         """Close because the account or workspace is gone; False if already closed."""
         if self.status == Status.CLOSED:
@@ -400,6 +408,10 @@ class Ticket(Aggregate):
         self.close_reason = reason
         self.closed_at = timestamp
         self.feedback_provided_since = None
+
+    @event("SlaBreached")
+    def _record_sla_breached(self, actor: Record, target: str, timestamp: datetime) -> None:
+        self.sla_breaches.append(target)
 
     @event("Rated")
     def _record_rated(

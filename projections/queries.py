@@ -227,3 +227,13 @@ def waiting_on_user_since_before(view: ReadModelView, moment: datetime) -> list[
             (moment,),
         ).fetchall()
     return [row["ticket_id"] for row in rows]
+
+
+def open_or_changed_since(view: ReadModelView, moment: datetime) -> list[UUID]:
+    """Tickets not closed, or changed since ``moment`` (candidates for SLA breach checks)."""
+    with view.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT ticket_id FROM ticket_summaries WHERE status <> 'closed' OR updated_at > %s",
+            (moment,),
+        ).fetchall()
+    return [row["ticket_id"] for row in rows]

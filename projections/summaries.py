@@ -144,6 +144,7 @@ HANDLERS: dict[str, Apply] = {
     "Ticket.Restarted": _set("'waiting_for_assignment'", assignee=True),
     "Ticket.Closed": _set("'closed'"),
     "Ticket.Rated": _set("status"),
+    "Ticket.SlaBreached": _set("status"),
     "Workspace.Registered": _workspace_registered,
     "Workspace.MemberJoined": _member_joined,
     "Workspace.MemberLeft": _member_left,

@@ -1,8 +1,8 @@
-"""The inactivity sweep: close tickets left in feedback_provided for more than 168 hours.
+"""Service-hours sweeps: inactivity close, closing reminders, SLA breaches.
 
-Candidates come from the read model; the rule is checked again on each ticket before it is
-closed, and a ticket closed by a concurrent sweep (or answered meanwhile) is simply skipped,
-so running the sweep twice, or in two workers at once, closes each ticket once.
+Candidates come from the read model; each rule is checked again on the ticket itself before
+anything is recorded, and a ticket changed by a concurrent sweep (or answered meanwhile) is
+simply skipped, so running a sweep twice, or in two workers at once, acts once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
 from domain.ticket import INACTIVITY_LIMIT
-from projections.queries import waiting_on_user_since_before
+from projections.queries import open_or_changed_since, waiting_on_user_since_before
 from projections.view import ReadModelView
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,20 @@ def sweep(
     return SweepResult(closed, skipped, reminded)
 
 
+def record_breaches(app: TicketingApp, view: ReadModelView, now: datetime) -> int:
+    """Record newly breached SLA targets (each once per ticket); they go out as
+    ``TicketSlaBreached`` on tickets.events. Returns how many were recorded."""
+    recorded = 0
+    for ticket_id in open_or_changed_since(view, now - timedelta(days=1)):
+        try:
+            recorded += len(app.record_sla_breaches(ticket_id))
+        except TicketNotFound:
+            continue
+    if recorded:
+        log.info("SLA: %d breaches recorded", recorded)
+    return recorded
+
+
 def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> SweepResult:
     """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
     app = build_app(settings)
@@ -79,4 +93,5 @@ def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Ev
     clock = SystemClock()
     while not stop.is_set():
         sweep(app, view, clock.now(), settings.closing_reminder_hours)
+        record_breaches(app, view, clock.now())
         stop.wait(settings.autoclose_interval_seconds)

@@ -12,7 +12,11 @@ import pytest
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import ConfigError, Settings
+from application.messages import ticket_event_message
 from application.service_level import ServiceLevel
+from application.tickets import TicketingApp
+from projections.queries import open_or_changed_since
+from projections.view import ReadModelView
 from tests.integration.conftest import ADMIN, submit, user, workspace_with
 
 MONDAY_10 = datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -67,3 +71,23 @@ def test_calendar_from_an_icalendar_file(tmp_path: Path) -> None:
 def test_bad_service_settings_are_clear_errors(change: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         ServiceLevel.from_settings(dataclasses.replace(Settings(), **change))  # type: ignore[arg-type]
+
+
+def test_breaches_are_recorded_once_and_published_as_ticket_sla_breached(
+    app: TicketingApp, clock: SettableClock, projecting: None
+) -> None:
+    clock.set(MONDAY_10 + timedelta(days=500))  # a Monday at 10:00, after other tests' tickets
+    alice = user()
+    ws = workspace_with(app, alice)
+    ticket_id = submit(app, alice, ws).ticket.id
+    view = ReadModelView(app.datastore)
+    assert view.wait_for(app.recorder.max_notification_id() or 0, 30)
+    clock.advance(timedelta(hours=5))  # past the 4 service hours for a first response
+    assert ticket_id in open_or_changed_since(view, clock.now() - timedelta(days=1))
+    assert app.record_sla_breaches(ticket_id) == ["first_response"]
+    assert app.record_sla_breaches(ticket_id) == []
+    history = app.history(ADMIN, str(ticket_id))
+    [breach] = [entry for entry in history if entry.type == "TicketSlaBreached"]
+    assert breach.data == {"target": "first_response"}
+    message = ticket_event_message(list(app.events.get(ticket_id))[-1], 1, ws)
+    assert (message["type"], message["data"]["target"]) == ("TicketSlaBreached", "first_response")

@@ -79,3 +79,15 @@ def test_revoked_time_does_not_count_and_a_late_close_breaches() -> None:
     admin = Actor("root", Role.ADMIN)
     ticket.complete(admin, at=cst(19, 9))
     assert status_of(ticket, cst(20, 9)).breached == ["first_response", "resolution"]
+
+
+def test_breaches_are_recorded_once_per_target() -> None:
+    ticket = submitted(cst(5, 10))
+    ticket.collect_events()
+    assert ticket.record_sla_breaches(["first_response"], at=cst(5, 15)) == ["first_response"]
+    assert ticket.record_sla_breaches(["first_response", "resolution"], at=cst(12, 15)) == [
+        "resolution"
+    ]
+    assert ticket.record_sla_breaches(["first_response", "resolution"], at=cst(13, 15)) == []
+    assert [type(e).__name__ for e in ticket.collect_events()] == ["SlaBreached", "SlaBreached"]
+    assert ticket.status == "waiting_for_assignment", "a breach changes no status"
