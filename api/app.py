@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, cast
+from typing import Any
 
-from eventsourcing.postgres import PostgresFactory
 from flask import Flask, request
 from flask_smorest import Api
 
@@ -62,7 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["ticketing"] = ticketing
-    view = ReadModelView(cast(PostgresFactory, ticketing.factory).datastore)
+    view = ReadModelView(ticketing.datastore)
     view.create_table()
     cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))

@@ -1,7 +1,8 @@
 """Ticket numbers: positive, unique on the platform, increasing, never reused.
 
 A PostgreSQL sequence hands them out: ``nextval`` is atomic across processes and never
-returns a value twice, even when the transaction that asked for it rolls back.
+returns a value twice, even when the transaction that asked for it rolls back. The sequence
+is created with the event store's tables (``TicketingRecorder``), under the schema lock.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ class PostgresTicketNumbers:
 
     def __init__(self, datastore: Any) -> None:
         self._datastore = datastore
-        with self._datastore.get_connection() as conn:
-            conn.execute(SEQUENCE_DDL)
 
     def allocate(self) -> int:
         """The next number."""

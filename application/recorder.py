@@ -28,6 +28,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from application.numbers import SEQUENCE_DDL
+
 IDEMPOTENCY_TABLE = "idempotency_keys"
 OFFSETS_TABLE = "kafka_offsets"
 PUBLISHER_TABLE = "publisher_positions"
@@ -134,6 +136,7 @@ class TicketingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements += [
             SQL(statement).format()
             for statement in (
+                SEQUENCE_DDL,
                 "CREATE TABLE IF NOT EXISTS attachment_blobs "
                 "(sha256 text PRIMARY KEY, content bytea NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS attachments (id uuid PRIMARY KEY, "

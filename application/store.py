@@ -67,16 +67,16 @@ class EventStore(Application[UUID]):
         self.code_key = code_key
         self.blobs = blobs(self.datastore)
         self.service_level = service_level or ServiceLevel()
-        self.numbers = PostgresTicketNumbers(cast(PostgresFactory, self.factory).datastore)
+        self.numbers = PostgresTicketNumbers(self.datastore)
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The events recorder, its tables created under the schema lock."""
-        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+        with schema_lock(self.datastore):
             return super().construct_recorder()
 
     def construct_snapshot_store(self) -> EventStoreOf[UUID]:
         """The snapshot store, its table created under the schema lock."""
-        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+        with schema_lock(self.datastore):
             return super().construct_snapshot_store()
 
     @property

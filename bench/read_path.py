@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from uuid import uuid4
 
 import psycopg
-from eventsourcing.postgres import PostgresFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -118,7 +117,7 @@ def list_benchmarks(
 ) -> list[tuple[str, float, float, float, float]]:
     event_log = TicketingEventLog(eventsourcing_env(url, 2))
     try:
-        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view = ReadModelView(event_log.datastore)
         view.create_table()
         with psycopg.connect(url, autocommit=True) as conn:
             started = time.perf_counter()
@@ -199,7 +198,7 @@ def rebuild_rate(url: str, tickets: int) -> tuple[int, float]:
         app.close()
     event_log = TicketingEventLog(eventsourcing_env(url, 2))
     try:
-        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view = ReadModelView(event_log.datastore)
         view.create_table()
         events = maintenance.head(event_log)
         started = time.perf_counter()

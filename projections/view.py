@@ -38,9 +38,14 @@ class TicketingEventLog(Application[UUID]):
 
     name = SOURCE_NAME
 
+    @property
+    def datastore(self) -> PostgresDatastore:
+        """The PostgreSQL connection pool of the event store."""
+        return cast(PostgresFactory, self.factory).datastore
+
     def construct_recorder(self) -> ApplicationRecorder:
         """The events recorder, its tables created under the schema lock."""
-        with schema_lock(cast(PostgresFactory, self.factory).datastore):
+        with schema_lock(self.datastore):
             return super().construct_recorder()
 
 

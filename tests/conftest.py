@@ -11,10 +11,8 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 import pytest
-from eventsourcing.postgres import PostgresFactory
 
 from application.database import eventsourcing_env
 from projections import maintenance
@@ -32,7 +30,7 @@ def audit_whole_history(database_url: str) -> None:
     env = eventsourcing_env(database_url, 2)
     event_log = TicketingEventLog(env)
     try:
-        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view = ReadModelView(event_log.datastore)
         view.create_table()
         head = maintenance.head(event_log)
         with start_runner(env) as runner:

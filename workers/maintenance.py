@@ -5,9 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import cast
-
-from eventsourcing.postgres import PostgresFactory
 
 from application.config import Settings
 from application.database import eventsourcing_env
@@ -19,7 +16,7 @@ from projections.view import ReadModelView, TicketingEventLog
 def _opened(settings: Settings) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
     event_log = TicketingEventLog(eventsourcing_env(settings.database_url, 2))
     try:
-        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view = ReadModelView(event_log.datastore)
         view.create_table()
         yield view, event_log
     finally:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.postgres import PostgresFactory
 from psycopg.conninfo import make_conninfo
 
 from application.bootstrap import build_app
@@ -120,7 +119,7 @@ def test_processes_starting_together_create_the_schema_once(database_url: str) -
         def projection() -> object:
             log = TicketingEventLog(eventsourcing_env(fresh, 2))
             started.append(log)
-            ReadModelView(cast(PostgresFactory, log.factory).datastore).create_table()
+            ReadModelView(log.datastore).create_table()
             return log
 
         results = run_together(

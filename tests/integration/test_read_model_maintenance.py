@@ -6,12 +6,10 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.domain import Aggregate
-from eventsourcing.postgres import PostgresFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +33,7 @@ from workers.projector import run_projections
 @pytest.fixture
 def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
     event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
-    view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+    view = ReadModelView(event_log.datastore)
     view.create_table()
     yield view, event_log
     event_log.close()
@@ -198,7 +196,7 @@ def test_cli_audit_and_rebuild(
     assert "audit passed" in capsys.readouterr().out
     event_log = TicketingEventLog(eventsourcing_env(database_url, 1))
     try:
-        with cast(PostgresFactory, event_log.factory).datastore.transaction(commit=True) as curs:
+        with event_log.datastore.transaction(commit=True) as curs:
             curs.execute(
                 "UPDATE ticket_summaries SET title = title || '!' "
                 "WHERE number = (SELECT max(number) FROM ticket_summaries)"
@@ -219,7 +217,7 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
         ensure_database(url)
         app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
         event_log = TicketingEventLog(eventsourcing_env(url, 1))
-        view = ReadModelView(cast(PostgresFactory, event_log.factory).datastore)
+        view = ReadModelView(event_log.datastore)
         stop = threading.Event()
         thread = threading.Thread(target=run_projections, args=(url, stop))
         thread.start()
