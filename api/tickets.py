@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 from flask import Response, send_file
@@ -40,8 +41,8 @@ blp = Blueprint(
 Reply = tuple[dict[str, Any], int, dict[str, str]]
 
 
-def _details(ticket: Ticket) -> dict[str, Any]:
-    return ticket_details(ticket, current_actor(), ticketing().sla(ticket))
+def _details(ticket: Ticket, at: datetime | None = None) -> dict[str, Any]:
+    return ticket_details(ticket, current_actor(), ticketing().sla(ticket, at=at))
 
 
 def _ticket_reply(result: CommandResult, status: int = 200) -> Reply:
@@ -109,10 +110,11 @@ class TicketDetails(MethodView):
     def get(self, query: dict[str, Any], ticket_id: str) -> Reply:
         """Ticket details with the actions the caller may take now."""
         actor = current_actor()
-        ticket = ticketing().ticket(
-            actor, ticket_id, version=query.get("version"), as_of=query.get("as_of")
-        )
-        return _details(ticket), 200, version_headers(ticket.version)
+        as_of, version = query.get("as_of"), query.get("version")
+        ticket = ticketing().ticket(actor, ticket_id, version=version, as_of=as_of)
+        # a past state shows its clocks as they stood then
+        at = as_of or (ticket.modified_on if version is not None else None)
+        return _details(ticket, at), 200, version_headers(ticket.version)
 
 
 @blp.route("/tickets/<ticket_id>/history")

@@ -319,9 +319,9 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
         assert isinstance(past, Ticket)
         return past
 
-    def sla(self, ticket: Ticket) -> SlaStatus:
-        """The ticket's service-level clocks as of now."""
-        return self.service_level.of(ticket, self.clock.now())
+    def sla(self, ticket: Ticket, *, at: datetime | None = None) -> SlaStatus:
+        """The ticket's service-level clocks as of ``at`` (now by default)."""
+        return self.service_level.of(ticket, at or self.clock.now())
 
     def history(self, actor: Actor, ticket_id: str) -> list[HistoryEntry]:
         """Every event of a ticket the caller may see, oldest first."""

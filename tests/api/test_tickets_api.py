@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 
+from api.app import create_app
+from application.bootstrap import build_app
+from application.clock import SettableClock
+from application.config import Settings
 from tests.api.conftest import ADMIN_ID, Auth, new_ticket
 
 
@@ -182,3 +188,22 @@ def test_details_carry_the_sla(client: FlaskClient, auth: Auth, member: Callable
     assert sla["first_response_due_at"] > ticket["submitted_at"]
     assert sla["resolution_due_at"] > sla["first_response_due_at"]
     assert sla["breached"] == []
+
+
+def test_a_past_state_shows_its_sla_as_it_stood_then(
+    api_settings: Settings, auth: Auth, member: Callable[..., str]
+) -> None:
+    clock = SettableClock(datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
+    app = build_app(api_settings, clock=clock)
+    try:
+        client = create_app({"SETTINGS": api_settings, "TICKETING_APP": app}).test_client()
+        ws = member("alice")
+        ticket = new_ticket(client, auth, "alice", ws)
+        clock.advance(timedelta(hours=5))  # past the 4 service hours for a first response
+        url = f"/api/v1/tickets/{ticket['id']}"
+        admin = auth(ADMIN_ID, "admin")
+        assert client.get(url, headers=admin).get_json()["sla"]["breached"] == ["first_response"]
+        then = client.get(f"{url}?version={ticket['version']}", headers=admin).get_json()
+        assert then["sla"]["breached"] == []
+    finally:
+        app.close()
