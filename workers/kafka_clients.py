@@ -30,6 +30,9 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 1,
         "linger_ms": 5,
         "request_timeout_ms": 10_000,
+        # send() waits this long for metadata (broker or topic not there yet) before failing,
+        # instead of kafka-python's 60 s, so callers back off and retry sooner
+        "max_block_ms": 10_000,
         **overrides,
     }
     return KafkaProducer(**options)
