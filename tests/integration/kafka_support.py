@@ -66,8 +66,16 @@ def produce(settings: Settings, topic: str, *values: bytes) -> None:
         producer.close()
 
 
-def read_topic(bootstrap: str, topic: str, count: int, timeout: float = WAIT) -> list[Any]:
-    """Every record of a topic from the beginning, once ``count`` have arrived (bounded)."""
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    timeout: float = WAIT,
+    until: Callable[[list[Any]], bool] | None = None,
+) -> list[Any]:
+    """Every record of a topic from the beginning, once ``count`` have arrived, or once
+    ``until(records)`` holds if given (bounded by ``timeout`` either way)."""
+    done = until or (lambda records: len(records) >= count)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [
@@ -77,7 +85,7 @@ def read_topic(bootstrap: str, topic: str, count: int, timeout: float = WAIT) ->
         consumer.seek_to_beginning(*partitions)
         records: list[Any] = []
         deadline = time.monotonic() + timeout
-        while len(records) < count and time.monotonic() < deadline:
+        while not done(records) and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=200).values():
                 records.extend(batch)
         return records
