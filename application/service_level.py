@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,17 +29,34 @@ class ServiceLevel:
     default: SlaTargets = field(default_factory=SlaTargets)
     by_type: dict[str, SlaTargets] = field(default_factory=dict)
 
+    def targets_for(self, ticket_type: str) -> SlaTargets:
+        """The targets of one ticket type."""
+        return self.by_type.get(ticket_type, self.default)
+
     def of(self, ticket: Ticket, now: datetime) -> SlaStatus:
         """A ticket's clocks as of ``now``."""
-        targets = self.by_type.get(ticket.ticket_type, self.default)
         return sla_status(
             self.calendar,
-            targets,
+            self.targets_for(ticket.ticket_type),
             ticket.timeline,
             ticket.first_responded_at,
-            ticket.closed_at,
             now,
         )
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the calendar or a target does (read models keep computed clocks)."""
+        calendar = self.calendar
+        parts = [
+            calendar.zone.key,
+            sorted(calendar.working_days),
+            calendar.opens.isoformat(),
+            calendar.closes.isoformat(),
+            sorted(day.isoformat() for day in calendar.holidays),
+            repr(self.default),
+            sorted((code, repr(targets)) for code, targets in self.by_type.items()),
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceLevel:

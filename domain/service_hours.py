@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3_660  # no search goes further than ten years
+WINDOW_CACHE_DAYS = 20_000
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class ServiceCalendar:
     opens: time = time(9, 0)
     closes: time = time(17, 0)
     holidays: frozenset[date] = frozenset()
+    # each day's open period, computed once: every clock of every ticket asks for them
+    _windows: dict[date, tuple[datetime, datetime] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
@@ -36,12 +41,26 @@ class ServiceCalendar:
         """Open periods (UTC) from the day ``start`` falls on, in order, for ten years at most."""
         day = start.astimezone(self.zone).date()
         for _ in range(MAX_DAYS):
-            if day.weekday() in self.working_days and day not in self.holidays:
-                opens = datetime.combine(day, self.opens, self.zone).astimezone(UTC)
-                closes = datetime.combine(day, self.closes, self.zone).astimezone(UTC)
-                if closes > opens:
-                    yield opens, closes
+            window = self._window(day)
+            if window is not None:
+                yield window
             day += timedelta(days=1)
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
+        """One day's open period in UTC (None if closed)."""
+        try:  # one lookup, not `in` then `[]`: another thread may clear the cache between
+            return self._windows[day]
+        except KeyError:
+            pass
+        window = None
+        if day.weekday() in self.working_days and day not in self.holidays:
+            opens = datetime.combine(day, self.opens, self.zone).astimezone(UTC)
+            closes = datetime.combine(day, self.closes, self.zone).astimezone(UTC)
+            window = (opens, closes) if closes > opens else None
+        if len(self._windows) >= WINDOW_CACHE_DAYS:
+            self._windows.clear()
+        self._windows[day] = window
+        return window
 
     def is_open(self, moment: datetime) -> bool:
         """Whether service time runs at this moment."""
