@@ -61,11 +61,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["ticketing"] = ticketing
-    view = ReadModelView(ticketing.datastore)
+    view = ReadModelView(ticketing.datastore, service_level=ticketing.service_level)
     view.create_table()
     cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
-    app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait)
+    app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.clock.now)
 
     api = Api(app)
     api.register_blueprint(tickets.blp)

@@ -28,7 +28,7 @@ from api.schemas import (
 )
 from domain.actors import Role
 from domain.errors import NotAllowed, ValidationFailed
-from projections.queries import InvalidCursor, ListFilter, Page, Scope, TicketLists
+from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, TicketLists
 
 blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
 EXPORT_IDS_MAX = 1_000
@@ -56,13 +56,20 @@ def _filters(query: dict[str, Any]) -> ListFilter:
         queue_states=query.get("queue_state", []),
         assignee=query.get("assignee"),
         q=(query.get("q") or "").strip() or None,
+        breached=query.get("breached"),
     )
 
 
 def _page(scope: Scope, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     headers = _read_your_writes()
     try:
-        page: Page = _lists().page(scope, _filters(query), query["limit"], query.get("cursor"))
+        page: Page = _lists().page(
+            scope,
+            _filters(query),
+            query["limit"],
+            query.get("cursor"),
+            query.get("sort", NEWEST),
+        )
     except InvalidCursor as error:
         raise ValidationFailed({"cursor": [str(error)]}) from None
     return {"items": page.items, "next_cursor": page.next_cursor}, 200, headers

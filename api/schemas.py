@@ -106,6 +106,15 @@ class RatingOutSchema(Schema):
     rated_at = fields.DateTime(required=True)
 
 
+class SlaSchema(Schema):
+    first_response_due_at = fields.DateTime(required=True)
+    first_responded_at = fields.DateTime(allow_none=True, required=True)
+    resolution_due_at = fields.DateTime(required=True)
+    breached = fields.List(
+        fields.String(), required=True, metadata={"description": "first_response, resolution"}
+    )
+
+
 class TicketSummarySchema(Schema):
     id = fields.String(required=True)
     number = fields.Integer(required=True)
@@ -118,14 +127,14 @@ class TicketSummarySchema(Schema):
     assignee = fields.Nested(PartySchema, allow_none=True, required=True)
     submitted_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
-
-
-class SlaSchema(Schema):
-    first_response_due_at = fields.DateTime(required=True)
-    first_responded_at = fields.DateTime(allow_none=True, required=True)
-    resolution_due_at = fields.DateTime(required=True)
-    breached = fields.List(
-        fields.String(), required=True, metadata={"description": "first_response, resolution"}
+    sla = fields.Nested(
+        SlaSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "SLA clocks in service hours (null only for rows projected by a "
+            "version before SLA clocks, until `ticketing projections rebuild`)"
+        },
     )
 
 
@@ -139,7 +148,9 @@ class TicketSchema(TicketSummarySchema):
     closed_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
-    sla = fields.Nested(SlaSchema, required=True, metadata={"description": "in service hours"})
+    sla = fields.Nested(
+        SlaSchema, required=True, metadata={"description": "SLA clocks in service hours"}
+    )
 
 
 class HistoryEntrySchema(Schema):
@@ -194,6 +205,21 @@ class QueueListQuerySchema(ListQuerySchema):
     queue_state = fields.List(
         fields.String(validate=validate.OneOf(_QUEUE_STATES)),
         metadata={"description": "repeatable"},
+    )
+    breached = fields.Boolean(
+        metadata={
+            "description": "true: only tickets with a breached SLA clock; false: only the others"
+        }
+    )
+    sort = fields.String(
+        validate=validate.OneOf(["newest", "due"]),
+        load_default="newest",
+        metadata={
+            "description": "newest (default): newest first by submitted_at. due: nearest due "
+            "first, by the nearest due time of the ticket's running SLA clocks (overdue first); "
+            "tickets none of whose clocks runs (waiting on the user, revoked, closed) follow, "
+            "oldest first"
+        },
     )
 
 

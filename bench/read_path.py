@@ -28,12 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from application.bootstrap import build_app
 from application.config import Settings
 from application.database import eventsourcing_env
+from application.service_level import ServiceLevel
 from bench.support import scratch_database
 from domain.actors import Actor, Role
+from domain.sla import SlaClocks
 from domain.status import CloseReason
 from domain.ticket import Ticket
 from projections import maintenance
-from projections.queries import ListFilter, Scope, TicketLists
+from projections.queries import DUE, NEWEST, ListFilter, Scope, TicketLists
+from projections.summaries import SLA_COLUMNS, clock_columns
 from projections.view import ReadModelView, TicketingEventLog
 
 STATUSES = [
@@ -58,6 +61,23 @@ WORDS = [
 ]
 MEMBERS_PER_WORKSPACE = 5
 RUNS = 400
+LEVEL = ServiceLevel()
+
+
+def clocks_for(status: str, at: datetime) -> SlaClocks:
+    """SLA clocks of a ticket that reached ``status`` the way most tickets do."""
+    calendar = LEVEL.calendar
+    clocks = SlaClocks.started(LEVEL.default, at)
+    if status == "waiting_for_assignment":
+        return clocks
+    answered = clocks.entered(calendar, "feedback_provided", at + timedelta(hours=3))
+    answered = answered.responded(calendar, at + timedelta(hours=3))
+    if status in ("feedback_provided", "revoked"):
+        return answered
+    resumed = answered.entered(calendar, "waiting_for_feedback", at + timedelta(hours=30))
+    if status == "closed":
+        return resumed.entered(calendar, "closed", at + timedelta(hours=50))
+    return resumed
 
 
 def bulk_load(conn: psycopg.Connection[Any], tickets: int, workspaces: int) -> None:
@@ -69,7 +89,7 @@ def bulk_load(conn: psycopg.Connection[Any], tickets: int, workspaces: int) -> N
         cur.copy(
             "COPY ticket_summaries (ticket_id, number, workspace_id, type, title, status, "
             "submitter_id, submitter_name, assignee_id, assignee_name, submitted_at, updated_at, "
-            "version) FROM STDIN"
+            f"version, {', '.join(SLA_COLUMNS)}) FROM STDIN"
         ) as copy,
     ):
         for n in range(tickets):
@@ -77,9 +97,12 @@ def bulk_load(conn: psycopg.Connection[Any], tickets: int, workspaces: int) -> N
             submitter = f"acct-{workspace}-{rng.randrange(MEMBERS_PER_WORKSPACE)}"
             at = start + timedelta(seconds=n * 17)
             title = f"{rng.choice(WORDS)} {rng.choice(WORDS)} problem {n}"
+            status = rng.choice(STATUSES)
+            sla = clock_columns(clocks_for(status, at), LEVEL)
             copy.write_row((
-                uuid4(), n + 1, f"ws-{workspace}", rng.choice(TYPES), title, rng.choice(STATUSES),
+                uuid4(), n + 1, f"ws-{workspace}", rng.choice(TYPES), title, status,
                 submitter, "Someone", f"handler-{rng.randrange(50)}", "Handler", at, at, 4,
+                *(sla[column] for column in SLA_COLUMNS),
             ))  # fmt: skip
     with (
         conn.cursor() as cur,
@@ -140,26 +163,39 @@ def list_benchmarks(
             def rare_title() -> ListFilter:
                 return ListFilter(q=f"problem {rng.randrange(tickets)}")
 
-            cases: list[tuple[str, Callable[[], tuple[Scope, ListFilter]]]] = [
+            def a_queue() -> Scope:
+                return Scope.assigned_to(f"handler-{rng.randrange(50)}")
+
+            breached = ListFilter(breached=True)
+            cases: list[tuple[str, str, Callable[[], tuple[Scope, ListFilter]]]] = [
                 (
                     "All Tickets, status filter",
+                    NEWEST,
                     lambda: (a_workspace(), ListFilter(statuses=open_statuses)),
                 ),
                 (
                     "All Tickets, title search",
+                    NEWEST,
                     lambda: (a_workspace(), ListFilter(q=rng.choice(WORDS))),
                 ),
-                ("My Tickets", lambda: (Scope.mine(an_account()), ListFilter())),
-                ("Admin, title search", lambda: (Scope.everything(), rare_title())),
+                ("My Tickets", NEWEST, lambda: (Scope.mine(an_account()), ListFilter())),
+                ("Admin, title search", NEWEST, lambda: (Scope.everything(), rare_title())),
+                ("Handler queue, sort=due", DUE, lambda: (a_queue(), ListFilter())),
+                ("Handler queue, breached=true", NEWEST, lambda: (a_queue(), breached)),
+                ("Admin, sort=due, breached=true", DUE, lambda: (Scope.everything(), breached)),
             ]
             results = []
-            for name, make in cases:
+            for name, order, make in cases:
 
-                def layer(make: Callable[[], tuple[Scope, ListFilter]] = make) -> None:
-                    lists.page(*make(), 20, None)
+                def layer(
+                    make: Callable[[], tuple[Scope, ListFilter]] = make, order: str = order
+                ) -> None:
+                    lists.page(*make(), 20, None, order)
 
-                def raw(make: Callable[[], tuple[Scope, ListFilter]] = make) -> None:
-                    query, params = lists.statement(*make(), 20, None)
+                def raw(
+                    make: Callable[[], tuple[Scope, ListFilter]] = make, order: str = order
+                ) -> None:
+                    query, params = lists.statement(*make(), 20, None, order)
                     conn.execute(query, params).fetchall()
 
                 results.append((name, *percentiles(timed(layer)), *percentiles(timed(raw))))

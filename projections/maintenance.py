@@ -57,6 +57,7 @@ def status(view: ReadModelView, event_log: TicketingEventLog) -> list[Projection
 
 def replay(
     curs: Cursor[DictRow],
+    view: ReadModelView,
     event_log: TicketingEventLog,
     upto: int,
     progress: Progress | None = None,
@@ -68,7 +69,8 @@ def replay(
         if not notifications:
             break
         for notification in notifications:
-            apply_event(curs, event_log.mapper.to_domain_event(notification))
+            event = event_log.mapper.to_domain_event(notification)
+            apply_event(curs, event, view.service_level)
             last = notification.id
         start = last + 1
         if progress is not None:
@@ -84,8 +86,9 @@ def rebuild(
         view.locked_position(curs)
         for table in READ_MODEL_TABLES:
             curs.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-        last = replay(curs, event_log, head(event_log), progress)
+        last = replay(curs, view, event_log, head(event_log), progress)
         view.set_position(curs, last)
+        view.record_sla_settings(curs)
     return last
 
 
@@ -104,7 +107,7 @@ def audit(
         curs.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(scratch)))
         curs.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(scratch)))
         create_read_model_tables(curs)
-        replay(curs, event_log, position, progress)
+        replay(curs, view, event_log, position, progress)
         for table in READ_MODEL_TABLES:
             live = sql.Identifier("public", table)
             replayed = sql.Identifier(scratch, table)

@@ -1,8 +1,12 @@
-"""The list queries of CONTRACT.md §2.3 on the ticket summaries, with keyset pagination.
+"""The list queries of CONTRACT.md §2.3 and §2.5 on the ticket summaries, with keyset
+pagination.
 
-Newest first by ``submitted_at`` (ties broken by ticket id). A cursor is the last row's
-``(submitted_at, ticket_id)`` and the list it belongs to, signed with HMAC so that a
-tampered or foreign cursor is refused rather than trusted.
+Newest first by ``submitted_at`` (ties broken by ticket id), or with ``sort=due`` nearest
+due first: tickets with a running SLA clock by the nearest due time of their running clocks
+(overdue ones first), then the tickets none of whose clocks runs (waiting on the user,
+revoked, closed), oldest first. A cursor is the last row's sort key, the order and the list
+it belongs to, signed with HMAC so that a tampered or foreign cursor is refused rather than
+trusted.
 """
 
 from __future__ import annotations
@@ -11,22 +15,31 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
+from domain.service_hours import ServiceCalendar
+from domain.sla import FIRST_RESPONSE, RESOLUTION, SlaClocks
 from projections.view import ReadModelView
 
 READ_YOUR_WRITES_TIMEOUT = 5.0
 SUMMARY_COLUMNS = (
     "ticket_id, number, workspace_id, type, title, status, queue_state, submitter_id, "
-    "submitter_name, assignee_id, assignee_name, submitted_at, updated_at"
+    "submitter_name, assignee_id, assignee_name, submitted_at, updated_at, sla_due_at, "
+    "first_responded_at, first_response_due_at, resolution_due_at, "
+    "first_response_breached_after, resolution_breached_after, "
+    # the clocks' whole state only where a due time depends on now (a paused clock)
+    "CASE WHEN first_response_due_at IS NULL OR resolution_due_at IS NULL THEN sla_clocks "
+    "END AS sla_clocks"
 )
+NEWEST = "newest"
+DUE = "due"
 
 
 class InvalidCursor(ValueError):
@@ -43,6 +56,7 @@ class ListFilter:
     assignee: str | None = None
     q: str | None = None
     ids: Sequence[UUID] = ()
+    breached: bool | None = None  # SLA: only breached tickets (True) or only others (False)
 
 
 @dataclass(frozen=True)
@@ -97,37 +111,65 @@ class TicketLists:
         view: ReadModelView,
         cursor_key: bytes,
         wait_timeout: float = READ_YOUR_WRITES_TIMEOUT,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._view = view
         self._datastore: PostgresDatastore = view.datastore
         self._key = cursor_key
         self._wait_timeout = wait_timeout
+        self._now = now or _utc_now
 
     def statement(
-        self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None
+        self,
+        scope: Scope,
+        filters: ListFilter,
+        limit: int,
+        cursor: str | None,
+        order: str = NEWEST,
+        now: datetime | None = None,
     ) -> tuple[sql.Composed, tuple[Any, ...]]:
         """The SQL of one page (one row more than asked, to know whether another follows)."""
-        where, params = self._where(scope, filters)
+        where, params = self._where(scope, filters, now or self._now())
         if cursor is not None:
-            submitted_at, ticket_id = self._decode(cursor, scope)
-            where = sql.SQL("{} AND (t.submitted_at, t.ticket_id) < (%s, %s)").format(where)
-            params += (submitted_at, ticket_id)
+            key = self._decode(cursor, scope, order)
+            after = (
+                "(t.submitted_at, t.ticket_id) < (%s, %s)" if order == NEWEST
+                else "(t.sla_due_at, t.number) > (%s, %s)"
+            )  # fmt: skip
+            where = sql.SQL("{} AND {}").format(where, sql.SQL(after))
+            params += key
+        sort = (
+            "t.submitted_at DESC, t.ticket_id DESC" if order == NEWEST
+            else "t.sla_due_at, t.number"
+        )  # fmt: skip
         query = sql.SQL(
-            "SELECT {columns} FROM ticket_summaries t WHERE {where} "
-            "ORDER BY t.submitted_at DESC, t.ticket_id DESC LIMIT %s"
-        ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where)
+            "SELECT {columns} FROM ticket_summaries t WHERE {where} ORDER BY {sort} LIMIT %s"
+        ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where, sort=sql.SQL(sort))
         return query, (*params, limit + 1)
 
-    def page(self, scope: Scope, filters: ListFilter, limit: int, cursor: str | None) -> Page:
-        """One page, newest first."""
-        query, params = self.statement(scope, filters, limit, cursor)
+    def page(
+        self,
+        scope: Scope,
+        filters: ListFilter,
+        limit: int,
+        cursor: str | None,
+        order: str = NEWEST,
+    ) -> Page:
+        """One page, newest first or (``order="due"``) nearest due first."""
+        now = self._now()
+        query, params = self.statement(scope, filters, limit, cursor, order, now)
         with self._datastore.get_connection() as conn:
             rows = conn.execute(query, params).fetchall()
-        items = [summary(row) for row in rows[:limit]]
+        calendar = self._view.service_level.calendar
+        items = [summary(row, calendar, now) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = self._encode(scope, last["submitted_at"], last["ticket_id"])
+            if order == NEWEST:
+                key = [last["submitted_at"].isoformat(), str(last["ticket_id"])]
+            else:
+                key = [last["sla_due_at"].isoformat(), last["number"]]
+            next_cursor = self._encode(scope, order, key)
         return Page(items, next_cursor)
 
     def all_matching(
@@ -147,7 +189,9 @@ class TicketLists:
         return self._view.wait_for(position, self._wait_timeout if timeout is None else timeout)
 
     @staticmethod
-    def _where(scope: Scope, filters: ListFilter) -> tuple[sql.Composable, tuple[Any, ...]]:
+    def _where(
+        scope: Scope, filters: ListFilter, now: datetime
+    ) -> tuple[sql.Composable, tuple[Any, ...]]:
         clauses: list[sql.Composable] = [scope.condition]
         params: list[Any] = list(scope.params)
         for column, values in (
@@ -172,24 +216,35 @@ class TicketLists:
             else:
                 clauses.append(sql.SQL("lower(t.title) LIKE %s"))
                 params.append(pattern)
+        if filters.breached is not None:
+            breached = (
+                "COALESCE(t.first_response_breached_after < %s "
+                "OR t.resolution_breached_after < %s, false)"
+            )
+            clauses.append(sql.SQL(breached if filters.breached else f"NOT {breached}"))
+            params += [now, now]
         return sql.SQL(" AND ").join(clauses), tuple(params)
 
-    def _encode(self, scope: Scope, submitted_at: datetime, ticket_id: UUID) -> str:
-        payload = json.dumps([scope.name, submitted_at.isoformat(), str(ticket_id)]).encode()
+    def _encode(self, scope: Scope, order: str, key: list[Any]) -> str:
+        payload = json.dumps([scope.name, order, *key]).encode()
         signature = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
 
-    def _decode(self, cursor: str, scope: Scope) -> tuple[datetime, UUID]:
+    def _decode(self, cursor: str, scope: Scope, order: str) -> tuple[Any, ...]:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             signature, payload = raw[:16], raw[16:]
             expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
             if not hmac.compare_digest(signature, expected):
                 raise InvalidCursor("the cursor was not issued by this service")
-            name, submitted_at, ticket_id = json.loads(payload)
+            name, cursor_order, first, second = json.loads(payload)
             if name != scope.name:
                 raise InvalidCursor("the cursor belongs to another list")
-            return datetime.fromisoformat(submitted_at), UUID(ticket_id)
+            if cursor_order != order:
+                raise InvalidCursor(f"the cursor belongs to the list sorted by {cursor_order}")
+            if order == NEWEST:
+                return datetime.fromisoformat(first), UUID(second)
+            return datetime.fromisoformat(first), int(second)
         except (ValueError, TypeError) as error:
             raise InvalidCursor(str(error) or "malformed cursor") from None
 
@@ -198,8 +253,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def summary(row: dict[str, Any]) -> dict[str, Any]:
-    """A summary row in the shape of CONTRACT.md §2.3."""
+def summary(row: dict[str, Any], calendar: ServiceCalendar, now: datetime) -> dict[str, Any]:
+    """A summary row in the shape of CONTRACT.md §2.3, with its SLA clocks as of ``now``."""
     assignee = None
     if row["assignee_id"] is not None:
         assignee = {"account_id": row["assignee_id"], "name": row["assignee_name"] or ""}
@@ -213,27 +268,67 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "queue_state": row["queue_state"],
         "submitter": {"account_id": row["submitter_id"], "name": row["submitter_name"]},
         "assignee": assignee,
-        "submitted_at": row["submitted_at"],
-        "updated_at": row["updated_at"],
+        "submitted_at": _utc(row["submitted_at"]),
+        "updated_at": _utc(row["updated_at"]),
+        "sla": _sla(row, calendar, now),
     }
+
+
+def _sla(row: dict[str, Any], calendar: ServiceCalendar, now: datetime) -> dict[str, Any] | None:
+    """The ``sla`` of a summary row as of ``now``: stored due times where they are fixed,
+    computed from the stored clocks where one is paused; None for rows projected before
+    SLA clocks existed."""
+    first_due, resolution_due = row["first_response_due_at"], row["resolution_due_at"]
+    if first_due is None or resolution_due is None:
+        if row["sla_clocks"] is None:
+            return None
+        clocks = SlaClocks.from_state(row["sla_clocks"])
+        first_due = first_due or clocks.first_response.judged(calendar, now)[0]
+        resolution_due = resolution_due or clocks.resolution.judged(calendar, now)[0]
+    late_after = (
+        (FIRST_RESPONSE, row["first_response_breached_after"]),
+        (RESOLUTION, row["resolution_breached_after"]),
+    )
+    responded = row["first_responded_at"]
+    return {
+        "first_response_due_at": _utc(first_due),
+        "first_responded_at": None if responded is None else _utc(responded),
+        "resolution_due_at": _utc(resolution_due),
+        "breached": [name for name, after in late_after if after is not None and now > after],
+    }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Times in lists are UTC, whatever time zone the database session uses."""
+    return moment.astimezone(UTC)
 
 
 def waiting_on_user_since_before(view: ReadModelView, moment: datetime) -> list[UUID]:
     """Tickets in feedback_provided since before ``moment`` (candidates for the sweep)."""
-    with view.datastore.get_connection() as conn:
-        rows = conn.execute(
-            "SELECT ticket_id FROM ticket_summaries WHERE status = 'feedback_provided' "
-            "AND feedback_provided_since < %s ORDER BY feedback_provided_since",
-            (moment,),
-        ).fetchall()
-    return [row["ticket_id"] for row in rows]
+    return _ticket_ids(
+        view,
+        "SELECT ticket_id FROM ticket_summaries WHERE status = 'feedback_provided' "
+        "AND feedback_provided_since < %s ORDER BY feedback_provided_since",
+        (moment,),
+    )
 
 
-def open_or_changed_since(view: ReadModelView, moment: datetime) -> list[UUID]:
-    """Tickets not closed, or changed since ``moment`` (candidates for SLA breach checks)."""
+def breaches_pending(view: ReadModelView, now: datetime) -> list[UUID]:
+    """Tickets with an SLA clock breached by ``now`` and not yet recorded as breached."""
+    return _ticket_ids(
+        view,
+        "SELECT ticket_id FROM ticket_summaries WHERE (NOT first_response_breach_recorded "
+        "AND first_response_breached_after < %s) OR (NOT resolution_breach_recorded "
+        "AND resolution_breached_after < %s)",
+        (now, now),
+    )
+
+
+def _ticket_ids(view: ReadModelView, query: str, params: tuple[Any, ...]) -> list[UUID]:
     with view.datastore.get_connection() as conn:
-        rows = conn.execute(
-            "SELECT ticket_id FROM ticket_summaries WHERE status <> 'closed' OR updated_at > %s",
-            (moment,),
-        ).fetchall()
+        rows = conn.execute(query, params).fetchall()
     return [row["ticket_id"] for row in rows]

@@ -39,8 +39,38 @@ DDL = (
         feedback_provided_since timestamptz
     )
     """,
-    # added after the first release; `projections rebuild` fills it for existing rows
+    # added after the first release; `projections rebuild` fills them for existing rows
     "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS feedback_provided_since timestamptz",
+    # SLA clocks (domain.sla.SlaClocks state), the nearest due time of a running clock
+    # (summaries.NOT_DUE when none runs), and when each clock counts as breached
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS sla_clocks jsonb",
+    "ALTER TABLE ticket_summaries "
+    "ADD COLUMN IF NOT EXISTS sla_due_at timestamptz NOT NULL DEFAULT '9999-12-31 00:00+00'",
+    "ALTER TABLE ticket_summaries "
+    "ADD COLUMN IF NOT EXISTS first_response_breached_after timestamptz",
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS resolution_breached_after timestamptz",
+    # the due times that no longer depend on when one asks (NULL while a clock is paused short
+    # of its target), so that a list shows most clocks without calendar arithmetic
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS first_responded_at timestamptz",
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS first_response_due_at timestamptz",
+    "ALTER TABLE ticket_summaries ADD COLUMN IF NOT EXISTS resolution_due_at timestamptz",
+    "ALTER TABLE ticket_summaries "
+    "ADD COLUMN IF NOT EXISTS first_response_breach_recorded boolean NOT NULL DEFAULT false",
+    "ALTER TABLE ticket_summaries "
+    "ADD COLUMN IF NOT EXISTS resolution_breach_recorded boolean NOT NULL DEFAULT false",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_due ON ticket_summaries (sla_due_at, number)",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_by_assignee_due "
+    "ON ticket_summaries (assignee_id, sla_due_at, number)",
+    # rows projected before the SLA clocks existed (empty once rebuilt): a quick check at start
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_without_clocks "
+    "ON ticket_summaries (ticket_id) WHERE sla_clocks IS NULL",
+    # breaches not yet published: what the SLA sweep looks at
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_first_response_breach_pending "
+    "ON ticket_summaries (first_response_breached_after) "
+    "WHERE NOT first_response_breach_recorded AND first_response_breached_after IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ticket_summaries_resolution_breach_pending "
+    "ON ticket_summaries (resolution_breached_after) "
+    "WHERE NOT resolution_breach_recorded AND resolution_breached_after IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS ticket_summaries_waiting_on_user "
     "ON ticket_summaries (feedback_provided_since) WHERE status = 'feedback_provided'",
     "CREATE INDEX IF NOT EXISTS ticket_summaries_by_workspace "
@@ -65,6 +95,13 @@ DDL = (
     CREATE TABLE IF NOT EXISTS workspace_ids (
         aggregate_id uuid PRIMARY KEY,
         workspace_id text NOT NULL
+    )
+    """,
+    # what the derived columns were computed with (the SLA settings' fingerprint)
+    """
+    CREATE TABLE IF NOT EXISTS read_model_settings (
+        name text PRIMARY KEY,
+        value text NOT NULL
     )
     """,
     """

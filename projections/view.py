@@ -21,7 +21,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from application.config import Settings
 from application.database import schema_lock
+from application.service_level import ServiceLevel
 from projections.schema import create_read_model_tables
 from projections.summaries import apply_event
 
@@ -31,6 +33,7 @@ PROJECTION_NAME = "read_models"
 TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
 SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
 POLL_INTERVAL = 0.02
+SLA_SETTINGS = "sla_settings"  # read_model_settings row: fingerprint of the SLA settings
 
 
 class TicketingEventLog(Application[UUID]):
@@ -50,16 +53,22 @@ class TicketingEventLog(Application[UUID]):
 
 
 class ReadModelView(PostgresTrackingRecorder):
-    """Read-model tables plus their tracking position."""
+    """Read-model tables plus their tracking position.
+
+    SLA clocks are projected with ``service_level`` (by default the one the ``TICKETING_*``
+    settings of this process describe, as the runner constructs views without arguments).
+    """
 
     def __init__(
         self,
         datastore: PostgresDatastore,
         *,
+        service_level: ServiceLevel | None = None,
         tracking_table_name: str = TRACKING_TABLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+        self.service_level = service_level or ServiceLevel.from_settings(Settings.from_env())
 
     def create_table(self) -> None:
         """Tracking table, read-model tables, and a position row starting at 0."""
@@ -77,6 +86,36 @@ class ReadModelView(PostgresTrackingRecorder):
                 ).format(table=Identifier(self.tracking_table_name)),
                 (SOURCE_NAME,),
             )
+            curs.execute(
+                "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (SLA_SETTINGS, self.service_level.fingerprint),
+            )
+        if not self.sla_settings_current():
+            log.warning(
+                "the read models' SLA clocks were computed with other service-hours settings "
+                "(or by an older version); run `ticketing projections rebuild`"
+            )
+
+    def sla_settings_current(self) -> bool:
+        """Whether the stored SLA clocks were all computed with this view's settings."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT value = %s AS current FROM read_model_settings WHERE name = %s",
+                (self.service_level.fingerprint, SLA_SETTINGS),
+            ).fetchone()
+            missing = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM ticket_summaries WHERE sla_clocks IS NULL) AS any"
+            ).fetchone()
+        return bool(row and row["current"]) and not (missing and missing["any"])
+
+    def record_sla_settings(self, curs: Cursor[DictRow]) -> None:
+        """Note (in the caller's transaction) that the SLA clocks follow this view's settings."""
+        curs.execute(
+            "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            (SLA_SETTINGS, self.service_level.fingerprint),
+        )
 
     def apply(self, event: Any, tracking: Tracking) -> bool:
         """Apply one event unless already applied; False if it was skipped."""
@@ -84,7 +123,7 @@ class ReadModelView(PostgresTrackingRecorder):
             position = self.locked_position(curs)
             if tracking.notification_id <= position:
                 return False
-            apply_event(curs, event)
+            apply_event(curs, event, self.service_level)
             self.set_position(curs, tracking.notification_id)
         return True
 

@@ -19,7 +19,7 @@ from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
 from domain.ticket import INACTIVITY_LIMIT
-from projections.queries import open_or_changed_since, waiting_on_user_since_before
+from projections.queries import breaches_pending, waiting_on_user_since_before
 from projections.view import ReadModelView
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def record_breaches(app: TicketingApp, view: ReadModelView, now: datetime) -> in
     """Record newly breached SLA targets (each once per ticket); they go out as
     ``TicketSlaBreached`` on tickets.events. Returns how many were recorded."""
     recorded = 0
-    for ticket_id in open_or_changed_since(view, now - timedelta(days=1)):
+    for ticket_id in breaches_pending(view, now):
         try:
             recorded += len(app.record_sla_breaches(ticket_id))
         except TicketNotFound:
@@ -76,7 +76,7 @@ def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> Swe
     """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
     app = build_app(settings)
     try:
-        view = ReadModelView(app.datastore)
+        view = ReadModelView(app.datastore, service_level=app.service_level)
         view.create_table()
         if not view.wait_for(app.recorder.max_notification_id() or 0, catch_up):
             log.warning(
@@ -89,7 +89,8 @@ def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> Swe
 
 def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
     """The worker's scheduler: a sweep every ``autoclose_interval_seconds``."""
-    view = ReadModelView(app.datastore)
+    view = ReadModelView(app.datastore, service_level=app.service_level)
+    view.create_table()  # the projection may not have created the read models yet
     clock = SystemClock()
     while not stop.is_set():
         sweep(app, view, clock.now(), settings.closing_reminder_hours)

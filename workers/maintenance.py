@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from application.config import Settings
 from application.database import eventsourcing_env
+from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
 
@@ -16,7 +17,9 @@ from projections.view import ReadModelView, TicketingEventLog
 def _opened(settings: Settings) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
     event_log = TicketingEventLog(eventsourcing_env(settings.database_url, 2))
     try:
-        view = ReadModelView(event_log.datastore)
+        view = ReadModelView(
+            event_log.datastore, service_level=ServiceLevel.from_settings(settings)
+        )
         view.create_table()
         yield view, event_log
     finally:
@@ -35,6 +38,13 @@ def print_status(settings: Settings) -> int:
         print(f"{'read model':<16}{'position':>12}{'head':>12}{'lag':>10}")
         for entry in maintenance.status(view, event_log):
             print(f"{entry.name:<16}{entry.position:>12,}{entry.head:>12,}{entry.lag:>10,}")
+        if view.sla_settings_current():
+            print("SLA clocks: computed with the current service-hours settings")
+        else:
+            print(
+                "SLA clocks: computed with other service-hours settings (or by an older "
+                "version); run `ticketing projections rebuild`"
+            )
     return 0
 
 

@@ -53,7 +53,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "ticket event publisher": TicketEventPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
         "attachment janitor": lambda s: sweep_unattached(app, settings, s),
-        "inactivity sweep": lambda s: sweep_periodically(app, settings, s),
+        "service-hours sweep": lambda s: sweep_periodically(app, settings, s),
     }
     threads = [
         threading.Thread(target=supervise, args=(name, part, stop), name=name, daemon=True)

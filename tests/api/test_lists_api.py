@@ -85,8 +85,9 @@ def test_summaries_have_the_contract_shape(desk: Desk, member: Callable[..., str
     [item] = desk.get(alice, f"/workspaces/{ws}/tickets").get_json()["items"]
     assert set(item) == {
         "id", "number", "workspace_id", "type", "title", "status", "queue_state",
-        "submitter", "assignee", "submitted_at", "updated_at",
+        "submitter", "assignee", "submitted_at", "updated_at", "sla",
     }  # fmt: skip
+    assert item["sla"] == ticket["sla"], "the same clocks as the ticket details"
     assert item["number"] == ticket["number"]
     assert item["submitter"] == {"account_id": alice, "name": alice.title()}
     assert item["assignee"]["account_id"] == ADMIN_ID

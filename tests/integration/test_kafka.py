@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from application.bootstrap import build_app
+from application.clock import SettableClock
 from application.config import Settings
 from application.database import ensure_database
 from application.tickets import TicketingApp
 from domain.platform import Workspace
 from domain.status import CloseReason
+from projections.view import ReadModelView
 from tests.integration.conftest import ADMIN, AppFactory, submit, user, workspace_with
 from tests.integration.kafka_support import (
     platform_event,
@@ -21,6 +25,7 @@ from tests.integration.kafka_support import (
     settings_for,
     wait_until,
 )
+from workers.autoclose import record_breaches
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.kafka_clients import ensure_topics, make_producer
@@ -289,3 +294,40 @@ def test_the_consumer_waits_out_a_database_outage(broker: str, run: Any, tmp_pat
             app.close()
     finally:
         server.stop()
+
+
+def test_an_sla_breach_goes_out_once_on_tickets_events(
+    app: TicketingApp, settings: Settings, clock: SettableClock, projecting: None
+) -> None:
+    publisher = TicketEventPublisher(app, settings)
+    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    clock.set(datetime(2032, 3, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
+    alice = user()
+    ticket_id = submit(app, alice, workspace_with(app, alice)).ticket.id
+    clock.advance(timedelta(hours=5))  # the first response was due after 4 service hours
+    view = ReadModelView(app.datastore, service_level=app.service_level)
+    for _ in range(2):  # two sweeps, as two workers or two rounds would run them
+        assert view.wait_for(app.recorder.max_notification_id() or 0, WAIT)
+        record_breaches(app, view, clock.now())
+    producer = make_producer(settings)
+    try:
+        while publisher.publish_batch(producer):
+            pass
+    finally:
+        producer.close()
+    version: int = app.repository.get(ticket_id).version  # other tickets' breaches go out too
+
+    def mine(records: list[Any]) -> list[dict[str, Any]]:
+        messages = (json.loads(record.value) for record in records)
+        return [m for m in messages if m["ticket_id"] == str(ticket_id)]
+
+    records = read_topic(
+        settings.kafka_bootstrap,
+        settings.topic_ticket_events,
+        0,
+        until=lambda records: len(mine(records)) >= version,
+    )
+    assert [m["version"] for m in mine(records)] == list(range(1, version + 1))
+    breaches = [m for m in mine(records) if m["type"] == "TicketSlaBreached"]
+    assert [m["data"]["target"] for m in breaches] == ["first_response"]
+    assert datetime.fromisoformat(breaches[0]["occurred_at"]) == clock.now()

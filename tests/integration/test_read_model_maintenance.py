@@ -5,24 +5,30 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg.conninfo import make_conninfo
 
 from application.bootstrap import build_app
+from application.clock import SettableClock
 from application.config import Settings
-from application.database import ensure_database, eventsourcing_env
+from application.database import drop_database, ensure_database, eventsourcing_env
 from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.actors import Actor
 from domain.errors import DomainError
+from domain.sla import SlaClocks
 from domain.ticket import Ticket
 from projections import maintenance
-from projections.queries import ListFilter, Scope, TicketLists
+from projections.queries import ListFilter, Scope, TicketLists, summary
+from projections.summaries import NOT_DUE
 from projections.view import ReadModelView, TicketingEventLog
 from tests.integration.conftest import ADMIN, user, workspace_with
 from workers.cli import run
@@ -52,6 +58,7 @@ OPERATIONS = st.lists(
         ),
         st.integers(0, 2),
         st.integers(0, 3),
+        st.integers(0, 60 * 60),  # minutes that pass before the step
     ),
     min_size=5,
     max_size=30,
@@ -95,9 +102,10 @@ def perform(
 @given(operations=OPERATIONS)
 def test_random_histories_project_exactly(
     app: TicketingApp,
+    clock: SettableClock,
     projecting: None,
     tools: tuple[ReadModelView, TicketingEventLog],
-    operations: list[tuple[str, int, int]],
+    operations: list[tuple[str, int, int, int]],
 ) -> None:
     view, event_log = tools
     users = [user() for _ in range(3)]
@@ -105,7 +113,8 @@ def test_random_histories_project_exactly(
     handler = f"h-{uuid4().hex[:6]}"
     app.register_handler(ADMIN, handler, "Hal", [])
     tickets: list[UUID] = []
-    for operation, who, which in operations:
+    for operation, who, which, minutes in operations:
+        clock.advance(timedelta(minutes=minutes))
         with contextlib.suppress(DomainError, TicketNotFound):
             if operation == "submit":
                 result = app.submit(users[who], ws, ticket_type="bug", title="t", description="d")
@@ -127,6 +136,13 @@ def test_random_histories_project_exactly(
             assert row["queue_state"] == aggregate.queue_state
             assert row["assignee_id"] == aggregate.assignee_id
             assert row["version"] == aggregate.version
+            # the SLA clocks, as the ticket details show them, now and later
+            calendar = app.service_level.calendar
+            for later in (timedelta(0), timedelta(hours=5), timedelta(days=9)):
+                now = clock.now() + later
+                assert summary(row, calendar, now)["sla"] == vars(app.sla(aggregate, at=now))
+            clocks = SlaClocks.from_state(row["sla_clocks"])
+            assert row["sla_due_at"] == (clocks.settled(calendar).nearest_running_due_at or NOT_DUE)
         members = {
             r["account_id"]
             for r in conn.execute(
@@ -262,3 +278,40 @@ def test_readers_keep_the_old_rows_until_a_rebuild_commits(
     maintenance.rebuild(view, event_log, progress)
     assert seen_during_rebuild, "the rebuild reported progress"
     assert all(ids == [ticket_id] for ids in seen_during_rebuild)
+
+
+def test_changed_sla_settings_are_reported_until_a_rebuild(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_conninfo(database_url, dbname=f"sla_settings_{uuid4().hex[:8]}")
+    ensure_database(url)
+    try:
+        app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
+        try:
+            alice = user()
+            ticket_id = app.submit(
+                alice, workspace_with(app, alice), ticket_type="bug", title="t", description="d"
+            ).ticket.id
+        finally:
+            app.close()
+        monkeypatch.setenv("TICKETING_DATABASE_URL", url)
+        assert run(["projections", "rebuild"]) == 0
+        assert run(["projections", "status"]) == 0
+        assert "computed with the current service-hours settings" in capsys.readouterr().out
+
+        monkeypatch.setenv("TICKETING_SLA_FIRST_RESPONSE_HOURS", "2")
+        assert run(["projections", "status"]) == 0
+        assert "run `ticketing projections rebuild`" in capsys.readouterr().out
+        assert run(["audit", "verify"]) == 1, "the stored clocks differ from a replay now"
+        assert run(["projections", "rebuild"]) == 0
+        assert run(["projections", "status"]) == 0
+        assert "computed with the current service-hours settings" in capsys.readouterr().out
+        assert run(["audit", "verify"]) == 0
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT sla_clocks FROM ticket_summaries WHERE ticket_id = %s", (ticket_id,)
+            ).fetchone()
+        assert row is not None
+        assert row[0]["first_response"]["target_us"] == 2 * 3600 * 1_000_000, "the new target"
+    finally:
+        drop_database(url)

@@ -15,9 +15,10 @@ from application.config import ConfigError, Settings
 from application.messages import ticket_event_message
 from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
-from projections.queries import open_or_changed_since
+from projections.queries import breaches_pending
 from projections.view import ReadModelView
 from tests.integration.conftest import ADMIN, submit, user, workspace_with
+from workers.autoclose import record_breaches
 
 MONDAY_10 = datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -73,6 +74,13 @@ def test_bad_service_settings_are_clear_errors(change: dict[str, str]) -> None:
         ServiceLevel.from_settings(dataclasses.replace(Settings(), **change))  # type: ignore[arg-type]
 
 
+def caught_up(app: TicketingApp) -> ReadModelView:
+    """The read models, once they reached the newest stored event."""
+    view = ReadModelView(app.datastore)
+    assert view.wait_for(app.recorder.max_notification_id() or 0, 30)
+    return view
+
+
 def test_breaches_are_recorded_once_and_published_as_ticket_sla_breached(
     app: TicketingApp, clock: SettableClock, projecting: None
 ) -> None:
@@ -80,14 +88,46 @@ def test_breaches_are_recorded_once_and_published_as_ticket_sla_breached(
     alice = user()
     ws = workspace_with(app, alice)
     ticket_id = submit(app, alice, ws).ticket.id
-    view = ReadModelView(app.datastore)
-    assert view.wait_for(app.recorder.max_notification_id() or 0, 30)
+    view = caught_up(app)
     clock.advance(timedelta(hours=5))  # past the 4 service hours for a first response
-    assert ticket_id in open_or_changed_since(view, clock.now() - timedelta(days=1))
+    assert ticket_id not in breaches_pending(view, clock.now() - timedelta(hours=2))
+    assert ticket_id in breaches_pending(view, clock.now())
     assert app.record_sla_breaches(ticket_id) == ["first_response"]
     assert app.record_sla_breaches(ticket_id) == []
+    assert ticket_id not in breaches_pending(caught_up(app), clock.now()), "no longer pending"
     history = app.history(ADMIN, str(ticket_id))
     [breach] = [entry for entry in history if entry.type == "TicketSlaBreached"]
     assert breach.data == {"target": "first_response"}
     message = ticket_event_message(list(app.events.get(ticket_id))[-1], 1, ws)
     assert (message["type"], message["data"]["target"]) == ("TicketSlaBreached", "first_response")
+
+
+def test_the_sweep_records_a_breach_of_a_ticket_closed_late(
+    app: TicketingApp, clock: SettableClock, projecting: None
+) -> None:
+    clock.set(MONDAY_10 + timedelta(days=507))  # a Monday at 10:00, after other tests' tickets
+    alice = user()
+    ws = workspace_with(app, alice)
+    late = submit(app, alice, ws).ticket.id
+    in_time = submit(app, alice, ws).ticket.id
+    clock.advance(timedelta(hours=1))
+    app.accept(ADMIN, str(in_time))
+    app.reply(ADMIN, str(in_time), "answered within the hour")
+    clock.advance(timedelta(hours=5))  # 15:00+: the other one's first response is late
+    app.accept(ADMIN, str(late))
+    app.complete(ADMIN, str(late))  # closed without an answer, after the deadline
+    clock.advance(timedelta(days=30))
+    view = caught_up(app)
+    pending = breaches_pending(view, clock.now())
+    assert late in pending
+    assert in_time not in pending, "answered in time, resolution clock paused"
+    assert record_breaches(app, view, clock.now()) >= 1
+    assert late not in breaches_pending(caught_up(app), clock.now())
+
+    def breaches() -> list[str]:
+        history = app.history(ADMIN, str(late))
+        return [entry.data["target"] for entry in history if entry.type == "TicketSlaBreached"]
+
+    assert breaches() == ["first_response"]
+    record_breaches(app, view, clock.now())  # a second sweep records nothing more for it
+    assert breaches() == ["first_response"]
