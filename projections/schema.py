@@ -6,6 +6,8 @@ ones for ``audit verify`` (another schema first on the ``search_path``).
 
 from __future__ import annotations
 
+import hashlib
+
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
@@ -111,6 +113,10 @@ DDL = (
     )
     """,
 )
+
+
+SCHEMA_VERSION = hashlib.sha256("\n".join(DDL).encode()).hexdigest()[:16]
+"""Names the statements above; stored once they ran, so that a start finds nothing to do."""
 
 
 def create_read_model_tables(curs: Cursor[DictRow]) -> None:

@@ -24,7 +24,7 @@ from psycopg.sql import SQL, Identifier
 from application.config import Settings
 from application.database import schema_lock
 from application.service_level import ServiceLevel
-from projections.schema import create_read_model_tables
+from projections.schema import SCHEMA_VERSION, create_read_model_tables
 from projections.summaries import apply_event
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
 SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
 POLL_INTERVAL = 0.02
 SLA_SETTINGS = "sla_settings"  # read_model_settings row: fingerprint of the SLA settings
+SCHEMA = "schema"  # read_model_settings row: the version of the read-model tables
 
 
 class TicketingEventLog(Application[UUID]):
@@ -77,8 +78,18 @@ class ReadModelView(PostgresTrackingRecorder):
             self._create_read_models()
 
     def _create_read_models(self) -> None:
+        # Running the DDL when nothing changed is not free: ALTER TABLE takes an exclusive
+        # lock even with IF NOT EXISTS, and CREATE INDEX a share lock. Taken while a projection
+        # transaction holds its own locks, they deadlock (an API starting beside a busy
+        # worker). So the statements run only when the stored schema version differs.
         with self.datastore.transaction(commit=True) as curs:
-            create_read_model_tables(curs)
+            if self._stored_schema_version(curs) != SCHEMA_VERSION:
+                create_read_model_tables(curs)
+                curs.execute(
+                    "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                    (SCHEMA, SCHEMA_VERSION),
+                )
             curs.execute(
                 SQL(
                     "INSERT INTO {table} (application_name, notification_id) VALUES (%s, 0) "
@@ -96,6 +107,18 @@ class ReadModelView(PostgresTrackingRecorder):
                 "the read models' SLA clocks were computed with other service-hours settings "
                 "(or by an older version); run `ticketing projections rebuild`"
             )
+
+    @staticmethod
+    def _stored_schema_version(curs: Cursor[DictRow]) -> str | None:
+        exists = curs.execute(
+            "SELECT to_regclass('public.read_model_settings') IS NOT NULL AS yes"
+        ).fetchone()
+        if not (exists and exists["yes"]):
+            return None
+        row = curs.execute(
+            "SELECT value FROM read_model_settings WHERE name = %s", (SCHEMA,)
+        ).fetchone()
+        return None if row is None else str(row["value"])
 
     def sla_settings_current(self) -> bool:
         """Whether the stored SLA clocks were all computed with this view's settings."""

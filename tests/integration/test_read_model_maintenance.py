@@ -155,6 +155,23 @@ def test_random_histories_project_exactly(
     assert differences == []
 
 
+def test_starting_beside_a_busy_projection_does_not_wait_for_it(
+    app: TicketingApp, tools: tuple[ReadModelView, TicketingEventLog], database_url: str
+) -> None:
+    view, _ = tools
+    alice = user()
+    app.submit(alice, workspace_with(app, alice), ticket_type="bug", title="t", description="d")
+    with psycopg.connect(database_url) as busy:  # a projection mid-transaction
+        busy.execute("UPDATE ticket_summaries SET title = title WHERE number = 1")
+        busy.execute("UPDATE memberships SET account_id = account_id WHERE false")
+        starting = threading.Thread(target=ReadModelView(view.datastore).create_table)
+        starting.start()
+        starting.join(timeout=10)
+        assert not starting.is_alive(), "a start with current tables takes no table locks"
+        busy.rollback()
+    starting.join(timeout=30)
+
+
 def test_audit_finds_tampering_and_rebuild_repairs_it(
     app: TicketingApp, projecting: None, tools: tuple[ReadModelView, TicketingEventLog]
 ) -> None:
