@@ -78,6 +78,33 @@ def replay(
     return last
 
 
+def catch_up(
+    view: ReadModelView,
+    event_log: TicketingEventLog,
+    stopping: Callable[[], bool] = lambda: False,
+    batch: int = BATCH,
+) -> int:
+    """Apply the events stored after the read models' position, ``batch`` per transaction.
+
+    The live runner commits once per event, which is right for a steady trickle but slow for
+    a backlog (a worker that was down, a long outage). Each batch holds the tracking row, so
+    a runner or another catch-up waits and then goes on from the new position; nothing is
+    applied twice. Returns the position reached (when nothing is left, or ``stopping()``).
+    """
+    while True:
+        with view.datastore.transaction(commit=True) as curs:
+            position = view.locked_position(curs)
+            notifications = event_log.recorder.select_notifications(position + 1, batch)
+            for notification in notifications:
+                event = event_log.mapper.to_domain_event(notification)
+                apply_event(curs, event, view.service_level)
+            if notifications:
+                position = notifications[-1].id
+                view.set_position(curs, position)
+        if len(notifications) < batch or stopping():
+            return position
+
+
 def rebuild(
     view: ReadModelView, event_log: TicketingEventLog, progress: Progress | None = None
 ) -> int:

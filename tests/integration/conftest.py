@@ -14,6 +14,7 @@ from application.clock import SettableClock
 from application.config import Settings
 from application.tickets import CommandResult, TicketingApp
 from domain.actors import Actor, Role
+from projections.view import ReadModelView
 from tests.conftest import START
 
 ADMIN = Actor("root-admin", Role.ADMIN, "Root")
@@ -77,6 +78,18 @@ def workspace_with(app: TicketingApp, *members: Actor) -> str:
     for member in members:
         app.member_joined(workspace_id, member.account_id, str(uuid4()))
     return workspace_id
+
+
+def caught_up(app: TicketingApp, timeout: float = 60) -> ReadModelView:
+    """The read models (with the app's SLA settings), once they reached the newest event.
+
+    Needs a projection running (the ``projecting`` fixture); creating the tables first means
+    waiting never races the projection's own start-up.
+    """
+    view = ReadModelView(app.datastore, service_level=app.service_level)
+    view.create_table()
+    assert view.wait_for(app.recorder.max_notification_id() or 0, timeout), "caught up"
+    return view
 
 
 def submit(app: TicketingApp, actor: Actor, workspace_id: str, **fields: object) -> CommandResult:

@@ -12,9 +12,16 @@ from application.tickets import TicketingApp
 from domain.actors import Actor, Role
 from domain.status import CloseReason, Status
 from domain.ticket import INACTIVITY_LIMIT
-from projections.view import ReadModelView
 from tests.conftest import START
-from tests.integration.conftest import ADMIN, AppFactory, run_together, submit, user, workspace_with
+from tests.integration.conftest import (
+    ADMIN,
+    AppFactory,
+    caught_up,
+    run_together,
+    submit,
+    user,
+    workspace_with,
+)
 from workers.autoclose import sweep
 from workers.cli import run
 
@@ -30,12 +37,6 @@ def waiting_on_user(app: TicketingApp, clock: SettableClock) -> UUID:
     app.accept(ADMIN, ticket_id)
     app.reply(ADMIN, ticket_id, "Does this help?")
     return UUID(ticket_id)
-
-
-def caught_up(app: TicketingApp) -> ReadModelView:
-    view = ReadModelView(app.datastore)
-    assert view.wait_for(app.recorder.max_notification_id() or 0, 30)
-    return view
 
 
 def status(app: TicketingApp, ticket_id: UUID) -> tuple[str, str | None]:

@@ -45,7 +45,7 @@ def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]
     event_log.close()
 
 
-def caught_up(view: ReadModelView, app: TicketingApp, timeout: float = 10) -> None:
+def caught_up(view: ReadModelView, app: TicketingApp, timeout: float = 60) -> None:
     position = app.recorder.max_notification_id() or 0
     assert TicketLists(view, b"k").wait_for(position, timeout), "the projection caught up"
 
@@ -155,6 +155,46 @@ def test_random_histories_project_exactly(
     assert differences == []
 
 
+def test_a_backlog_is_worked_off_in_batches_by_two_at_once(
+    app: TicketingApp, tools: tuple[ReadModelView, TicketingEventLog]
+) -> None:
+    view, event_log = tools
+    alice = user()
+    ws = workspace_with(app, alice)
+    tickets = [
+        app.submit(alice, ws, ticket_type="bug", title=f"backlog {n}", description="d").ticket.id
+        for n in range(5)
+    ]  # stored while no projection runs
+    for ticket_id in tickets:
+        app.accept(ADMIN, str(ticket_id))
+        app.reply(ADMIN, str(ticket_id), "h")
+    stored = app.recorder.max_notification_id() or 0
+    assert view.position() < stored, "a backlog"
+    reached: list[int] = []
+    workers = [
+        threading.Thread(
+            target=lambda: reached.append(maintenance.catch_up(view, event_log, batch=3))
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(reached) == 2, "both finished"
+    assert max(reached) >= stored
+    with view.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT status, version FROM ticket_summaries WHERE ticket_id = ANY(%s)", (tickets,)
+        ).fetchall()
+    aggregates: list[Ticket] = [app.repository.get(ticket_id) for ticket_id in tickets]
+    expected = [(ticket.status, ticket.version) for ticket in aggregates]
+    assert [(r["status"], r["version"]) for r in rows] == expected == [("feedback_provided", 4)] * 5
+    position, differences = maintenance.audit(view, event_log)
+    assert position >= stored
+    assert differences == [], "each event applied exactly once"
+
+
 def test_starting_beside_a_busy_projection_does_not_wait_for_it(
     app: TicketingApp, tools: tuple[ReadModelView, TicketingEventLog], database_url: str
 ) -> None:
@@ -251,6 +291,7 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
         app = build_app(Settings(database_url=url, default_assignee=ADMIN.account_id))
         event_log = TicketingEventLog(eventsourcing_env(url, 1))
         view = ReadModelView(event_log.datastore)
+        view.create_table()
         stop = threading.Event()
         thread = threading.Thread(target=run_projections, args=(url, stop))
         thread.start()

@@ -16,8 +16,7 @@ from application.messages import ticket_event_message
 from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
 from projections.queries import breaches_pending
-from projections.view import ReadModelView
-from tests.integration.conftest import ADMIN, submit, user, workspace_with
+from tests.integration.conftest import ADMIN, caught_up, submit, user, workspace_with
 from workers.autoclose import record_breaches
 
 MONDAY_10 = datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -72,13 +71,6 @@ def test_calendar_from_an_icalendar_file(tmp_path: Path) -> None:
 def test_bad_service_settings_are_clear_errors(change: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         ServiceLevel.from_settings(dataclasses.replace(Settings(), **change))  # type: ignore[arg-type]
-
-
-def caught_up(app: TicketingApp) -> ReadModelView:
-    """The read models, once they reached the newest stored event."""
-    view = ReadModelView(app.datastore)
-    assert view.wait_for(app.recorder.max_notification_id() or 0, 30)
-    return view
 
 
 def test_breaches_are_recorded_once_and_published_as_ticket_sla_breached(
