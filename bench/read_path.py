@@ -1,6 +1,7 @@
-"""Read path: list queries on 1,000,000 tickets in 10,000 workspaces, and rebuild speed.
+"""Read path: list queries on 1,000,000 tickets in 10,000 workspaces, and projection speed.
 
-The read model is bulk-loaded with COPY (the projection's own speed is the rebuild figure).
+The read model is bulk-loaded with COPY (the projection's own speed is measured apart: a
+rebuild, a worker working off a backlog, and the live runner applying events one by one).
 Each list query is timed through the query layer (``TicketLists.page``: SQL building,
 execution, row shaping, cursor signing) and as the same SQL run raw with psycopg, on the
 same database in the same run. Targets: p95 <= 15 ms through the query layer, <= 2x raw.
@@ -22,6 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -36,8 +38,9 @@ from domain.status import CloseReason
 from domain.ticket import Ticket
 from projections import maintenance
 from projections.queries import DUE, NEWEST, ListFilter, Scope, TicketLists
+from projections.schema import READ_MODEL_TABLES
 from projections.summaries import SLA_COLUMNS, clock_columns
-from projections.view import ReadModelView, TicketingEventLog
+from projections.view import ReadModelView, TicketingEventLog, start_runner
 
 STATUSES = [
     "waiting_for_assignment",
@@ -244,17 +247,52 @@ def rebuild_rate(url: str, tickets: int) -> tuple[int, float]:
         event_log.close()
 
 
+def forget_read_models(view: ReadModelView) -> None:
+    """Empty the read models and set their position to 0, as if nothing had been projected."""
+    with view.datastore.transaction(commit=True) as curs:
+        view.locked_position(curs)
+        for table in READ_MODEL_TABLES:
+            curs.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+        view.set_position(curs, 0)
+
+
+def catch_up_rates(url: str, live_events: int) -> tuple[float, float]:
+    """Events per second of the worker's batched catch-up (the whole store) and of the live
+    runner (its first ``live_events`` events), on the store ``rebuild_rate`` wrote."""
+    env = eventsourcing_env(url, 2)
+    event_log = TicketingEventLog(env)
+    try:
+        view = ReadModelView(event_log.datastore)
+        forget_read_models(view)
+        started = time.perf_counter()
+        reached = maintenance.catch_up(view, event_log)
+        batched = reached / (time.perf_counter() - started)
+        forget_read_models(view)
+        started = time.perf_counter()
+        with start_runner(env) as runner:
+            runner.wait(live_events, timeout=600)
+        live = live_events / (time.perf_counter() - started)
+        return batched, live
+    finally:
+        event_log.close()
+
+
 def main() -> None:
-    """Run the list benchmarks and the rebuild benchmark; print a Markdown table."""
+    """Run the list benchmarks and the projection benchmarks; print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--workspaces", type=int, default=10_000)
     parser.add_argument("--rebuild-tickets", type=int, default=20_000)
+    parser.add_argument("--live-events", type=int, default=10_000)
+    parser.add_argument("--projection-only", action="store_true", help="skip the list queries")
     args = parser.parse_args()
-    with scratch_database() as url:
-        results = list_benchmarks(url, args.tickets, args.workspaces)
+    results = []
+    if not args.projection_only:
+        with scratch_database() as url:
+            results = list_benchmarks(url, args.tickets, args.workspaces)
     with scratch_database() as url:
         events, rate = rebuild_rate(url, args.rebuild_tickets)
+        batched, live = catch_up_rates(url, args.live_events)
     print(
         "| query | p50 layer (ms) | p95 layer (ms) | p50 raw (ms) | p95 raw (ms) | p95 layer/raw |"
     )
@@ -262,6 +300,8 @@ def main() -> None:
     for name, p50, p95, raw50, raw95 in results:
         print(f"| {name} | {p50:.2f} | {p95:.2f} | {raw50:.2f} | {raw95:.2f} | {p95 / raw95:.2f} |")
     print(f"\nrebuild: {events:,} events at {rate:,.0f} events/s")
+    print(f"backlog catch-up (batched): {events:,} events at {batched:,.0f} events/s")
+    print(f"live runner: first {args.live_events:,} events at {live:,.0f} events/s")
 
 
 if __name__ == "__main__":
