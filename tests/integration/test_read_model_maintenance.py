@@ -185,22 +185,22 @@ def test_a_backlog_is_worked_off_in_batches_by_two_at_once(
     assert max(reached) >= stored
     with view.datastore.get_connection() as conn:
         rows = conn.execute(
-            "SELECT status, version FROM ticket_summaries WHERE ticket_id = ANY(%s)", (tickets,)
+            "SELECT ticket_id, status, version FROM ticket_summaries WHERE ticket_id = ANY(%s)",
+            (tickets,),
         ).fetchall()
     aggregates: list[Ticket] = [app.repository.get(ticket_id) for ticket_id in tickets]
-    expected = [(ticket.status, ticket.version) for ticket in aggregates]
-    assert [(r["status"], r["version"]) for r in rows] == expected == [("feedback_provided", 4)] * 5
+    expected = {ticket.id: (ticket.status, ticket.version) for ticket in aggregates}
+    assert {r["ticket_id"]: (r["status"], r["version"]) for r in rows} == expected
+    assert set(expected.values()) == {("feedback_provided", 4)}
     position, differences = maintenance.audit(view, event_log)
     assert position >= stored
     assert differences == [], "each event applied exactly once"
 
 
 def test_starting_beside_a_busy_projection_does_not_wait_for_it(
-    app: TicketingApp, tools: tuple[ReadModelView, TicketingEventLog], database_url: str
+    tools: tuple[ReadModelView, TicketingEventLog], database_url: str
 ) -> None:
     view, _ = tools
-    alice = user()
-    app.submit(alice, workspace_with(app, alice), ticket_type="bug", title="t", description="d")
     with psycopg.connect(database_url) as busy:  # a projection mid-transaction
         busy.execute("UPDATE ticket_summaries SET title = title WHERE number = 1")
         busy.execute("UPDATE memberships SET account_id = account_id WHERE false")
