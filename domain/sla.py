@@ -241,7 +241,7 @@ def sla_status(
 
 
 def _micros(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return delta // timedelta(microseconds=1)
 
 
 def _iso(moment: datetime | None) -> str | None:

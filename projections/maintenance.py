@@ -7,10 +7,11 @@ until a rebuild commits, the API keeps reading the old rows (PostgreSQL MVCC).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import uuid4
 
+from eventsourcing.persistence import Notification
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
@@ -68,14 +69,23 @@ def replay(
         notifications = event_log.recorder.select_notifications(start, BATCH, stop=upto)
         if not notifications:
             break
-        for notification in notifications:
-            event = event_log.mapper.to_domain_event(notification)
-            apply_event(curs, event, view.service_level)
-            last = notification.id
+        last = _apply(curs, view, event_log, notifications)
         start = last + 1
         if progress is not None:
             progress(last, upto)
     return last
+
+
+def _apply(
+    curs: Cursor[DictRow],
+    view: ReadModelView,
+    event_log: TicketingEventLog,
+    notifications: Sequence[Notification],
+) -> int:
+    """Apply stored events through ``curs``; returns the position of the last."""
+    for notification in notifications:
+        apply_event(curs, event_log.mapper.to_domain_event(notification), view.service_level)
+    return notifications[-1].id
 
 
 def catch_up(
@@ -95,11 +105,8 @@ def catch_up(
         with view.datastore.transaction(commit=True) as curs:
             position = view.locked_position(curs)
             notifications = event_log.recorder.select_notifications(position + 1, batch)
-            for notification in notifications:
-                event = event_log.mapper.to_domain_event(notification)
-                apply_event(curs, event, view.service_level)
             if notifications:
-                position = notifications[-1].id
+                position = _apply(curs, view, event_log, notifications)
                 view.set_position(curs, position)
         if len(notifications) < batch or stopping():
             return position

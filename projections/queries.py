@@ -42,6 +42,32 @@ NEWEST = "newest"
 DUE = "due"
 
 
+@dataclass(frozen=True)
+class _Order:
+    """One list order: its SQL, and the sort key a cursor carries to resume after a row."""
+
+    sort: str
+    after: str  # rows after the cursor's key, in this order
+    key: Callable[[dict[str, Any]], list[Any]]  # a row's sort key, JSON-ready
+    parse: Callable[[Any, Any], tuple[Any, ...]]  # the key back from JSON
+
+
+_ORDERS = {
+    NEWEST: _Order(
+        sort="t.submitted_at DESC, t.ticket_id DESC",
+        after="(t.submitted_at, t.ticket_id) < (%s, %s)",
+        key=lambda row: [row["submitted_at"].isoformat(), str(row["ticket_id"])],
+        parse=lambda at, ticket_id: (datetime.fromisoformat(at), UUID(ticket_id)),
+    ),
+    DUE: _Order(
+        sort="t.sla_due_at, t.number",
+        after="(t.sla_due_at, t.number) > (%s, %s)",
+        key=lambda row: [row["sla_due_at"].isoformat(), row["number"]],
+        parse=lambda due, number: (datetime.fromisoformat(due), int(number)),
+    ),
+}
+
+
 class InvalidCursor(ValueError):
     """A cursor that this service did not issue for this list."""
 
@@ -131,20 +157,11 @@ class TicketLists:
         """The SQL of one page (one row more than asked, to know whether another follows)."""
         where, params = self._where(scope, filters, now or self._now())
         if cursor is not None:
-            key = self._decode(cursor, scope, order)
-            after = (
-                "(t.submitted_at, t.ticket_id) < (%s, %s)" if order == NEWEST
-                else "(t.sla_due_at, t.number) > (%s, %s)"
-            )  # fmt: skip
-            where = sql.SQL("{} AND {}").format(where, sql.SQL(after))
-            params += key
-        sort = (
-            "t.submitted_at DESC, t.ticket_id DESC" if order == NEWEST
-            else "t.sla_due_at, t.number"
-        )  # fmt: skip
+            params += self._decode(cursor, scope, order)
+            where = sql.SQL("{} AND {}").format(where, sql.SQL(_ORDERS[order].after))
         query = sql.SQL(
             "SELECT {columns} FROM ticket_summaries t WHERE {where} ORDER BY {sort} LIMIT %s"
-        ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where, sort=sql.SQL(sort))
+        ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where, sort=sql.SQL(_ORDERS[order].sort))
         return query, (*params, limit + 1)
 
     def page(
@@ -164,12 +181,7 @@ class TicketLists:
         items = [summary(row, calendar, now) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
-            last = rows[limit - 1]
-            if order == NEWEST:
-                key = [last["submitted_at"].isoformat(), str(last["ticket_id"])]
-            else:
-                key = [last["sla_due_at"].isoformat(), last["number"]]
-            next_cursor = self._encode(scope, order, key)
+            next_cursor = self._encode(scope, order, _ORDERS[order].key(rows[limit - 1]))
         return Page(items, next_cursor)
 
     def all_matching(
@@ -242,9 +254,7 @@ class TicketLists:
                 raise InvalidCursor("the cursor belongs to another list")
             if cursor_order != order:
                 raise InvalidCursor(f"the cursor belongs to the list sorted by {cursor_order}")
-            if order == NEWEST:
-                return datetime.fromisoformat(first), UUID(second)
-            return datetime.fromisoformat(first), int(second)
+            return _ORDERS[order].parse(first, second)
         except (ValueError, TypeError) as error:
             raise InvalidCursor(str(error) or "malformed cursor") from None
 

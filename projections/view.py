@@ -85,11 +85,7 @@ class ReadModelView(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             if self._stored_schema_version(curs) != SCHEMA_VERSION:
                 create_read_model_tables(curs)
-                curs.execute(
-                    "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
-                    "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                    (SCHEMA, SCHEMA_VERSION),
-                )
+                _write_setting(curs, SCHEMA, SCHEMA_VERSION)
             curs.execute(
                 SQL(
                     "INSERT INTO {table} (application_name, notification_id) VALUES (%s, 0) "
@@ -97,11 +93,7 @@ class ReadModelView(PostgresTrackingRecorder):
                 ).format(table=Identifier(self.tracking_table_name)),
                 (SOURCE_NAME,),
             )
-            curs.execute(
-                "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (SLA_SETTINGS, self.service_level.fingerprint),
-            )
+            _write_setting(curs, SLA_SETTINGS, self.service_level.fingerprint, overwrite=False)
         if not self.sla_settings_current():
             log.warning(
                 "the read models' SLA clocks were computed with other service-hours settings "
@@ -134,11 +126,7 @@ class ReadModelView(PostgresTrackingRecorder):
 
     def record_sla_settings(self, curs: Cursor[DictRow]) -> None:
         """Note (in the caller's transaction) that the SLA clocks follow this view's settings."""
-        curs.execute(
-            "INSERT INTO read_model_settings (name, value) VALUES (%s, %s) "
-            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-            (SLA_SETTINGS, self.service_level.fingerprint),
-        )
+        _write_setting(curs, SLA_SETTINGS, self.service_level.fingerprint)
 
     def apply(self, event: Any, tracking: Tracking) -> bool:
         """Apply one event unless already applied; False if it was skipped."""
@@ -181,6 +169,13 @@ class ReadModelView(PostgresTrackingRecorder):
                 return False
             time.sleep(POLL_INTERVAL)
         return True
+
+
+def _write_setting(curs: Cursor[DictRow], name: str, value: str, *, overwrite: bool = True) -> None:
+    """Store one read_model_settings row (``overwrite=False``: only if there is none)."""
+    on_conflict = "(name) DO UPDATE SET value = EXCLUDED.value" if overwrite else "DO NOTHING"
+    statement = SQL("INSERT INTO read_model_settings (name, value) VALUES (%s, %s) ON CONFLICT {}")
+    curs.execute(statement.format(SQL(on_conflict)), (name, value))
 
 
 class ReadModels(Projection[ReadModelView]):
