@@ -30,7 +30,7 @@ from projections import maintenance
 from projections.queries import ListFilter, Scope, TicketLists, summary
 from projections.summaries import NOT_DUE
 from projections.view import ReadModelView, TicketingEventLog
-from tests.integration.conftest import ADMIN, user, workspace_with
+from tests.integration.conftest import ADMIN, caught_up, user, workspace_with
 from workers.cli import run
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.projector import run_projections
@@ -43,11 +43,6 @@ def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]
     view.create_table()
     yield view, event_log
     event_log.close()
-
-
-def caught_up(view: ReadModelView, app: TicketingApp, timeout: float = 60) -> None:
-    position = app.recorder.max_notification_id() or 0
-    assert TicketLists(view, b"k").wait_for(position, timeout), "the projection caught up"
 
 
 OPERATIONS = st.lists(
@@ -122,7 +117,7 @@ def test_random_histories_project_exactly(
             elif tickets:
                 ticket = str(tickets[which % len(tickets)])
                 perform(app, operation, users[who], ticket, ws, handler)
-    caught_up(view, app)
+    caught_up(app)
 
     with view.datastore.get_connection() as conn:
         for ticket_id in tickets:
@@ -221,7 +216,7 @@ def test_audit_finds_tampering_and_rebuild_repairs_it(
     ticket_id = app.submit(
         alice, ws, ticket_type="bug", title="Original", description="d"
     ).ticket.id
-    caught_up(view, app)
+    caught_up(app)
     with view.datastore.transaction(commit=True) as curs:
         curs.execute(
             "UPDATE ticket_summaries SET title = 'Tampered' WHERE ticket_id = %s", (ticket_id,)
@@ -299,11 +294,11 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
             alice = user()
             ws = workspace_with(app, alice)
             app.submit(alice, ws, ticket_type="bug", title="before", description="d")
-            caught_up(view, app, timeout=30)
+            assert view.wait_for(app.recorder.max_notification_id() or 0, 30), "caught up"
             server.stop()
             server.start()
             app.submit(alice, ws, ticket_type="bug", title="after", description="d")
-            caught_up(view, app, timeout=90)
+            assert view.wait_for(app.recorder.max_notification_id() or 0, 90), "caught up"
             with view.datastore.get_connection() as conn:
                 titles = {r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")}
             assert titles == {"before", "after"}
@@ -325,7 +320,7 @@ def test_readers_keep_the_old_rows_until_a_rebuild_commits(
     ws = workspace_with(app, alice)
     submitted = app.submit(alice, ws, ticket_type="bug", title="kept", description="d")
     ticket_id = str(submitted.ticket.id)
-    caught_up(view, app)
+    caught_up(app)
     lists = TicketLists(view, b"k")
     seen_during_rebuild: list[list[str]] = []
 
