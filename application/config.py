@@ -81,6 +81,9 @@ class Settings:
     sla_targets_by_type: str = ""
     db_pool_size: int = 5
     command_attempts: int = 20
+    bind: str = "127.0.0.1:8000"
+    web_workers: int = 2
+    web_threads: int = 32
 
     @property
     def consumed_topics(self) -> tuple[str, str]:
@@ -154,4 +157,7 @@ class Settings:
             sla_targets_by_type=env.get("TICKETING_SLA_TARGETS") or "",
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
+            bind=env.get("TICKETING_BIND") or defaults.bind,
+            web_workers=_int(env, "TICKETING_WEB_WORKERS", defaults.web_workers),
+            web_threads=_int(env, "TICKETING_WEB_THREADS", defaults.web_threads),
         )

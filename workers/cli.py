@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -28,14 +27,25 @@ def token(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the HTTP API under gunicorn (the production WSGI server)."""
+    """Run the HTTP API under gunicorn (the production WSGI server).
+
+    Threaded workers: a request waiting on a slow or stalled database (at most a few seconds,
+    then 503) holds one thread, not a whole process, so the others go on answering.
+    """
     from gunicorn.app.wsgiapp import run
 
-    bind = args.bind or os.environ.get("TICKETING_BIND", "127.0.0.1:8000")
-    workers = str(args.workers or os.environ.get("TICKETING_WEB_WORKERS", "2"))
-    # no control socket: it lives at one fixed path per user, so two instances would collide
-    sys.argv = ["gunicorn", "--bind", bind, "--workers", workers, "--no-control-socket"]
-    sys.argv.append("api.wsgi:app")
+    settings = Settings.from_env()
+    sys.argv = [
+        "gunicorn",
+        "--bind", args.bind or settings.bind,
+        "--workers", str(args.workers or settings.web_workers),
+        "--worker-class", "gthread",
+        "--threads", str(args.threads or settings.web_threads),
+        "--graceful-timeout", "10",
+        # no control socket: it lives at one fixed path per user, so two instances would collide
+        "--no-control-socket",
+        "api.wsgi:app",
+    ]  # fmt: skip
     run()
     return 0
 
@@ -117,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     serving = commands.add_parser("serve", help="run the HTTP API (gunicorn)")
     serving.add_argument("--bind", help="host:port (TICKETING_BIND, default 127.0.0.1:8000)")
     serving.add_argument("--workers", type=int, help="processes (TICKETING_WEB_WORKERS, default 2)")
+    serving.add_argument(
+        "--threads", type=int, help="threads per process (TICKETING_WEB_THREADS, default 32)"
+    )
     serving.set_defaults(run=serve)
 
     developing = commands.add_parser("dev", help="everything on one machine, no set-up")

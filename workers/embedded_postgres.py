@@ -50,6 +50,24 @@ class EmbeddedPostgres:
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return str(self._server.get_uri())
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (None before ``start``)."""
+        if self._server is None:
+            return None
+        return int(self._server.get_postmaster_info().pid)
+
+    def alive(self) -> bool:
+        """Whether the server process still runs."""
+        return self._server is not None and bool(self._server.get_postmaster_info().is_running())
+
+    def ensure_running(self) -> None:
+        """Start the server again if it died (``ticketing dev`` supervises it)."""
+        if self._server is None:
+            raise RuntimeError("the embedded server is not started")
+        with PostgresServer._lock:
+            self._server.ensure_postgres_running()
+
     def url(self, dbname: str) -> str:
         """Connection string for one database on this server."""
         if self._server is None:

@@ -1,0 +1,220 @@
+"""Child processes that ``ticketing dev`` keeps running: restarted with back-off when they die.
+
+Each child runs in a session of its own, so a Ctrl-C in the terminal reaches ``ticketing dev``
+alone, which then stops the children in order (a broker stopped before the worker that uses it
+makes the worker's Kafka clients log errors). On Linux each child also gets SIGTERM if
+``ticketing dev`` itself dies, so no orphan keeps a port or the database busy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import IO
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 30.0
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0  # a child that ran this long starts its back-off afresh when it dies
+
+
+class Backoff:
+    """Delays between restarts of one thing: doubling, capped, reset once it ran long enough."""
+
+    def __init__(self, first: float = FIRST_BACKOFF, cap: float = MAX_BACKOFF) -> None:
+        self.first, self.cap = first, cap
+        self.delay = first
+
+    def next(self, ran_for: float) -> float:
+        """The delay before the next restart of something that ran ``ran_for`` seconds."""
+        if ran_for >= STABLE_AFTER:
+            self.delay = self.first
+        delay = self.delay
+        self.delay = min(self.delay * 2, self.cap)
+        return delay
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def spawn(
+    argv: Sequence[str], env: dict[str, str], output: IO[bytes] | int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a child in its own session that dies with this process."""
+    return subprocess.Popen(  # noqa: S603 - our own commands
+        list(argv),
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], name: str, timeout: float = STOP_TIMEOUT
+) -> None:
+    """SIGTERM, wait, then SIGKILL if it does not go."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not stop within %.0fs; killing it", name, timeout)
+        process.kill()
+        process.wait(timeout)
+
+
+class Watched:
+    """Something that must keep running: when found dead, revived after a back-off."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.restarts = 0
+        self._started_at = time.monotonic()
+        self._revive_at: float | None = None
+        self._backoff = Backoff()
+
+    def alive(self) -> bool:
+        """Whether it still runs."""
+        raise NotImplementedError
+
+    def revive(self) -> None:
+        """Start it again."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """How it ended, for the log (its process id, its exit status)."""
+        return ""
+
+    def watch(self) -> None:
+        """Revive it if it died and its back-off has passed; call this regularly."""
+        now = time.monotonic()
+        if self._revive_at is None:
+            if self.alive():
+                return
+            delay = self._backoff.next(now - self._started_at)
+            self._revive_at = now + delay
+            log.error("%s died (%s); restarting it in %.1fs", self.name, self.describe(), delay)
+        if now < self._revive_at:
+            return
+        try:
+            self.revive()
+        except Exception as error:
+            delay = self._backoff.next(0)
+            self._revive_at = now + delay
+            log.error(
+                "%s could not be restarted (%s); trying again in %.1fs", self.name, error, delay
+            )
+            return
+        self.restarts += 1
+        self._started_at, self._revive_at = now, None
+        log.warning("%s restarted (%s; restart %d)", self.name, self.describe(), self.restarts)
+
+
+class Service(Watched):
+    """A server ``ticketing dev`` runs through an object of its own (PostgreSQL, the broker)."""
+
+    def __init__(
+        self,
+        name: str,
+        alive: Callable[[], bool],
+        revive: Callable[[], object],
+        pid: Callable[[], int | None],
+    ) -> None:
+        super().__init__(name)
+        self._alive, self._revive, self._pid = alive, revive, pid
+
+    def alive(self) -> bool:
+        """Whether the server still runs."""
+        return self._alive()
+
+    def revive(self) -> None:
+        """Start the server again."""
+        self._revive()
+
+    def describe(self) -> str:
+        """The process id it had."""
+        return f"pid {self._pid()}"
+
+
+class Child(Watched):
+    """A child process of ours (the API, the worker), restarted with back-off when it dies."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Callable[[], dict[str, str]],
+        output: IO[bytes] | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.argv, self.env, self.output = list(argv), env, output
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id."""
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        """Start the process now."""
+        self.process = spawn(self.argv, self.env(), self.output)
+        log.info("%s started (pid %d)", self.name, self.process.pid)
+
+    def alive(self) -> bool:
+        """Whether the process runs (a child never started or stopped on purpose counts)."""
+        return self.process is None or self.process.poll() is None
+
+    def revive(self) -> None:
+        """Start the process again."""
+        self.start()
+
+    def describe(self) -> str:
+        """Its process id and exit status."""
+        if self.process is None:
+            return ""
+        status = self.process.poll()
+        return f"pid {self.process.pid}" + ("" if status is None else f", exit status {status}")
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the process; it is not restarted afterwards."""
+        if self.process is not None:
+            stop_process(self.process, self.name, timeout)
+            log.info("%s stopped", self.name)
+        self.process = None
+
+
+def python_command(*arguments: str) -> list[str]:
+    """``python -m workers.cli ...`` with this interpreter."""
+    return [sys.executable, "-m", "workers.cli", *arguments]
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (a zombie counts as gone)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
