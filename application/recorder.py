@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from application.numbers import SEQUENCE_DDL
+from application.subscription import ListeningSubscription
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 OFFSETS_TABLE = "kafka_offsets"
@@ -233,6 +234,12 @@ class TicketingRecorder(PostgresApplicationRecorder):
             )
         return notification_ids
 
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        """Follow the store: LISTEN first, and read again at least every second."""
+        return ListeningSubscription(recorder=self, gt=gt, topics=topics)
+
     def find_idempotency(self, account_id: str, key: str) -> IdempotencyRecord | None:
         """The record of a key this account used before, if any."""
         with self.datastore.get_connection() as conn:
@@ -305,6 +312,14 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 ).format(table=Identifier(PUBLISHER_TABLE)),
                 (publisher, position),
             )
+
+    def forget_broker_positions(self) -> None:
+        """Forget every consumer offset and publisher position: the broker's logs they point
+        into are gone (a new, empty broker), so consumers start from the beginning (event ids
+        drop what was applied) and publishers send every stored event again."""
+        with self.datastore.transaction(commit=True) as curs:
+            for table in (OFFSETS_TABLE, PUBLISHER_TABLE):
+                curs.execute(SQL("DELETE FROM {table}").format(table=Identifier(table)))
 
     def recent_verification_requests(self, account_id: str, since: datetime) -> list[datetime]:
         """When an account asked for verifications since a moment, oldest first."""
