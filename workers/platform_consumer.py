@@ -4,6 +4,13 @@ Offsets live in PostgreSQL, committed with each message's effect; on partition a
 the consumer seeks to them, so a restart resumes exactly after the last applied message.
 A transient failure (database or broker down) is retried from the same offset with backoff;
 a message that cannot be processed goes to ``<topic>.dlq`` with the reason in a header.
+
+A stored offset can lie beyond a partition's end when the broker lost or recreated its log.
+Nothing is skipped then (CONTRACT.md §3.1): a broker that answers such a fetch with nothing
+(Tansu) is caught by comparing the offset with the high watermark of the fetch responses, one
+that answers "offset out of range" (Kafka) makes the client rewind, which shows as a message
+older than the offset; either way consumption restarts at the partition's earliest offset, with
+a warning, and the platform ``event_id``s drop whatever was applied already.
 """
 
 from __future__ import annotations
@@ -37,23 +44,70 @@ MAX_BACKOFF = 30.0
 DLQ_SEND_TIMEOUT = 30.0
 
 
+class OffsetGuard:
+    """Where each assigned partition should go on, and the check that its log still reaches
+    there (CONTRACT.md §3.1: a stored offset beyond a partition's end skips nothing)."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self._consumer = consumer
+        self._next: dict[TopicPartition, int] = {}
+
+    def resume(self, partition: TopicPartition, offset: int | None) -> None:
+        """Continue a partition at ``offset`` (None: from its earliest offset)."""
+        if offset is None:
+            self._consumer.seek_to_beginning(partition)
+        else:
+            self._consumer.seek(partition, offset)
+        self._next[partition] = offset or 0
+
+    def handled(self, partition: TopicPartition, offset: int) -> None:
+        """The message at ``offset`` has had its effect."""
+        self._next[partition] = offset + 1
+
+    def check_batch(self, partition: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """Warn when the client rewound the partition (an "offset out of range" answer)."""
+        expected = self._next.get(partition, 0)
+        if records and records[0].offset < expected:
+            log.warning(
+                "%s[%d]: the offset %d lies beyond the partition's log, which the broker lost "
+                "or recreated; reading again from offset %d (event ids drop what was applied)",
+                partition.topic, partition.partition, expected, records[0].offset,
+            )  # fmt: skip
+
+    def check_ends(self) -> None:
+        """Rewind each partition whose offset lies beyond its high watermark."""
+        for partition in self._consumer.assignment():
+            expected = self._next.get(partition)
+            highwater = self._consumer.highwater(partition)
+            if expected is not None and highwater is not None and expected > highwater:
+                log.warning(
+                    "%s[%d]: the stored offset %d lies beyond the partition's end (%d): the "
+                    "broker lost or recreated its log; reading again from its earliest offset "
+                    "(event ids drop what was applied)",
+                    partition.topic, partition.partition, expected, highwater,
+                )  # fmt: skip
+                self.resume(partition, None)
+
+    def forget(self, partitions: set[TopicPartition]) -> None:
+        """Partitions no longer assigned to this consumer."""
+        for partition in partitions:
+            self._next.pop(partition, None)
+
+
 class _SeekToRecordedOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, continue where PostgreSQL says the group is."""
 
-    def __init__(self, consumer: KafkaConsumer, app: TicketingApp, group: str) -> None:
-        self._consumer, self._app, self._group = consumer, app, group
+    def __init__(self, guard: OffsetGuard, app: TicketingApp, group: str) -> None:
+        self._guard, self._app, self._group = guard, app, group
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Nothing to flush: every offset is committed with its effect."""
+        self._guard.forget(revoked)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         offsets = self._app.consumer_offsets(self._group)
         for partition in assigned:
-            next_offset = offsets.get((partition.topic, partition.partition))
-            if next_offset is None:
-                self._consumer.seek_to_beginning(partition)
-            else:
-                self._consumer.seek(partition, next_offset)
+            self._guard.resume(partition, offsets.get((partition.topic, partition.partition)))
         log.info("consuming %s", sorted(f"{p.topic}[{p.partition}]" for p in assigned))
 
 
@@ -73,24 +127,28 @@ class PlatformConsumer:
         consumer = make_consumer(self.settings)
         producer = make_producer(self.settings)
         try:
-            listener = _SeekToRecordedOffsets(consumer, self.app, self.settings.kafka_group)
+            guard = OffsetGuard(consumer)
+            listener = _SeekToRecordedOffsets(guard, self.app, self.settings.kafka_group)
             consumer.subscribe(list(self.settings.consumed_topics), listener=listener)
             backoff = 0.5
             while not stop.is_set():
                 for partition, records in consumer.poll(timeout_ms=500).items():
+                    guard.check_batch(partition, records)
                     for record in records:
                         try:
                             self.handle(record, producer)
+                            guard.handled(partition, record.offset)
                             backoff = 0.5
                         except TRANSIENT as error:
                             log.warning(
                                 "could not apply %s[%d]@%d (%s); retrying in %.1fs",
                                 record.topic, record.partition, record.offset, error, backoff,
                             )  # fmt: skip
-                            consumer.seek(partition, record.offset)
+                            guard.resume(partition, record.offset)
                             stop.wait(backoff)
                             backoff = min(backoff * 2, MAX_BACKOFF)
                             break
+                guard.check_ends()
         finally:
             consumer.close()
             producer.close()
