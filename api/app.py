@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 from flask_smorest import Api
@@ -15,13 +16,31 @@ from api.observability import instrument
 from api.uploads import TicketingRequest
 from application.bootstrap import build_app
 from application.config import ConfigError, Settings
+from application.database import deadline
 from application.tickets import TicketingApp
 from projections.queries import READ_YOUR_WRITES_TIMEOUT, TicketLists
 from projections.view import ReadModelView
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 API_PREFIX = "/api/v1"
+REQUEST_DEADLINE = 4.5  # seconds a request may wait on the database; then 503, within 5 s
 PUBLIC_PATHS = (f"{API_PREFIX}/ticket-types", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
 JSON_BODY_LIMIT = 1024 * 1024
+
+
+class _DatabaseDeadline:
+    """WSGI middleware: every database wait of a request ends ``REQUEST_DEADLINE`` after it
+    began, so a stalled database means a 503, never a hung request (CONTRACT.md §2). A body
+    streamed after the view returned bounds its own reads (see ``api.lists``)."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with deadline(REQUEST_DEADLINE):
+            return self.wsgi_app(environ, start_response)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -66,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.clock.now)
+    app.extensions["read_models"] = view
 
     api = Api(app)
     api.register_blueprint(tickets.blp)
@@ -76,6 +96,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.blp)
     problems.register(app)
     instrument(app)
+
+    app.wsgi_app = _DatabaseDeadline(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.before_request
     def authenticate() -> None:

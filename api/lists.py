@@ -1,15 +1,16 @@
 """List endpoints (CONTRACT.md §2.2-2.3): All Tickets, My Tickets, handler and admin queues,
 and the export, all from the read models.
 
-A request that sends back ``X-Ticketing-Position`` waits (at most 5 s) until the read models
-have reached that write; if they have not, the list is served anyway, marked
-``X-Ticketing-Stale: true``.
+A request that sends back ``X-Ticketing-Position`` waits (at most 5 s, and never past the
+request's database deadline) until the read models have reached that write; if they have not,
+the list is served anyway, marked ``X-Ticketing-Stale: true``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 from uuid import UUID
 
 from flask import Response, current_app, request, stream_with_context
@@ -26,6 +27,7 @@ from api.schemas import (
     PageSchema,
     QueueListQuerySchema,
 )
+from application.database import deadline, remaining
 from domain.actors import Role
 from domain.errors import NotAllowed, ValidationFailed
 from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, TicketLists
@@ -33,6 +35,9 @@ from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, 
 blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
 EXPORT_IDS_MAX = 1_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+QUERY_TIME = 1.0  # of the request's database deadline, kept for the list query itself
+EXPORT_STEP_DEADLINE = 4.0  # seconds each batch of an export may wait on the database
+T = TypeVar("T")
 
 
 def _lists() -> TicketLists:
@@ -46,7 +51,21 @@ def _read_your_writes() -> dict[str, str]:
         return {}
     if not raw.strip().isdigit():
         raise BadRequest("X-Ticketing-Position must be a store position from a command response")
-    return {} if _lists().wait_for(int(raw)) else {"X-Ticketing-Stale": "true"}
+    left = remaining()
+    wait = _lists().wait_timeout if left is None else min(_lists().wait_timeout, left - QUERY_TIME)
+    return {} if _lists().wait_for(int(raw), max(wait, 0)) else {"X-Ticketing-Stale": "true"}
+
+
+def _bounded(items: Iterator[T], seconds: float = EXPORT_STEP_DEADLINE) -> Iterator[T]:
+    """``items``, each taken with a database deadline of its own: an export outlives its
+    request's deadline (a streamed body is read after the view returned), yet none of its
+    reads may hang on a stalled database."""
+    while True:
+        with deadline(seconds):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 def _filters(query: dict[str, Any]) -> ListFilter:
@@ -145,7 +164,7 @@ def export(query: dict[str, Any], workspace_id: str) -> Response:
     if ids:
         filters = ListFilter(ids=ids)
     headers = _read_your_writes()
-    summaries = _lists().all_matching(Scope.workspace(workspace_id), filters)
+    summaries = _bounded(_lists().all_matching(Scope.workspace(workspace_id), filters))
     name = "tickets-" + re.sub(r"[^A-Za-z0-9_-]", "_", workspace_id)[:100]
     if query["format"] == "xlsx":
         headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'

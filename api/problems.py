@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, json
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from api.auth import Unauthenticated
+from application.database import DeadlineExceeded
 from application.errors import (
     AttachmentNotFound,
     Contention,
@@ -113,6 +115,9 @@ def register(app: Flask) -> None:
         UnsupportedFormat, lambda e: problem(415, "Unsupported Media Type", str(e))
     )
     app.register_error_handler(TooLarge, lambda e: problem(413, "Content Too Large", str(e)))
-    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+    unavailable_errors = (
+        OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, DeadlineExceeded
+    )  # fmt: skip
+    for unavailable in unavailable_errors:
         app.register_error_handler(unavailable, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -1,16 +1,111 @@
-"""PostgreSQL connection settings: one URL in, what the eventsourcing recorder needs out."""
+"""PostgreSQL connections: one URL in, what the eventsourcing recorder needs out, and
+bounded waits on every connect, pool checkout and statement.
+
+A database that stops answering (stopped, overloaded, its disk stalled) must not hang the API:
+connects give up after ``CONNECT_TIMEOUT``, a pool checkout after ``CHECKOUT_TIMEOUT``, and
+inside :func:`deadline` every statement gives up when the deadline passes. A server-side
+``statement_timeout`` cannot do that last part, since a stopped server times out nothing, so the
+client stops waiting and closes that connection (its state is unknown); the pool replaces it.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
 
 import psycopg
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore, PostgresFactory
+from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
+from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.errors import OperationalError as PsycopgOperationalError
+from psycopg.rows import DictRow
+from psycopg_pool import PoolTimeout
 
 SCHEMA_LOCK = 7_204_112  # advisory lock key held while tables and functions are created
+CONNECT_TIMEOUT = 3  # seconds to establish a connection (libpq counts whole seconds)
+CHECKOUT_TIMEOUT = 3  # seconds to wait for a free connection in a pool
+RV = TypeVar("RV")
+_deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
+
+
+class DeadlineExceeded(Exception):
+    """The database did not answer before the caller's deadline.
+
+    Deliberately not a ``psycopg.Error``: eventsourcing turns those into its own
+    ``OperationalError`` and retries them (ten times, 0.2 s apart), which past a deadline
+    only delays the answer the caller is owed now.
+    """
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every database wait in this block (this thread or task) ends ``seconds`` from now."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left before the current deadline (None: no deadline)."""
+    at = _deadline.get()
+    return None if at is None else at - time.monotonic()
+
+
+class DeadlineConnection(psycopg.Connection[DictRow]):
+    """A connection whose every wait for the server ends at the caller's deadline."""
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        """Consume ``gen`` as psycopg does, giving up when the deadline passes."""
+        left = remaining()
+        if left is None:
+            return super().wait(gen, interval, timeout)
+        try:
+            if left <= 0:
+                raise DeadlineExceeded("no time was left for the database")
+            return super().wait(gen, interval, left if timeout is None else min(timeout, left))
+        except PsycopgOperationalError:
+            left = remaining()
+            if left is None or left > 0:
+                raise
+            # the exchange with the server stopped halfway: this connection is unusable
+            self.pgconn.finish()
+            raise DeadlineExceeded("the database did not answer in time") from None
+
+
+class TicketingPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory with bounded connects, checkouts and statements."""
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        pool.connection_class = DeadlineConnection
+        assert isinstance(pool.kwargs, dict)  # eventsourcing passes a dict
+        pool.kwargs = {**pool.kwargs, "connect_timeout": CONNECT_TIMEOUT}
+        # eventsourcing checks connections out with the pool's fixed timeout; within a
+        # deadline, waiting for a free connection must end with it too
+        checkout = pool.getconn
+
+        def getconn(timeout: float | None = None) -> psycopg.Connection[DictRow]:
+            left = remaining()
+            if left is None:
+                return checkout(timeout)
+            if left <= 0:
+                raise DeadlineExceeded("no time was left to wait for a database connection")
+            try:
+                return checkout(min(timeout or pool.timeout, left))
+            except PoolTimeout:
+                if (remaining() or 0) > 0:
+                    raise
+                raise DeadlineExceeded("no database connection was free in time") from None
+
+        pool.getconn = getconn  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -32,14 +127,15 @@ def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
     """The ``POSTGRES_*`` settings of the eventsourcing PostgreSQL recorder for a URL."""
     params = conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": f"{__name__}:{TicketingPostgresFactory.__name__}",
         "POSTGRES_DBNAME": str(params.get("dbname") or "ticketing"),
         "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
         "POSTGRES_PORT": str(params.get("port") or "5432"),
         "POSTGRES_USER": str(params.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # eventsourcing passes this on as the pool's checkout timeout
+        "POSTGRES_CONNECT_TIMEOUT": str(CHECKOUT_TIMEOUT),
         "POSTGRES_PRE_PING": "n",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "CREATE_TABLE": "y",

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 from eventsourcing.persistence import EventStore as EventStoreOf
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
+from eventsourcing.utils import strtobool
 
 from application.blobs import BlobStore, PostgresBlobStore
 from application.clock import Clock
-from application.database import schema_lock
+from application.database import DeadlineExceeded, remaining, schema_lock
 from application.errors import Contention, TicketNotFound
 from application.numbers import PostgresTicketNumbers
 from application.recorder import (
@@ -42,6 +44,38 @@ from domain.ticket import Ticket
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
+
+
+class _DeadlineLock:
+    """A fast-forward lock whose blocking acquire ends at the caller's database deadline."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Acquire as ``threading.Lock`` does, but give up (503) when the deadline passes."""
+        left = remaining()
+        if not blocking or left is None:
+            return self._lock.acquire(blocking)
+        if self._lock.acquire(timeout=max(left, 0)):
+            return True
+        raise DeadlineExceeded("another request reading the same record did not finish in time")
+
+    def release(self) -> None:
+        """Release the lock."""
+        self._lock.release()
+
+
+class DeadlineRepository(Repository[UUID]):
+    """eventsourcing's repository, whose per-aggregate lock honours database deadlines.
+
+    A cached aggregate is brought up to date under a lock held while its new events are read;
+    with the database stalled, every other request for the same aggregate would queue behind
+    that read without bound (eventsourcing 9.5.6), past its own deadline.
+    """
+
+    def _use_fastforward_lock(self, aggregate_id: UUID) -> threading.Lock:
+        return cast(threading.Lock, _DeadlineLock(super()._use_fastforward_lock(aggregate_id)))
 
 
 class EventStore(Application[UUID]):
@@ -73,6 +107,20 @@ class EventStore(Application[UUID]):
         """The events recorder, its tables created under the schema lock."""
         with schema_lock(self.datastore):
             return super().construct_recorder()
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, with waits bounded by database deadlines."""
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return DeadlineRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def construct_snapshot_store(self) -> EventStoreOf[UUID]:
         """The snapshot store, its table created under the schema lock."""
@@ -115,6 +163,10 @@ class EventStore(Application[UUID]):
     def set_publisher_position(self, publisher: str, position: int) -> None:
         """Record that a publisher has relayed everything up to ``position``."""
         self._recorder.set_publisher_position(publisher, position)
+
+    def forget_broker_positions(self) -> None:
+        """The broker lost its logs: consume from the start, publish everything again."""
+        self._recorder.forget_broker_positions()
 
     @property
     def _recorder(self) -> TicketingRecorder:

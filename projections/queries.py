@@ -142,7 +142,7 @@ class TicketLists:
         self._view = view
         self._datastore: PostgresDatastore = view.datastore
         self._key = cursor_key
-        self._wait_timeout = wait_timeout
+        self.wait_timeout = wait_timeout
         self._now = now or _utc_now
 
     def statement(
@@ -198,7 +198,7 @@ class TicketLists:
 
     def wait_for(self, position: int, timeout: float | None = None) -> bool:
         """Block until the read models reach a store position; False if the timeout came first."""
-        return self._view.wait_for(position, self._wait_timeout if timeout is None else timeout)
+        return self._view.wait_for(position, self.wait_timeout if timeout is None else timeout)
 
     @staticmethod
     def _where(
