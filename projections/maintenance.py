@@ -15,26 +15,13 @@ from eventsourcing.persistence import Notification
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
+from projections.health import ProjectionHealth, read_health
 from projections.schema import READ_MODEL_TABLES, create_read_model_tables
 from projections.summaries import apply_event
-from projections.view import PROJECTION_NAME, ReadModelView, TicketingEventLog
+from projections.view import ReadModelView, TicketingEventLog
 
 BATCH = 1_000
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    """How far one read model has got, and how far behind the event store it is."""
-
-    name: str
-    position: int
-    head: int
-
-    @property
-    def lag(self) -> int:
-        """Events stored but not yet applied."""
-        return max(self.head - self.position, 0)
 
 
 @dataclass(frozen=True)
@@ -51,9 +38,9 @@ def head(event_log: TicketingEventLog) -> int:
     return event_log.recorder.max_notification_id() or 0
 
 
-def status(view: ReadModelView, event_log: TicketingEventLog) -> list[ProjectionStatus]:
-    """Position and lag of each read model."""
-    return [ProjectionStatus(PROJECTION_NAME, view.position(), head(event_log))]
+def status(view: ReadModelView, event_log: TicketingEventLog) -> list[ProjectionHealth]:
+    """Position, lag, progress and last error of each read model."""
+    return [read_health(view, head(event_log))]
 
 
 def replay(

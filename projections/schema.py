@@ -115,8 +115,29 @@ DDL = (
 )
 
 
-SCHEMA_VERSION = hashlib.sha256("\n".join(DDL).encode()).hexdigest()[:16]
+HEALTH_TABLE = "read_model_health"
+# how the projection worker is doing (kept out of rebuilds and audits: it is not derived)
+HEALTH_DDL = f"""
+    CREATE TABLE IF NOT EXISTS {HEALTH_TABLE} (
+        name text PRIMARY KEY,
+        position bigint NOT NULL,
+        checked_at timestamptz NOT NULL,
+        progressed_at timestamptz NOT NULL,
+        error text,
+        error_at timestamptz,
+        error_position bigint,
+        failures bigint NOT NULL DEFAULT 0
+    )
+"""
+
+
+SCHEMA_VERSION = hashlib.sha256("\n".join((*DDL, HEALTH_DDL)).encode()).hexdigest()[:16]
 """Names the statements above; stored once they ran, so that a start finds nothing to do."""
+
+
+def create_health_table(curs: Cursor[DictRow]) -> None:
+    """The projection worker's health table."""
+    curs.execute(HEALTH_DDL)
 
 
 def create_read_model_tables(curs: Cursor[DictRow]) -> None:

@@ -24,7 +24,7 @@ from psycopg.sql import SQL, Identifier
 from application.config import Settings
 from application.database import schema_lock
 from application.service_level import ServiceLevel
-from projections.schema import SCHEMA_VERSION, create_read_model_tables
+from projections.schema import SCHEMA_VERSION, create_health_table, create_read_model_tables
 from projections.summaries import apply_event
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class ReadModelView(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             if self._stored_schema_version(curs) != SCHEMA_VERSION:
                 create_read_model_tables(curs)
+                create_health_table(curs)
                 _write_setting(curs, SCHEMA, SCHEMA_VERSION)
             curs.execute(
                 SQL(

@@ -12,6 +12,8 @@ from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
 
+CATCH_UP = 10.0  # seconds the audit gives a running projection to reach the last event
+
 
 @contextmanager
 def _opened(settings: Settings) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
@@ -33,11 +35,23 @@ def _progress(done: int, total: int) -> None:
 
 
 def print_status(settings: Settings) -> int:
-    """Print each read model's position and lag."""
+    """Print each read model's position, lag, state and last error; 1 if one is stalled."""
     with _opened(settings) as (view, event_log):
-        print(f"{'read model':<16}{'position':>12}{'head':>12}{'lag':>10}")
-        for entry in maintenance.status(view, event_log):
-            print(f"{entry.name:<16}{entry.position:>12,}{entry.head:>12,}{entry.lag:>10,}")
+        entries = maintenance.status(view, event_log)
+        print(f"{'read model':<16}{'position':>12}{'head':>12}{'lag':>10}  state")
+        for entry in entries:
+            print(
+                f"{entry.name:<16}{entry.position:>12,}{entry.head:>12,}{entry.lag:>10,}  "
+                f"{entry.state}"
+            )
+            idle = entry.seconds_since_progress
+            print(
+                "  last progress: "
+                + ("never reported by a worker" if idle is None else f"{idle:,.0f}s ago")
+            )
+            if entry.error is not None:
+                print(f"  last error ({entry.error_at:%Y-%m-%d %H:%M:%S %Z}, {entry.failures} "
+                      f"failures so far): {entry.error}")  # fmt: skip
         if view.sla_settings_current():
             print("SLA clocks: computed with the current service-hours settings")
         else:
@@ -45,6 +59,10 @@ def print_status(settings: Settings) -> int:
                 "SLA clocks: computed with other service-hours settings (or by an older "
                 "version); run `ticketing projections rebuild`"
             )
+    stalled = [entry.name for entry in entries if entry.stalled]
+    if stalled:
+        print(f"STALLED: {', '.join(stalled)} (events wait and the projection does not progress)")
+        return 1
     return 0
 
 
@@ -57,16 +75,27 @@ def run_rebuild(settings: Settings) -> int:
     return 0
 
 
-def run_audit(settings: Settings, shown: int = 20) -> int:
-    """Replay into scratch read models and compare; exit 1 on any difference."""
+def run_audit(settings: Settings, shown: int = 20, catch_up: float = CATCH_UP) -> int:
+    """Replay into scratch read models and compare; exit 1 on any difference, and if the
+    live read models do not reach the store's last event (a stalled projection)."""
     with _opened(settings) as (view, event_log):
+        last_event = maintenance.head(event_log)
+        view.wait_for(last_event, catch_up)  # a running worker may be a moment behind
         print("replaying every event into scratch read models", file=sys.stderr)
         position, differences = maintenance.audit(view, event_log, _progress)
     print(file=sys.stderr)
-    if not differences:
+    behind = position < last_event
+    if not differences and not behind:
         print(f"audit passed: live read models equal the replay at position {position:,}")
         return 0
-    print(f"audit FAILED at position {position:,}: {len(differences)} differing rows")
+    if behind:
+        print(
+            f"audit FAILED: the live read models reach position {position:,}, the store's last "
+            f"event is at {last_event:,} ({last_event - position:,} events not projected; "
+            "see `ticketing projections status`)"
+        )
+    if differences:
+        print(f"audit FAILED at position {position:,}: {len(differences)} differing rows")
     for difference in differences[:shown]:
         print(f"  {difference.table} ({difference.side}): {difference.row}")
     if len(differences) > shown:

@@ -48,7 +48,7 @@ def test_no_hostile_body_causes_a_500(
     headers = auth("alice" if role == "user" else ADMIN_ID, role)
     checked = 0
     for method, template in routes(flask_app):
-        if "<" in template:
+        if "<" in template or template == "/readyz":  # readiness reads no body, may be 503
             continue
         path = template.format(ws=ws, ticket=ticket["id"])
         for body in HOSTILE_JSON:
