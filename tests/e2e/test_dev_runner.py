@@ -1,135 +1,181 @@
-"""``ticketing dev`` as a user runs it: a subprocess on free loopback ports."""
+"""``ticketing dev`` as a user runs it: its settings, restarts on the same data folder, and
+supervision of what it started."""
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from dotenv import dotenv_values
-from kafka import KafkaConsumer, TopicPartition
+import jwt
+import pytest
 
-from application.tokens import issue_token
-from workers.embedded_broker import free_port
+from tests.e2e.dev_support import Dev, call, error_lines, kill, until
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-READY_TIMEOUT = 90.0
-WAIT = 30.0
+SECRET = "a-secret-of-this-platform-long-enough-for-hs256-0123456789"
 
 
-def start(
-    data_dir: Path, port: int, kafka_port: int, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``ticketing dev`` and wait (bounded) for the admin token it prints."""
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "workers.cli", "dev", "--port", str(port),
-         "--kafka-port", str(kafka_port), "--data-dir", str(data_dir)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )  # fmt: skip
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        for line in log.read_text(errors="replace").splitlines():
-            if "admin token:" in line:
-                return process, line.split("admin token:")[1].strip()
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"ticketing dev did not start:\n{log.read_text(errors='replace')}")
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Dev]:
+    instance = Dev(tmp_path / "var")
+    yield instance
+    instance.kill()
 
 
-def stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    return process.wait(timeout=60)
+def submit(dev: Dev, token: str, workspace_id: str, title: str = "e2e") -> tuple[int, dict]:  # type: ignore[type-arg]
+    body = {"type": "bug", "title": title, "description": "through Kafka and HTTP"}
+    return until(
+        lambda: call(f"{dev.api}/workspaces/{workspace_id}/tickets", token, body),
+        lambda result: result[0] == 201,
+    )
 
 
-def call(url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data)  # noqa: S310
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+def stored_ticket_events(dev: Dev, ticket_ids: list[str]) -> int:
+    """How many events the store holds for these tickets (their whole histories)."""
+    auditor = dev.token("auditor", "auditor")
+    total = 0
+    for ticket_id in ticket_ids:
+        status, history = call(f"{dev.api}/tickets/{ticket_id}/history", auditor)
+        assert status == 200, history
+        total += len(history)
+    return total
+
+
+def published(dev: Dev, count: int) -> set[str]:
+    """The distinct event ids on tickets.events (duplicates would repeat an id)."""
+    return {event["event_id"] for event in dev.ticket_events(count)}
+
+
+def test_the_environment_wins_over_what_dev_chooses_or_wrote(tmp_path: Path) -> None:
+    env = {"TICKETING_JWT_SECRET": SECRET, "TICKETING_DEFAULT_ASSIGNEE": "support-lead"}
+    dev = Dev(tmp_path / "var", env)
+    dev.start()
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def until(attempt: Any, done: Any, timeout: float = WAIT) -> Any:
-    """Repeat ``attempt`` until ``done(result)`` (bounded); the last result."""
-    deadline = time.monotonic() + timeout
-    result = attempt()
-    while not done(result) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        result = attempt()
-    return result
-
-
-def ticket_events(bootstrap: str, ticket_id: str) -> list[str]:
-    """Types of the messages about one ticket on tickets.events (bounded wait)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition("tickets.events", p)
-            for p in consumer.partitions_for_topic("tickets.events") or []
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        found: list[str] = []
-        deadline = time.monotonic() + WAIT
-        while len(found) < 2 and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=200).values():
-                found += [json.loads(r.value)["type"] for r in batch if r.key == ticket_id.encode()]
-        return found
-    finally:
-        consumer.close()
-
-
-def test_dev_runs_everything_and_restarts_on_the_same_data(tmp_path: Path) -> None:
-    data_dir, port, kafka_port = tmp_path / "var", free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    env_file = data_dir / "ticketing.env"
-
-    process, admin = start(data_dir, port, kafka_port, tmp_path / "first.log")
-    try:
-        status, ready = call(f"{base}/readyz")
-        assert (status, ready["checks"]) == (200, {"database": "ok", "broker": "ok"})
-        emit = ["emit", "MemberJoined", "workspace_id=ws-e2e", "account_id=alice"]
-        emitted = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "workers.cli", *emit],
-            env={**os.environ, "TICKETING_ENV_FILE": str(env_file)},
-            cwd=ROOT,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-        assert b"event_id" in emitted.stdout
-        settings = dotenv_values(env_file)
-        alice = issue_token(str(settings["TICKETING_JWT_SECRET"]), "alice", name="Alice")
-        body = {"type": "bug", "title": "e2e", "description": "through Kafka and HTTP"}
-        status, ticket = until(
-            lambda: call(f"{base}/api/v1/workspaces/ws-e2e/tickets", alice, body),
-            lambda result: result[0] == 201,
-        )
+        assert dev.settings["TICKETING_JWT_SECRET"] == SECRET
+        assert dev.settings["TICKETING_DEFAULT_ASSIGNEE"] == "support-lead"
+        printed = jwt.decode(dev.admin, SECRET, algorithms=["HS256"])
+        assert (printed["sub"], printed["role"]) == ("support-lead", "admin")
+        dev.emit("MemberJoined", workspace_id="ws-env", account_id="alice")
+        status, ticket = submit(dev, dev.token("alice"), "ws-env")
         assert status == 201, ticket
-        types = ticket_events(str(settings["TICKETING_KAFKA_BOOTSTRAP"]), ticket["id"])
-        assert types == ["TicketSubmitted", "HandlerReplied"]
-        _, page = until(lambda: call(f"{base}/api/v1/me/tickets", alice), lambda r: r[1]["items"])
-        assert [item["id"] for item in page["items"]] == [ticket["id"]]
+        assert ticket["assignee"]["account_id"] == "support-lead"
     finally:
-        assert stop(process) == 0
-    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was stopped"
+        assert dev.stop() == 0
 
-    process, _ = start(data_dir, port, kafka_port, tmp_path / "second.log")
+    # without the variables, the instance keeps what it had: tokens stay valid
+    dev.env = {k: v for k, v in dev.env.items() if k not in env}
+    dev.start()
     try:
-        assert call(f"{base}/api/v1/admin/handlers", admin)[0] == 200, "the first token still works"
+        assert call(f"{dev.api}/admin/handlers", dev.admin)[0] == 200
+        assert dev.settings["TICKETING_DEFAULT_ASSIGNEE"] == "support-lead"
     finally:
-        assert stop(process) == 0
+        assert dev.stop() == 0
+
+    # a new secret in the environment wins over the one written before
+    dev.env["TICKETING_JWT_SECRET"] = SECRET[::-1]
+    dev.start()
+    try:
+        assert call(f"{dev.api}/admin/handlers", dev.admin)[0] == 200
+        old = jwt.encode({"sub": "support-lead", "role": "admin", "exp": time.time() + 60}, SECRET)
+        assert call(f"{dev.api}/admin/handlers", old)[0] == 401
+    finally:
+        assert dev.stop() == 0
+
+
+def test_a_restart_loses_no_event_and_skips_no_platform_event(dev: Dev) -> None:
+    dev.start()
+    try:
+        dev.emit("MemberJoined", workspace_id="ws-restart", account_id="alice")
+        alice = dev.token("alice")
+        tickets = [submit(dev, alice, "ws-restart", f"before {n}")[1]["id"] for n in range(12)]
+        stored = stored_ticket_events(dev, tickets)
+        assert len(published(dev, stored)) == stored
+    finally:
+        assert dev.stop() == 0
+
+    dev.start()
+    try:
+        # emitted after the restart: applied, not skipped past
+        dev.emit("MemberJoined", workspace_id="ws-restart", account_id="bob")
+        status, ticket = submit(dev, dev.token("bob"), "ws-restart", "after")
+        assert status == 201, ticket
+        tickets.append(ticket["id"])
+        stored = stored_ticket_events(dev, tickets)
+        assert len(published(dev, stored)) == stored, "every stored event is on tickets.events"
+    finally:
+        assert dev.stop() == 0
+
+    # a broker whose storage is gone starts empty: everything is published again
+    shutil.rmtree(dev.data_dir / "broker")
+    dev.start()
+    try:
+        assert "the broker's storage is new" in dev.output()
+        stored = stored_ticket_events(dev, tickets)
+        assert len(published(dev, stored)) == stored, "published again to the new broker"
+        dev.emit("MemberJoined", workspace_id="ws-restart", account_id="carol")
+        assert submit(dev, dev.token("carol"), "ws-restart", "carol")[0] == 201
+    finally:
+        assert dev.stop() == 0
+
+
+def test_dev_restarts_what_dies_and_stops_cleanly(dev: Dev) -> None:
+    dev.start()
+    dev.emit("MemberJoined", workspace_id="ws-super", account_id="alice")
+    alice = dev.token("alice")
+    assert submit(dev, alice, "ws-super")[0] == 201
+
+    worker = dev.pid("worker")
+    kill(worker)
+    until(lambda: dev.pid("worker"), lambda pid: pid != worker)
+    status, ticket = submit(dev, alice, "ws-super", "after the worker died")
+    assert status == 201
+    listed = until(
+        lambda: call(f"{dev.api}/me/tickets", alice),
+        lambda r: ticket["id"] in [item["id"] for item in r[1]["items"]],
+    )
+    assert ticket["id"] in [item["id"] for item in listed[1]["items"]], "the new worker projects"
+
+    broker = dev.pid("Kafka broker")
+    kill(broker)
+    until(lambda: dev.pid("Kafka broker"), lambda pid: pid != broker)
+    dev.emit("MemberJoined", workspace_id="ws-super", account_id="bob")
+    assert submit(dev, dev.token("bob"), "ws-super", "after the broker died")[0] == 201
+
+    postgres = dev.pid("PostgreSQL")
+    kill(postgres)
+    until(lambda: dev.pid("PostgreSQL"), lambda pid: pid != postgres)
+    assert submit(dev, alice, "ws-super", "after PostgreSQL died")[0] == 201
+
+    api = dev.pid("API")
+    kill(api)
+    until(lambda: dev.pid("API"), lambda pid: pid != api)
+    assert until(lambda: call(f"{dev.base}/healthz"), lambda r: r[0] == 200)[0] == 200
+    assert dev.process is not None
+    assert dev.process.poll() is None, "only Ctrl-C or SIGTERM stops dev"
+
+    stopping = len(dev.output())
+    started = time.monotonic()
+    assert dev.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - started < 30
+    assert error_lines(dev.output()[stopping:]) == [], "a clean stop logs no error"
+    assert not (dev.data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL stopped"
+
+
+def test_ctrl_c_in_a_terminal_stops_everything_in_order_without_errors(dev: Dev) -> None:
+    dev.start()
+    dev.emit("MemberJoined", workspace_id="ws-ctrl-c", account_id="alice")
+    assert submit(dev, dev.token("alice"), "ws-ctrl-c")[0] == 201
+    assert dev.process is not None
+    stopping = len(dev.output())
+    # a terminal sends SIGINT to the whole foreground process group
+    os.killpg(dev.process.pid, signal.SIGINT)
+    status = dev.process.wait(90)
+    dev.process = None
+    assert status == 0
+    after = dev.output()[stopping:]
+    assert error_lines(after) == [], "a clean stop logs no error"
+    order = [after.index(f"{name} stopped") for name in ("API", "worker")]
+    assert order == sorted(order), "the API stops before the worker"
