@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration api e2e lint format dev bench clean
+.PHONY: install test unit integration api e2e lint format dev bench faults clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench: install ## benchmarks (several minutes); results go to docs/benchmarks.md
 	$(BIN)/python bench/write_path.py
 	$(BIN)/python bench/read_path.py
 	$(BIN)/python bench/kafka_paths.py
+
+faults: install ## faults against `ticketing dev` (about a minute); results go to docs/reliability.md
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
