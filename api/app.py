@@ -13,6 +13,7 @@ from flask_smorest import Api
 from api import attachments, handlers, lists, problems, service, tickets, verifications
 from api.auth import current_actor
 from api.observability import instrument
+from api.parsing import guard_requests
 from api.uploads import TicketingRequest
 from application.bootstrap import build_app
 from application.config import ConfigError, Settings
@@ -105,4 +106,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
             current_actor()
 
+    guard_requests(app, api)
     return app

@@ -6,11 +6,11 @@ import io
 from typing import Any
 
 from flask import Response, request, send_file
-from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
 from api.auth import current_actor
 from api.http import ticketing
+from api.parsing import Blueprint
 from api.schemas import AttachmentSchema, UploadSchema
 from api.uploads import UPLOAD_BODY_LIMIT
 

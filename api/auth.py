@@ -1,7 +1,10 @@
 """Identity: ``Authorization: Bearer <JWT>``, HS256 with ``TICKETING_JWT_SECRET`` (§2.1).
 
 The algorithm is pinned, so a token signed otherwise (``alg: none``, another key, another
-algorithm) is refused; ``sub`` and ``exp`` are required; ``role`` defaults to ``user``.
+algorithm) is refused; ``sub`` and ``exp`` are required; ``role`` defaults to ``user``. A claim
+of another type than the contract's (§2.1) refuses the token: ``sub`` an account id (1 to 128
+characters, no white space), ``role`` one of the four, ``name`` text, ``exp``, ``nbf`` and
+``iat`` numbers (PyJWT alone would take ``"exp": "9999999999"``).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from flask import current_app, g, request
 
 from application.tokens import ALGORITHM
 from domain.actors import Actor, Role
+from domain.content import identifier_fault, text_fault
 
 CALLER_ROLES = frozenset({Role.USER, Role.HANDLER, Role.ADMIN, Role.AUDITOR})
+NAME_MAX = 200
 
 
 class Unauthenticated(Exception):
@@ -30,11 +35,18 @@ def actor_from_token(token: str, secret: str) -> Actor:
     except jwt.PyJWTError as error:
         raise Unauthenticated(f"invalid token: {error}") from None
     sub, role, name = claims.get("sub"), claims.get("role", "user"), claims.get("name", "")
-    if not isinstance(sub, str) or not sub.strip():
-        raise Unauthenticated("the token's sub must be a non-empty string")
-    if role not in CALLER_ROLES:
+    fault = identifier_fault(sub)
+    if fault is not None or not isinstance(sub, str):
+        raise Unauthenticated(f"the token's sub is not an account id: it {fault}")
+    if not isinstance(role, str) or role not in CALLER_ROLES:
         raise Unauthenticated("the token's role must be user, handler, admin or auditor")
-    return Actor(account_id=sub, role=Role(role), name=name if isinstance(name, str) else "")
+    if not isinstance(name, str) or text_fault(name) is not None or len(name) > NAME_MAX:
+        raise Unauthenticated(f"the token's name must be text of at most {NAME_MAX} characters")
+    for time_claim in ("exp", "nbf", "iat"):
+        value = claims.get(time_claim, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Unauthenticated(f"the token's {time_claim} must be a NumericDate number")
+    return Actor(account_id=sub, role=Role(role), name=name)
 
 
 def current_actor() -> Actor:

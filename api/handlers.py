@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.http import ticketing
+from api.parsing import Blueprint
 from api.presenters import handler_entries
 from api.schemas import HandlerCreateSchema, HandlerPatchSchema, HandlerSchema
 from domain.actors import Role

@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from flask import Response, current_app, request, stream_with_context
-from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
 
 from api.auth import current_actor
 from api.export import csv_chunks, xlsx_file
 from api.http import ticketing
+from api.parsing import Blueprint
 from api.schemas import (
     AdminListQuerySchema,
     ExportQuerySchema,

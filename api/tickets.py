@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.application_form import DOCX, application_form_docx
 from api.auth import current_actor
@@ -19,6 +18,7 @@ from api.http import (
     ticketing,
     version_headers,
 )
+from api.parsing import Blueprint
 from api.presenters import ticket_details
 from api.schemas import (
     DetailsQuerySchema,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import current_actor
 from api.http import ticketing
+from api.parsing import Blueprint
 from api.schemas import VerificationCreatedSchema, VerificationRequestSchema
 
 blp = Blueprint("verifications", __name__, url_prefix="/api/v1", description="E-mail verification")

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from application.recorder import ConsumedOffset
 from application.store import EventStore
+from domain import content
 from domain.platform import Account, Workspace
 from domain.status import CloseReason
 
@@ -33,6 +34,7 @@ class PlatformFacts(EventStore):
         consumed: ConsumedOffset | None = None,
     ) -> bool:
         """MemberJoined; False if this platform event was applied before."""
+        content.check_identifiers(workspace_id=workspace_id, account_id=account_id)
         return self._on_workspace(
             workspace_id,
             platform_event_id,
@@ -48,6 +50,7 @@ class PlatformFacts(EventStore):
         consumed: ConsumedOffset | None = None,
     ) -> bool:
         """MemberLeft; False if this platform event was applied before."""
+        content.check_identifiers(workspace_id=workspace_id, account_id=account_id)
         return self._on_workspace(
             workspace_id,
             platform_event_id,
@@ -59,6 +62,7 @@ class PlatformFacts(EventStore):
         self, workspace_id: str, platform_event_id: str, consumed: ConsumedOffset | None = None
     ) -> bool:
         """WorkspaceDissolved: every ticket of the workspace not yet closed closes."""
+        content.check_identifiers(workspace_id=workspace_id)
 
         def change(workspace: Workspace, now: datetime) -> list[Aggregate]:
             workspace.dissolve(platform_event_id, at=now)
@@ -70,6 +74,7 @@ class PlatformFacts(EventStore):
         self, account_id: str, platform_event_id: str, consumed: ConsumedOffset | None = None
     ) -> bool:
         """AccountCancelled: every ticket of the account not yet closed closes."""
+        content.check_identifiers(account_id=account_id)
 
         def attempt() -> bool:
             now = self.clock.now()

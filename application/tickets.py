@@ -22,6 +22,7 @@ from application.platform_facts import PlatformFacts
 from application.recorder import AttachmentReference, IdempotencyRecord
 from application.roster import HandlerAdministration
 from application.verifications import EmailVerifications
+from domain import content
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.platform import Account, Workspace
@@ -90,6 +91,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
         ``verification`` is ``(verification_id, code)``; an Unbind MFA ticket needs one, and
         uses it up in the same transaction.
         """
+        content.check_identifiers(workspace_id=workspace_id)
         numbers: list[int] = []
 
         def allocate() -> int:
@@ -233,6 +235,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
         expected_version: int | None = None,
     ) -> CommandResult:
         """Assign the ticket to another active handler."""
+        content.check_identifiers(handler_id=handler_id)
 
         def change(ticket: Ticket, now: datetime) -> None:
             target = (

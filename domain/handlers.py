@@ -22,6 +22,8 @@ def _clean_roles(errors: content.Errors, roles: object) -> list[str]:
         errors.setdefault("roles", []).append("must be a list of strings")
         return []
     cleaned = sorted({role.strip() for role in roles if role.strip()})
+    if any(content.text_fault(role) for role in cleaned):
+        errors.setdefault("roles", []).append("must not contain control characters")
     if len(cleaned) > ROLES_MAX or any(len(role) > ROLE_MAX for role in cleaned):
         errors.setdefault("roles", []).append(
             f"at most {ROLES_MAX} roles of at most {ROLE_MAX} characters"
@@ -58,18 +60,17 @@ class HandlerRoster(Aggregate):
     ) -> None:
         """Add a handler; an account is on the roster at most once."""
         errors: content.Errors = {}
-        if not isinstance(account_id, str) or not account_id.strip():
-            errors.setdefault("account_id", []).append("must not be empty")
+        content.identifier(errors, "account_id", account_id)
         clean_name = content.trimmed_text(errors, "name", name, NAME_MAX)
         clean_roles = _clean_roles(errors, roles)
         if not isinstance(active, bool):
             errors.setdefault("active", []).append("must be true or false")
         content.raise_if_any(errors)
         assert isinstance(account_id, str)
-        if account_id.strip() in self.handlers:
+        if account_id in self.handlers:
             raise InvalidTransition("this account is a handler already")
         self._record_registered(
-            account_id=account_id.strip(),
+            account_id=account_id,
             name=clean_name,
             roles=clean_roles,
             active=bool(active),

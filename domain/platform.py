@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
+from domain.content import check_identifiers
 from domain.errors import NotAllowed
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ticketing:platform")
@@ -57,12 +58,14 @@ class Workspace(_PlatformFact, Aggregate):
 
     def join(self, account_id: str, platform_event_id: str, *, at: datetime) -> None:
         """MemberJoined (ignored for membership once the workspace is dissolved)."""
+        check_identifiers(account_id=account_id)
         self._record_member_joined(
             account_id=account_id, platform_event_id=platform_event_id, timestamp=at
         )
 
     def leave(self, account_id: str, platform_event_id: str, *, at: datetime) -> None:
         """MemberLeft."""
+        check_identifiers(account_id=account_id)
         self._record_member_left(
             account_id=account_id, platform_event_id=platform_event_id, timestamp=at
         )

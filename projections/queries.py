@@ -222,7 +222,7 @@ class TicketLists:
             params.append(list(filters.ids))
         if filters.q:
             pattern = "%" + _escape_like(filters.q.lower()) + "%"
-            if filters.q.isdigit() and len(filters.q) <= 18:
+            if filters.q.isascii() and filters.q.isdigit() and len(filters.q) <= 18:
                 clauses.append(sql.SQL("(t.number = %s OR lower(t.title) LIKE %s)"))
                 params += [int(filters.q), pattern]
             else:

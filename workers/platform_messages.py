@@ -1,7 +1,8 @@
 """Platform messages consumed from Kafka (CONTRACT.md §3.1), parsed without side effects.
 
 A message is applied, skipped (an unknown ``type``) or poison (not JSON, or a known type in
-the wrong shape): poison goes to ``<topic>.dlq`` with the reason in a header.
+the wrong shape, ids that break the id rule included): poison goes to ``<topic>.dlq`` with the
+reason in a header.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.content import identifier_fault
+
 # type -> the data fields it needs, per kind of topic
 ACCOUNT_TYPES: dict[str, tuple[str, ...]] = {"AccountCancelled": ("account_id",)}
 WORKSPACE_TYPES: dict[str, tuple[str, ...]] = {
@@ -17,7 +20,6 @@ WORKSPACE_TYPES: dict[str, tuple[str, ...]] = {
     "MemberLeft": ("workspace_id", "account_id"),
     "WorkspaceDissolved": ("workspace_id",),
 }
-FIELD_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def parse(value: bytes | None, types: dict[str, tuple[str, ...]]) -> Parsed:
     """Parse one message value against the types its topic carries."""
     try:
         message = json.loads(value or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return Poison(f"not JSON: {error}")
+    except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, too deep, too long
+        return Poison(f"not JSON: {str(error)[:200]}")
     if not isinstance(message, dict):
         return Poison("not a JSON object")
     event_id, kind, data = message.get("event_id"), message.get("type"), message.get("data")
@@ -70,9 +72,8 @@ def parse(value: bytes | None, types: dict[str, tuple[str, ...]]) -> Parsed:
     fields = {}
     for name in types[kind]:
         field = data.get(name)
-        if not isinstance(field, str) or not field.strip() or len(field) > FIELD_MAX:
-            return Poison(
-                f"data.{name} must be a non-empty string of at most {FIELD_MAX} characters"
-            )
+        fault = identifier_fault(field)
+        if fault is not None or not isinstance(field, str):
+            return Poison(f"data.{name} {fault} (an id: CONTRACT.md §1)")
         fields[name] = field
     return PlatformEvent(event_id=event_id, type=kind, data=fields)

@@ -99,16 +99,21 @@ def test_poison_goes_to_the_dead_letter_topic_and_consumption_goes_on(
         b"this is not json",
         platform_event("MemberJoined", workspace_id=ws),
         platform_event("WorkspaceRenamed", workspace_id=ws),
+        platform_event("MemberJoined", workspace_id=ws, account_id="bo\u0000b"),
+        b"[" * 100_000,
         platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
     )
     run(PlatformConsumer(app, settings).run)
     wait_until(lambda: app.is_member(ws, alice.account_id))
-    dead = read_topic(settings.kafka_bootstrap, f"{settings.topic_workspaces}.dlq", 2)
+    dead = read_topic(settings.kafka_bootstrap, f"{settings.topic_workspaces}.dlq", 4)
     assert dead[0].value == b"this is not json"
     reasons = [dict(record.headers)["reason"].decode() for record in dead]
     assert reasons[0].startswith("not JSON")
     assert "account_id" in reasons[1]
-    assert len(dead) == 2, "the unknown type was skipped, not dead-lettered"
+    assert "account_id" in reasons[2] and "NUL" in reasons[2], "a NUL in an id is poison"
+    assert reasons[3].startswith("not JSON"), "too deep to parse is poison too"
+    assert len(dead) == 4, "the unknown type was skipped, not dead-lettered"
+    assert not app.is_member(ws, "bo\u0000b")
 
 
 def test_a_restarted_consumer_resumes_without_loss_or_double_effect(
