@@ -2,6 +2,8 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
 taken for a formula by spreadsheet programs (CSV injection), so it is prefixed with ``'``.
+Characters a workbook cannot hold (control characters but tab, line feed and carriage return,
+found only in text older than the text rules) are replaced by U+FFFD.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 
+from domain.content import REPLACEMENT, UNSTORABLE
+
 COLUMNS = (
     "number", "id", "workspace_id", "type", "title", "status", "queue_state",
     "submitter_id", "submitter_name", "assignee_id", "assignee_name", "submitted_at", "updated_at",
@@ -24,11 +28,12 @@ _SPOOL_LIMIT = 8 * 1024 * 1024
 
 
 def safe_cell(value: Any) -> Any:
-    """A cell value no spreadsheet will evaluate."""
+    """A cell value no spreadsheet will evaluate, and every format can hold."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, str):
+        value = UNSTORABLE.sub(REPLACEMENT, value)
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
     return "" if value is None else value
 
 

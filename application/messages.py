@@ -8,6 +8,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from application.history import history_entry
+from domain.content import storable
 from domain.ticket import Ticket
 
 _EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:ticketing:tickets.events")
@@ -49,6 +50,17 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
+
+
 def encode(message: dict[str, Any]) -> bytes:
-    """UTF-8 JSON with RFC 3339 times."""
-    return json.dumps(message, default=_json_default, separators=(",", ":")).encode()
+    """UTF-8 JSON with RFC 3339 times; text that UTF-8 cannot hold (an unpaired surrogate in
+    an event older than the text rules) goes out as U+FFFD."""
+    return json.dumps(_storable(message), default=_json_default, separators=(",", ":")).encode()

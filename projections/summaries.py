@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.abc import Buffer
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from psycopg.types.string import StrDumperUnknown
 
 from application.service_level import ServiceLevel
+from domain.content import storable
 from domain.platform import Workspace
 from domain.sla import FIRST_RESPONSE, SlaClocks
 from domain.status import Status
@@ -239,14 +242,25 @@ HANDLERS: dict[str, Apply] = {
 }
 
 
+class _StorableText(StrDumperUnknown):
+    """Text parameters with what PostgreSQL cannot hold replaced (``domain.content.storable``):
+    an event stored by a version that accepted a NUL must not stop the projection."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        """The text, storable."""
+        return super().dump(storable(obj))
+
+
 def apply_event(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
     """Change the read models for one stored event (events of no interest change nothing).
 
     SLA clocks are computed with ``level``: the read models hold them as of the settings
     they were projected with (``projections status`` tells when those settings changed).
+    Text goes in as ``storable`` text, so no event in the store can stop the projection.
     """
     if not isinstance(event, Ticket.Event | Workspace.Event):
         return
     handler = HANDLERS.get(type(event).__qualname__)
     if handler is not None:
+        curs.adapters.register_dumper(str, _StorableText)
         handler(curs, event, level)
