@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
-from flask_smorest import Api
 
 from api import attachments, handlers, lists, problems, service, tickets, verifications
 from api.auth import current_actor
 from api.observability import instrument
+from api.openapi import TicketingApi
 from api.parsing import guard_requests
 from api.uploads import TicketingRequest
 from application.bootstrap import build_app
@@ -88,7 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.clock.now)
     app.extensions["read_models"] = view
 
-    api = Api(app)
+    api = TicketingApi(app)
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
     api.register_blueprint(lists.blp)

@@ -232,6 +232,19 @@ class ExportQuerySchema(ListQuerySchema):
     ids = fields.String(metadata={"description": "ticket ids separated by commas (a chosen batch)"})
 
 
+EXPORT_BATCH_MAX = 5_000
+
+
+class ExportBatchSchema(StrictSchema):
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
+    ids = fields.List(
+        fields.String(),
+        required=True,
+        validate=validate.Length(1, EXPORT_BATCH_MAX),
+        metadata={"description": f"the tickets to export: 1 to {EXPORT_BATCH_MAX:,} ids"},
+    )
+
+
 class PageSchema(Schema):
     items = fields.List(fields.Nested(TicketSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)

@@ -39,9 +39,11 @@ def serve(args: argparse.Namespace) -> int:
         "gunicorn",
         "--bind", args.bind or settings.bind,
         "--workers", str(args.workers or settings.web_workers),
-        "--worker-class", "gthread",
+        "--worker-class", "api.gunicorn_worker.ProblemThreadWorker",
         "--threads", str(args.threads or settings.web_threads),
         "--graceful-timeout", "10",
+        # long enough for a list URL with every filter; batch exports POST their ids
+        "--limit-request-line", "8190",
         # no control socket: it lives at one fixed path per user, so two instances would collide
         "--no-control-socket",
         "api.wsgi:app",

@@ -160,3 +160,20 @@ def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:
         assert client.get("/readyz").status_code == 503
     finally:
         app.close()
+
+
+def test_every_documented_error_is_problem_json(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    responses = spec["components"]["responses"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            documented = operation["responses"]
+            assert "default" in documented, (method, path)
+            for status, response in documented.items():
+                if status.startswith(("4", "5")) or status == "default":
+                    target = responses[response["$ref"].rsplit("/", 1)[1]]
+                    assert list(target["content"]) == ["application/problem+json"]
+                    schema = target["content"]["application/problem+json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problem"}

@@ -292,3 +292,48 @@ def test_export_refusals(desk: Desk, member: Callable[..., str], query: str) -> 
 def test_export_needs_membership(desk: Desk, member: Callable[..., str], flask_app: Flask) -> None:
     ws = member(account())
     assert desk.get(account(), f"/workspaces/{ws}/tickets/export?format=csv").status_code == 403
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_batch_of_thousands_of_chosen_tickets_exports_by_post(
+    desk: Desk, member: Callable[..., str], file_format: str
+) -> None:
+    alice = account()
+    ws = member(alice)
+    chosen = [desk.submit(alice, ws, title=f"chosen {n}")["id"] for n in range(3)]
+    desk.submit(alice, ws, title="not chosen")
+    ids = [str(uuid4()) for _ in range(2_997)] + chosen  # 3,000 ids: far past any URL
+    response = desk.client.post(
+        f"/api/v1/workspaces/{ws}/tickets/export",
+        json={"format": file_format, "ids": ids},
+        headers=desk.auth(alice, **{"X-Ticketing-Position": desk.position}),
+    )
+    assert response.status_code == 200, response.get_json()
+    if file_format == "csv":
+        exported = [
+            row["id"] for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+        ]
+    else:
+        sheet = load_workbook(io.BytesIO(response.get_data())).active
+        exported = [row[1] for row in list(sheet.iter_rows(values_only=True))[1:]]
+    assert sorted(exported) == sorted(chosen)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"format": "csv", "ids": []},
+        {"format": "csv", "ids": ["nope"]},
+        {"ids": ["x"]},
+        {"format": "csv", "ids": [str(uuid4())] * 5_001},
+    ],
+)
+def test_batch_export_refusals(
+    desk: Desk, member: Callable[..., str], body: dict[str, Any]
+) -> None:
+    alice = account()
+    ws = member(alice)
+    response = desk.client.post(
+        f"/api/v1/workspaces/{ws}/tickets/export", json=body, headers=desk.auth(alice)
+    )
+    assert response.status_code == 422

@@ -215,6 +215,32 @@ class Dev:
         )
 
 
+class Served:
+    """``ticketing serve`` as a subprocess on a free loopback port (stopped by ``stop``)."""
+
+    def __init__(self, env: dict[str, str], log: Path, *arguments: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = f"{self.url}/api/v1"
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "workers.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
+             *arguments],
+            env={**os.environ, **env}, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        if until(lambda: call(f"{self.url}/healthz"), lambda r: r[0] == 200)[0] != 200:
+            self.stop()
+            raise AssertionError(f"ticketing serve did not start:\n{log.read_text()}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL)."""
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+
+
 def error_lines(text: str) -> list[str]:
     """Log lines at ERROR level, and tracebacks."""
     return [line for line in text.splitlines() if '"level": "ERROR"' in line or "Traceback" in line]

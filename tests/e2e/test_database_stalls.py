@@ -8,10 +8,7 @@ blocks no other; once the database is back the service recovers by itself.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +21,7 @@ import pytest
 from application.bootstrap import build_app
 from application.config import Settings
 from application.database import ensure_database
-from tests.e2e.dev_support import ROOT, call, until
-from workers.embedded_broker import free_port
+from tests.e2e.dev_support import Served, call, until
 from workers.embedded_postgres import EmbeddedPostgres
 
 SECRET = "stalls-secret-long-enough-for-hs256-0123456789abcdefghij"
@@ -33,12 +29,11 @@ ANSWER_WITHIN = 5.0
 READY_WITHIN = 2.0
 
 
-class Served:
+class StallableServer:
     """``ticketing serve`` with its own PostgreSQL; the processes a test stops and resumes."""
 
-    def __init__(self, postgres: EmbeddedPostgres, url: str, process: subprocess.Popen[bytes]):
-        self.postgres, self.url, self.process = postgres, url, process
-        self.api = f"{url}/api/v1"
+    def __init__(self, postgres: EmbeddedPostgres, served: Served) -> None:
+        self.postgres, self.url, self.api = postgres, served.url, served.api
 
     def database_processes(self, only_postmaster: bool) -> list[psutil.Process]:
         postmaster = psutil.Process(self.postgres.pid)
@@ -46,7 +41,7 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path, broker: str) -> Iterator[Served]:
+def served(tmp_path: Path, broker: str) -> Iterator[StallableServer]:
     postgres = EmbeddedPostgres(tmp_path / "postgres")
     postgres.start()
     database_url = postgres.url("ticketing")
@@ -57,27 +52,18 @@ def served(tmp_path: Path, broker: str) -> Iterator[Served]:
         app.member_joined("ws-stall", "alice", str(uuid4()))
     finally:
         app.close()
-    port = free_port()
     env = {
-        **os.environ,
         "TICKETING_DATABASE_URL": database_url,
         "TICKETING_JWT_SECRET": SECRET,
         "TICKETING_KAFKA_BOOTSTRAP": broker,
     }
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "workers.cli", "serve", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1"],
-        env=env, cwd=ROOT, stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    server = Served(env, tmp_path / "serve.log", "--workers", "1")
     try:
-        assert until(lambda: call(f"{url}/healthz"), lambda r: r[0] == 200)[0] == 200
-        yield Served(postgres, url, process)
+        yield StallableServer(postgres, server)
     finally:
         for proc in [*psutil.Process(postgres.pid).children(), psutil.Process(postgres.pid)]:
             proc.send_signal(signal.SIGCONT)  # never leave a stopped server behind
-        process.terminate()
-        process.wait(30)
+        server.stop()
         postgres.stop()
 
 
@@ -91,7 +77,7 @@ def timed(request: tuple[str, str | None, dict[str, str] | None]) -> tuple[int, 
 
 @pytest.mark.parametrize("only_postmaster", [False, True], ids=["whole server", "postmaster"])
 def test_a_stalled_database_answers_503_within_5_seconds_and_recovers(
-    served: Served, only_postmaster: bool
+    served: StallableServer, only_postmaster: bool
 ) -> None:
     from application.tokens import issue_token
 
@@ -139,7 +125,7 @@ def test_a_stalled_database_answers_503_within_5_seconds_and_recovers(
     assert call(f"{served.api}/tickets/{ticket['id']}", alice)[0] == 200
 
 
-def test_a_503_from_a_stalled_database_says_when_to_retry(served: Served) -> None:
+def test_a_503_from_a_stalled_database_says_when_to_retry(served: StallableServer) -> None:
     from application.tokens import issue_token
 
     alice = issue_token(SECRET, "alice", name="Alice")

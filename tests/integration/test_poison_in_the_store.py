@@ -104,9 +104,7 @@ def test_the_exports_pass_old_poison(app: TicketingApp) -> None:
     assert "x\ufffdy" in text.encode().decode(), "UTF-8 all the way"
 
 
-def test_the_publisher_passes_old_poison(
-    app: TicketingApp, settings: Settings, run: Any
-) -> None:
+def test_the_publisher_passes_old_poison(app: TicketingApp, settings: Settings, run: Any) -> None:
     _, ids = written(app)
     run(TicketEventPublisher(app, settings).run)
     wanted = {str(ticket_id) for ticket_id in ids}
