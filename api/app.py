@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from api import attachments, handlers, lists, problems, service, tickets, verifications
+from api import attachments, handlers, lists, me, problems, service, tickets, verifications
 from api.auth import current_actor
 from api.observability import instrument
-from api.openapi import TicketingApi
-from api.parsing import guard_requests
+from api.openapi import OperationsPlugin, TicketingApi
+from api.parsing import guard_requests, read_ids_in_paths
 from api.uploads import TicketingRequest
 from application.bootstrap import build_app
 from application.config import ConfigError, Settings
@@ -88,10 +88,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.clock.now)
     app.extensions["read_models"] = view
 
-    api = TicketingApi(app)
+    read_ids_in_paths(app)
+    api = TicketingApi(app, spec_kwargs={"extra_plugins": [OperationsPlugin()]})
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
     api.register_blueprint(lists.blp)
+    api.register_blueprint(me.blp)
     api.register_blueprint(verifications.blp)
     api.register_blueprint(attachments.blp)
     app.register_blueprint(service.blp)

@@ -3,13 +3,16 @@
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
 taken for a formula by spreadsheet programs (CSV injection), so it is prefixed with ``'``.
 Characters a workbook cannot hold (control characters but tab, line feed and carriage return,
-found only in text older than the text rules) are replaced by U+FFFD.
+found only in text older than the text rules) are replaced by U+FFFD. In a workbook, a carriage
+return is written as OOXML's ``_x000D_`` escape (XML would read a literal one as a line feed),
+and an underscore that would start such an escape as ``_x005F_``, so text reads back as sent.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -25,6 +28,7 @@ COLUMNS = (
 )  # fmt: skip
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SPOOL_LIMIT = 8 * 1024 * 1024
+_OOXML_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|\r")
 
 
 def safe_cell(value: Any) -> Any:
@@ -63,13 +67,20 @@ def csv_chunks(summaries: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+def ooxml_text(value: Any) -> Any:
+    """A cell value with OOXML's escapes, so that a workbook holds the text exactly."""
+    if not isinstance(value, str):
+        return value
+    return _OOXML_ESCAPED.sub(lambda m: "_x005F_" if m.group() == "_" else "_x000D_", value)
+
+
 def xlsx_file(summaries: Iterable[dict[str, Any]]) -> IO[bytes]:
     """The XLSX workbook in a spooled temporary file, rewound (a ZIP cannot be streamed)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Tickets")
     sheet.append(list(COLUMNS))
     for summary in summaries:
-        sheet.append(export_row(summary))
+        sheet.append([ooxml_text(cell) for cell in export_row(summary)])
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_LIMIT)  # noqa: SIM115 - returned open
     workbook.save(spool)
     spool.seek(0)

@@ -42,7 +42,7 @@ class Handlers(MethodView):
         return _entry(roster.handlers, body["account_id"].strip())
 
 
-@blp.route("/handlers/<account_id>")
+@blp.route("/handlers/<id:account_id>")
 class HandlerByAccount(MethodView):
     """One handler."""
 

@@ -41,20 +41,25 @@ EXPORT_STEP_DEADLINE = 4.0  # seconds each batch of an export may wait on the da
 T = TypeVar("T")
 
 
-def _lists() -> TicketLists:
+def ticket_lists() -> TicketLists:
     lists: TicketLists = current_app.extensions["ticket_lists"]
     return lists
 
 
-def _read_your_writes() -> dict[str, str]:
+def read_your_writes() -> dict[str, str]:
+    """Wait for the position the request sends back, if any; the headers to answer with."""
     raw = request.headers.get("X-Ticketing-Position")
     if raw is None:
         return {}
     if not raw.strip().isdigit():
         raise BadRequest("X-Ticketing-Position must be a store position from a command response")
     left = remaining()
-    wait = _lists().wait_timeout if left is None else min(_lists().wait_timeout, left - QUERY_TIME)
-    return {} if _lists().wait_for(int(raw), max(wait, 0)) else {"X-Ticketing-Stale": "true"}
+    wait = (
+        ticket_lists().wait_timeout
+        if left is None
+        else min(ticket_lists().wait_timeout, left - QUERY_TIME)
+    )
+    return {} if ticket_lists().wait_for(int(raw), max(wait, 0)) else {"X-Ticketing-Stale": "true"}
 
 
 def _bounded(items: Iterator[T], seconds: float = EXPORT_STEP_DEADLINE) -> Iterator[T]:
@@ -81,9 +86,9 @@ def _filters(query: dict[str, Any]) -> ListFilter:
 
 
 def _page(scope: Scope, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
-    headers = _read_your_writes()
+    headers = read_your_writes()
     try:
-        page: Page = _lists().page(
+        page: Page = ticket_lists().page(
             scope,
             _filters(query),
             query["limit"],
@@ -100,7 +105,7 @@ def _require_member(workspace_id: str) -> None:
         raise NotAllowed("only current members of the workspace see its tickets")
 
 
-@blp.route("/workspaces/<workspace_id>/tickets", methods=["GET"])
+@blp.route("/workspaces/<id:workspace_id>/tickets", methods=["GET"])
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, PageSchema)
 def all_tickets(
@@ -153,7 +158,7 @@ def _export_ids(raw: str | None) -> list[UUID]:
     return ids
 
 
-@blp.route("/workspaces/<workspace_id>/tickets/export", methods=["GET"])
+@blp.route("/workspaces/<id:workspace_id>/tickets/export", methods=["GET"])
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, description="an XLSX workbook", content_type=XLSX, success=True)
@@ -164,7 +169,7 @@ def export(query: dict[str, Any], workspace_id: str) -> Response:
     return _export(workspace_id, query["format"], ListFilter(ids=ids) if ids else _filters(query))
 
 
-@blp.route("/workspaces/<workspace_id>/tickets/export", methods=["POST"])
+@blp.route("/workspaces/<id:workspace_id>/tickets/export", methods=["POST"])
 @blp.arguments(ExportBatchSchema)
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, description="an XLSX workbook", content_type=XLSX, success=True)
@@ -179,8 +184,8 @@ def export_batch(body: dict[str, Any], workspace_id: str) -> Response:
 
 def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Response:
     _require_member(workspace_id)
-    headers = _read_your_writes()
-    summaries = _bounded(_lists().all_matching(Scope.workspace(workspace_id), filters))
+    headers = read_your_writes()
+    summaries = _bounded(ticket_lists().all_matching(Scope.workspace(workspace_id), filters))
     name = "tickets-" + re.sub(r"[^A-Za-z0-9_-]", "_", workspace_id)[:100]
     if file_format == "xlsx":
         headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'

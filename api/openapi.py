@@ -1,8 +1,12 @@
-"""The OpenAPI document's errors: every error response is ``application/problem+json``.
+"""What the OpenAPI document adds to what flask-smorest derives from the views.
 
-flask-smorest documents errors with its own ``Error {code, status, message}`` as
-``application/json``; the service answers RFC 9457 problems (``api.problems``), and the
-document must say so for every operation (CONTRACT.md §2).
+- Errors: every error response is ``application/problem+json`` with the ``Problem`` schema
+  (flask-smorest would document its own ``Error`` as ``application/json``; CONTRACT.md §2).
+- Operation ids: one name per operation, here in one table, so generated clients get
+  readable functions and links can name their targets.
+- Links: every response that is a ticket links to the operations on that ticket, so a
+  client, or a fuzzer, can go from a submitted ticket to everything it can do with it.
+- Public operations say so (``security: []``).
 """
 
 from __future__ import annotations
@@ -10,11 +14,91 @@ from __future__ import annotations
 import http
 from typing import Any
 
+from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
+from werkzeug.routing import Rule
 
 PROBLEM = "application/problem+json"
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("tickets.ticket_types", "get"): "listTicketTypes",
+    ("tickets.application_form", "get"): "getApplicationForm",
+    ("tickets.submit", "post"): "submitTicket",
+    ("tickets.TicketDetails", "get"): "getTicket",
+    ("tickets.history", "get"): "getTicketHistory",
+    ("tickets.reply", "post"): "replyToTicket",
+    ("tickets.revoke", "post"): "revokeTicket",
+    ("tickets.restart", "post"): "restartTicket",
+    ("tickets.close_ticket", "post"): "closeTicket",
+    ("tickets.accept", "post"): "acceptTicket",
+    ("tickets.complete", "post"): "completeTicket",
+    ("tickets.rate", "post"): "rateTicket",
+    ("tickets.forward", "post"): "forwardTicket",
+    ("lists.all_tickets", "get"): "listWorkspaceTickets",
+    ("lists.my_tickets", "get"): "listMyTickets",
+    ("lists.handler_tickets", "get"): "listHandlerTickets",
+    ("lists.admin_tickets", "get"): "listAllTickets",
+    ("lists.export", "get"): "exportTickets",
+    ("lists.export_batch", "post"): "exportChosenTickets",
+    ("handlers.Handlers", "get"): "listHandlers",
+    ("handlers.Handlers", "post"): "addHandler",
+    ("handlers.HandlerByAccount", "patch"): "updateHandler",
+    ("me.me", "get"): "getMe",
+    ("me.my_workspaces", "get"): "listMyWorkspaces",
+    ("verifications.request_verification", "post"): "requestEmailVerification",
+    ("attachments.upload", "post"): "uploadAttachments",
+    ("attachments.download", "get"): "downloadAttachment",
+}
+PUBLIC_OPERATIONS = frozenset({"listTicketTypes", "getApplicationForm"})
+TICKET_SCHEMA = {"$ref": "#/components/schemas/Ticket"}
+TICKET_LINKS = {
+    operation_id: {
+        "operationId": operation_id,
+        "parameters": {"ticket_id": "$response.body#/id"},
+    }
+    for operation_id in (
+        "getTicket", "getTicketHistory", "replyToTicket", "revokeTicket", "restartTicket",
+        "closeTicket", "acceptTicket", "completeTicket", "rateTicket", "forwardTicket",
+    )
+}  # fmt: skip
+
+
+WORKSPACE_LINKS = {
+    operation_id: {
+        "operationId": operation_id,
+        "parameters": {"workspace_id": "$response.body#/items/0/workspace_id"},
+    }
+    for operation_id in ("submitTicket", "listWorkspaceTickets", "exportTickets")
+}
+
+
+class OperationsPlugin(BasePlugin):
+    """Names every operation, marks the public ones, links ticket responses to commands."""
+
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        rule: Rule | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Complete each operation of one path."""
+        assert rule is not None
+        assert operations is not None
+        for method, operation in operations.items():
+            operation_id = OPERATION_IDS.get((str(rule.endpoint), method))
+            if operation_id is None:
+                raise KeyError(f"no operationId for {method.upper()} {rule.rule}: name it")
+            operation["operationId"] = operation_id
+            if operation_id in PUBLIC_OPERATIONS:
+                operation["security"] = []
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {}) if isinstance(response, dict) else {}
+                if content.get("application/json", {}).get("schema") == TICKET_SCHEMA:
+                    response["links"] = TICKET_LINKS
+                elif operation_id == "listMyWorkspaces" and status == "200":
+                    response["links"] = WORKSPACE_LINKS
 
 
 class ProblemSchema(Schema):

@@ -5,24 +5,69 @@
 - Query parameters an operation does not document are refused (422 naming them), as are
   query values and path ids holding what no part of the service can store (the domain's text
   and id rules, CONTRACT.md §1): the lists would otherwise send them to PostgreSQL.
+- An id may hold any character but white space and control characters, ``/`` included, so a
+  path segment of one must be able to carry ``%2F``. WSGI servers decode the path before the
+  application sees it, which would turn ``ws%2Fa`` into two segments; ``EncodedSlashes`` takes
+  the path from the raw request line instead, keeping ``%2F`` (and ``%25``) encoded, and the
+  ``id`` converter decodes them in the id alone.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import flask_smorest
 from flask import Flask, request
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
 from domain.content import identifier_fault, text_fault
 from domain.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+_KEPT_ESCAPES = re.compile("(%2[fF]|%25)")
 BODY = "<request body>"  # webargs reads an error with an empty document as "no body"
 PATH_IDS = ("workspace_id", "account_id")  # ids a path carries as given (others are UUIDs)
+
+
+class EncodedSlashes:
+    """WSGI middleware: the path as sent, decoded but for ``%2F`` and ``%25``."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw and _KEPT_ESCAPES.search(raw):
+            path = urlsplit(raw).path
+            script = environ.get("SCRIPT_NAME", "")
+            if path.startswith(script):
+                # WSGI paths are bytes read as Latin-1 (PEP 3333)
+                environ["PATH_INFO"] = "".join(
+                    part if _KEPT_ESCAPES.fullmatch(part)
+                    else unquote_to_bytes(part).decode("latin-1")
+                    for part in _KEPT_ESCAPES.split(path[len(script) :])
+                )  # fmt: skip
+        return self.wsgi_app(environ, start_response)
+
+
+class IdConverter(BaseConverter):
+    """A path segment holding an id, ``%2F`` and ``%25`` in it decoded (see above)."""
+
+    def to_python(self, value: str) -> str:
+        """The id."""
+        return _KEPT_ESCAPES.sub(lambda escape: "%" if escape[1] == "%25" else "/", value)
+
+    def to_url(self, value: str) -> str:
+        """The segment for an id."""
+        return super().to_url(value).replace("/", "%2F")
 
 
 class TicketingParser(FlaskParser):
@@ -45,11 +90,15 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = TicketingParser()
 
 
+def openapi_path(rule: str) -> str:
+    """A Flask rule as the OpenAPI document writes its path (``<id:x>`` -> ``{x}``)."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
 def documented_query_parameters(api: Api) -> dict[tuple[str, str], frozenset[str]]:
-    """(Flask rule, method) -> the query parameters the OpenAPI document gives it."""
+    """(OpenAPI path, method) -> the query parameters the OpenAPI document gives it."""
     documented: dict[tuple[str, str], frozenset[str]] = {}
     for path, operations in api.spec.to_dict().get("paths", {}).items():
-        rule = re.sub(r"\{(\w+)\}", r"<\1>", path)
         for method, operation in operations.items():
             if not isinstance(operation, dict):
                 continue
@@ -58,14 +107,21 @@ def documented_query_parameters(api: Api) -> dict[tuple[str, str], frozenset[str
                 for parameter in operation.get("parameters", [])
                 if parameter.get("in") == "query"
             }
-            documented[(rule, method.upper())] = frozenset(names)
+            documented[(path, method.upper())] = frozenset(names)
     return documented
+
+
+def read_ids_in_paths(app: Flask) -> None:
+    """Let path segments carry any id (register before the routes)."""
+    app.url_map.converters["id"] = IdConverter
+    app.wsgi_app = EncodedSlashes(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def guard_requests(app: Flask, api: Api) -> None:
     """Refuse undocumented query parameters, and query values and path ids that break the
     domain's rules, before any view runs (register it after authentication)."""
     documented = documented_query_parameters(api)
+    app.extensions["query_parameters"] = documented
 
     @app.before_request
     def check_path_and_query() -> None:
@@ -77,7 +133,7 @@ def guard_requests(app: Flask, api: Api) -> None:
             for name in PATH_IDS
             if name in values and (fault := identifier_fault(values[name]))
         }
-        allowed = documented.get((request.url_rule.rule, request.method))
+        allowed = documented.get((openapi_path(request.url_rule.rule), request.method))
         for name, values_given in request.args.lists():
             if allowed is not None and name not in allowed:
                 errors[name] = ["is not a parameter of this operation"]

@@ -38,15 +38,32 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return response
 
 
+def field_errors(messages: Any, field: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as the contract's ``{field: [messages]}``: a nested
+    object's fields become ``parent.child``, a list item's messages its list's own."""
+    if isinstance(messages, list | tuple):
+        return {field: [str(message) for message in messages]}
+    if not isinstance(messages, dict):
+        return {field: [str(messages)]}
+    flat: dict[str, list[str]] = {}
+    for key, nested in messages.items():
+        name = str(key)
+        # an item of a list field reports to the field; a nested field is parent.child
+        target = field if name.isdigit() and field else f"{field}.{name}".lstrip(".")
+        for flat_field, flat_messages in field_errors(nested, target).items():
+            flat.setdefault(flat_field, []).extend(flat_messages)
+    return flat
+
+
 def _http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if status == 422 and messages:
         # webargs nests messages under the location ("json", "query"); callers want fields
-        errors: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
         for location_errors in messages.values():
-            errors.update(location_errors)
+            errors.update(field_errors(location_errors))
         return problem(
             422, "Unprocessable Content", "the request has invalid fields", errors=errors
         )

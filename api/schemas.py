@@ -12,6 +12,10 @@ from marshmallow import Schema, fields, validate
 from domain.status import QueueState, Status
 from domain.ticket_types import TICKET_TYPES
 
+_TYPES = [str(info.code) for info in TICKET_TYPES]
+_STATUSES = [str(status) for status in Status]
+_QUEUE_STATES = [str(state) for state in QueueState]
+
 
 class StrictSchema(Schema):
     """Unknown fields are refused (422), never silently dropped."""
@@ -30,7 +34,12 @@ class VerificationSchema(StrictSchema):
 
 
 class SubmitSchema(StrictSchema):
-    type = fields.String(required=True, metadata={"description": "one of GET /ticket-types"})
+    # the domain checks the type together with the other fields, so that a refusal names
+    # every bad field at once; the document still lists the codes
+    type = fields.String(
+        required=True,
+        metadata={"description": "a ticket type code (GET /ticket-types)", "enum": _TYPES},
+    )
     title = fields.String(
         required=True, metadata={"description": "1-200 characters after trimming"}
     )
@@ -181,11 +190,6 @@ class HandlerPatchSchema(StrictSchema):
     active = fields.Boolean()
 
 
-_TYPES = [str(info.code) for info in TICKET_TYPES]
-_STATUSES = [str(status) for status in Status]
-_QUEUE_STATES = [str(state) for state in QueueState]
-
-
 class ListQuerySchema(Schema):
     type = fields.List(
         fields.String(validate=validate.OneOf(_TYPES)), metadata={"description": "repeatable"}
@@ -248,6 +252,22 @@ class ExportBatchSchema(StrictSchema):
 class PageSchema(Schema):
     items = fields.List(fields.Nested(TicketSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class MeSchema(Schema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(
+        required=True, validate=validate.OneOf(["user", "handler", "admin", "auditor"])
+    )
+
+
+class WorkspaceSchema(Schema):
+    workspace_id = fields.String(required=True)
+
+
+class WorkspacesSchema(Schema):
+    items = fields.List(fields.Nested(WorkspaceSchema), required=True)
 
 
 class VerificationRequestSchema(StrictSchema):

@@ -76,7 +76,7 @@ def application_form() -> Response:
     )
 
 
-@blp.route("/workspaces/<workspace_id>/tickets", methods=["POST"])
+@blp.route("/workspaces/<id:workspace_id>/tickets", methods=["POST"])
 @blp.arguments(SubmitSchema)
 @blp.response(201, TicketSchema)
 def submit(body: dict[str, Any], workspace_id: str) -> Reply:

@@ -196,6 +196,15 @@ class TicketLists:
                 return
             cursor = page.next_cursor
 
+    def workspaces_of(self, account_id: str) -> list[str]:
+        """The workspaces an account is a current member of, by id."""
+        with self._datastore.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT workspace_id FROM memberships WHERE account_id = %s ORDER BY workspace_id",
+                (account_id,),
+            ).fetchall()
+        return [str(row["workspace_id"]) for row in rows]
+
     def wait_for(self, position: int, timeout: float | None = None) -> bool:
         """Block until the read models reach a store position; False if the timeout came first."""
         return self._view.wait_for(position, self.wait_timeout if timeout is None else timeout)

@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api.conftest import ADMIN_ID, SECRET, Auth, new_ticket
@@ -179,3 +180,15 @@ def test_unknown_query_parameters_are_422_naming_them(
     ws = member("alice")
     response = client.get(f"/api/v1/workspaces/{ws}/tickets?stauts=closed", headers=auth("alice"))
     problem(response, 422, "stauts")
+
+
+def test_every_api_operation_knows_its_documented_query_parameters(flask_app: Flask) -> None:
+    from api.parsing import openapi_path
+
+    documented = flask_app.extensions["query_parameters"]
+    for rule in flask_app.url_map.iter_rules():
+        documentation = ("/api/v1/docs", "/api/v1/openapi")
+        if not rule.rule.startswith("/api/v1/") or rule.rule.startswith(documentation):
+            continue
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            assert (openapi_path(rule.rule), method) in documented, (method, rule.rule)

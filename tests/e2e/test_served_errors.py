@@ -92,3 +92,25 @@ def test_a_body_over_the_limit_is_413_problem_json(served: Served, chunked: bool
     else:
         raw = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     problem(exchange(served, raw), 413)
+
+
+def test_an_id_with_a_slash_is_addressable_through_the_server(
+    served: Served, database_url: str
+) -> None:
+    from uuid import uuid4
+
+    from application.bootstrap import build_app
+    from application.config import Settings
+    from application.tokens import issue_token
+    from tests.e2e.dev_support import call
+
+    app = build_app(Settings(database_url=database_url, jwt_secret=SECRET))
+    try:
+        app.member_joined("team/a%2Fb", "slashy", str(uuid4()))
+    finally:
+        app.close()
+    body = {"type": "bug", "title": "t", "description": "d"}
+    token = issue_token(SECRET, "slashy")
+    status, ticket = call(f"{served.api}/workspaces/team%2Fa%252Fb/tickets", token, body)
+    assert status == 201, ticket
+    assert ticket["workspace_id"] == "team/a%2Fb"
