@@ -20,7 +20,9 @@ from application.tickets import TicketingApp
 def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp:
     """The ticketing application on the configured PostgreSQL database."""
     return TicketingApp(
-        eventsourcing_env(settings.database_url, settings.db_pool_size),
+        eventsourcing_env(
+            settings.database_url, settings.db_pool_size, settings.aggregate_cache_size
+        ),
         clock=clock or SystemClock(),
         default_assignee=settings.default_assignee,
         attempts=settings.command_attempts,

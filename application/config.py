@@ -80,6 +80,7 @@ class Settings:
     sla_resolution_hours: int = 40
     sla_targets_by_type: str = ""
     db_pool_size: int = 5
+    aggregate_cache_size: int = 1000
     command_attempts: int = 20
     bind: str = "127.0.0.1:8000"
     web_workers: int = 2
@@ -156,6 +157,9 @@ class Settings:
             ),
             sla_targets_by_type=env.get("TICKETING_SLA_TARGETS") or "",
             db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
+            aggregate_cache_size=_int(
+                env, "TICKETING_AGGREGATE_CACHE_SIZE", defaults.aggregate_cache_size, minimum=0
+            ),
             command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
             bind=env.get("TICKETING_BIND") or defaults.bind,
             web_workers=_int(env, "TICKETING_WEB_WORKERS", defaults.web_workers),

@@ -28,6 +28,7 @@ from psycopg_pool import PoolTimeout
 
 SCHEMA_LOCK = 7_204_112  # advisory lock key held while tables and functions are created
 CONNECT_TIMEOUT = 3  # seconds to establish a connection (libpq counts whole seconds)
+AGGREGATE_CACHE_SIZE = 1000  # aggregates kept in memory per process (LRU)
 CHECKOUT_TIMEOUT = 3  # seconds to wait for a free connection in a pool
 RV = TypeVar("RV")
 _deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
@@ -123,8 +124,11 @@ def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
-def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
-    """The ``POSTGRES_*`` settings of the eventsourcing PostgreSQL recorder for a URL."""
+def eventsourcing_env(
+    database_url: str, pool_size: int, cache_size: int = AGGREGATE_CACHE_SIZE
+) -> dict[str, str]:
+    """The ``POSTGRES_*`` settings of the eventsourcing PostgreSQL recorder for a URL, and the
+    size of the in-process aggregate cache (aggregates, not bytes: it bounds the memory)."""
     params = conninfo_to_dict(database_url)
     return {
         "PERSISTENCE_MODULE": f"{__name__}:{TicketingPostgresFactory.__name__}",
@@ -137,7 +141,7 @@ def eventsourcing_env(database_url: str, pool_size: int) -> dict[str, str]:
         # eventsourcing passes this on as the pool's checkout timeout
         "POSTGRES_CONNECT_TIMEOUT": str(CHECKOUT_TIMEOUT),
         "POSTGRES_PRE_PING": "n",
-        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
         "CREATE_TABLE": "y",
         "APPLICATION_RECORDER_TOPIC": "application.recorder:TicketingRecorder",
     }

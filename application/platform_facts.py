@@ -2,7 +2,9 @@
 
 Each command takes the Kafka offset it was read at, if any: the offset is saved in the same
 transaction as the effect, or alone when the message changes nothing (a duplicate), so a
-redelivered message never has a second effect.
+redelivered message never has a second effect. A dissolution or a cancellation first closes the
+gate of the workspace or account (no submission gets through after it), then closes its
+tickets in batches, the offset with the last one (``application.gates``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
+from application.gates import ACCOUNT, WORKSPACE, Gate
 from application.recorder import ConsumedOffset
 from application.store import EventStore
 from domain import content
@@ -21,6 +22,7 @@ from domain.platform import Account, Workspace
 from domain.status import CloseReason
 
 log = logging.getLogger(__name__)
+CLOSE_BATCH = 200  # tickets closed per transaction when a workspace or an account goes
 
 
 class PlatformFacts(EventStore):
@@ -63,12 +65,15 @@ class PlatformFacts(EventStore):
     ) -> bool:
         """WorkspaceDissolved: every ticket of the workspace not yet closed closes."""
         content.check_identifiers(workspace_id=workspace_id)
-
-        def change(workspace: Workspace, now: datetime) -> list[Aggregate]:
-            workspace.dissolve(platform_event_id, at=now)
-            return self._close_all(workspace.ticket_ids, CloseReason.WORKSPACE_DISSOLVED, now)
-
-        return self._on_workspace(workspace_id, platform_event_id, change, consumed)
+        applied = self._on_workspace(
+            workspace_id,
+            platform_event_id,
+            lambda ws, now: ws.dissolve(platform_event_id, at=now),
+            None,
+            gate=Gate(WORKSPACE, workspace_id),
+        )
+        self._close_all(Gate(WORKSPACE, workspace_id), CloseReason.WORKSPACE_DISSOLVED, consumed)
+        return applied
 
     def account_cancelled(
         self, account_id: str, platform_event_id: str, consumed: ConsumedOffset | None = None
@@ -77,20 +82,22 @@ class PlatformFacts(EventStore):
         content.check_identifiers(account_id=account_id)
 
         def attempt() -> bool:
+            if self._recorder.was_applied(platform_event_id):
+                return False
             now = self.clock.now()
             account = self._find(Account, Account.create_id(account_id)) or Account(
                 account_id=account_id, timestamp=now
             )
-            if account.has_seen(platform_event_id):
-                self._skip(consumed)
-                return False
             account.cancel(platform_event_id, at=now)
-            closed = self._close_all(account.ticket_ids, CloseReason.ACCOUNT_CANCELLED, now)
-            self._save(account, *closed, consumed=consumed)
-            log.info("account %s cancelled: %d tickets closed", account_id, len(closed))
+            gate = Gate(ACCOUNT, account_id)
+            self._save(account, gate=gate, platform_event_id=platform_event_id)
             return True
 
-        return self._retrying(attempt)
+        applied = self._retrying(attempt)
+        closed = self._close_all(Gate(ACCOUNT, account_id), CloseReason.ACCOUNT_CANCELLED, consumed)
+        if applied:
+            log.info("account %s cancelled: %d tickets closed", account_id, closed)
+        return applied
 
     def skip_message(self, consumed: ConsumedOffset) -> None:
         """Move past a message that has no effect (unknown type, dead-lettered)."""
@@ -108,25 +115,43 @@ class PlatformFacts(EventStore):
         self,
         workspace_id: str,
         platform_event_id: str,
-        change: Callable[[Workspace, datetime], list[Aggregate] | None],
+        change: Callable[[Workspace, datetime], None],
         consumed: ConsumedOffset | None,
+        gate: Gate | None = None,
     ) -> bool:
         def attempt() -> bool:
+            if self._recorder.was_applied(platform_event_id):
+                self._skip(consumed)
+                return False
             now = self.clock.now()
             workspace = self._find(Workspace, Workspace.create_id(workspace_id)) or Workspace(
                 workspace_id=workspace_id, timestamp=now
             )
-            if workspace.has_seen(platform_event_id):
-                self._skip(consumed)
-                return False
-            others = change(workspace, now) or []
-            self._save(workspace, *others, consumed=consumed)
+            change(workspace, now)
+            self._save(workspace, consumed=consumed, gate=gate, platform_event_id=platform_event_id)
             return True
 
         return self._retrying(attempt)
 
-    def _close_all(
-        self, ticket_ids: list[str], reason: CloseReason, now: datetime
-    ) -> list[Aggregate]:
-        tickets = [self._get_ticket(UUID(ticket_id)) for ticket_id in ticket_ids]
-        return [t for t in tickets if t.close_by_platform(reason, at=now)]
+    def _close_all(self, gate: Gate, reason: CloseReason, consumed: ConsumedOffset | None) -> int:
+        """Close every ticket filed under a closed gate that is still open, in batches; the
+        consumed offset commits with the last batch. Run after the gate closed, the owners'
+        table holds every ticket the gate let through, and running it again (a redelivered
+        message after a crash halfway) closes what is left."""
+        ticket_ids = self._recorder.tickets_owned(gate)
+        closed = 0
+        for start in range(0, len(ticket_ids), CLOSE_BATCH):
+            batch = ticket_ids[start : start + CLOSE_BATCH]
+            last = start + CLOSE_BATCH >= len(ticket_ids)
+
+            def attempt(batch: list[UUID] = batch, last: bool = last) -> int:
+                now = self.clock.now()
+                tickets = [self._get_ticket(ticket_id) for ticket_id in batch]
+                closing = [t for t in tickets if t.close_by_platform(reason, at=now)]
+                self._save(*closing, consumed=consumed if last else None)
+                return len(closing)
+
+            closed += self._retrying(attempt)
+        if not ticket_ids:
+            self._skip(consumed)
+        return closed

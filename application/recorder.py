@@ -11,6 +11,7 @@
 - Verification requests per account, for the rate limit.
 - Attachment references: an upload is attached by the command that records its use, and
   only once (the reference's primary key refuses a second use).
+- Submission gates, ticket owners and applied platform events (``application.gates``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from application import gates
+from application.gates import Gate, TicketOwner
 from application.numbers import SEQUENCE_DDL
 from application.subscription import ListeningSubscription
 
@@ -155,6 +158,13 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 "ON {table} (account_id, requested_at)"
             ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
         )
+        self.sql_create_statements += [SQL(statement).format() for statement in gates.DDL]
+
+    def create_table(self) -> None:
+        """The tables, then the gate tables filled from older events (once)."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            gates.migrate(curs, self.events_table_name)
 
     def _insert_events(
         self,
@@ -166,8 +176,17 @@ class TicketingRecorder(PostgresApplicationRecorder):
         outbox: Sequence[OutboxMessage] = (),
         verification_request: VerificationRequest | None = None,
         attachment_references: Sequence[AttachmentReference] = (),
+        ticket_owner: TicketOwner | None = None,
+        gate: Gate | None = None,
+        platform_event_id: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if ticket_owner is not None:  # before the events: a closed gate refuses them all
+            gates.file_ticket(curs, ticket_owner)
+        if gate is not None:
+            gates.close_gate(curs, gate)
+        if platform_event_id is not None:
+            gates.mark_applied(curs, platform_event_id)
         super()._insert_events(curs, stored_events, **kwargs)
         for reference in attachment_references:
             curs.execute(
@@ -312,6 +331,14 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 ).format(table=Identifier(PUBLISHER_TABLE)),
                 (publisher, position),
             )
+
+    def was_applied(self, platform_event_id: str) -> bool:
+        """Whether a platform event was applied before."""
+        return gates.was_applied(self.datastore, platform_event_id)
+
+    def tickets_owned(self, gate: Gate) -> list[UUID]:
+        """Every ticket filed under a workspace or an account."""
+        return gates.tickets_owned(self.datastore, gate)
 
     def forget_broker_positions(self) -> None:
         """Forget every consumer offset and publisher position: the broker's logs they point

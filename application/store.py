@@ -26,6 +26,7 @@ from application.blobs import BlobStore, PostgresBlobStore
 from application.clock import Clock
 from application.database import DeadlineExceeded, remaining, schema_lock
 from application.errors import Contention, TicketNotFound
+from application.gates import Gate, TicketOwner
 from application.numbers import PostgresTicketNumbers
 from application.recorder import (
     AttachmentReference,
@@ -180,6 +181,9 @@ class EventStore(Application[UUID]):
         outbox: Sequence[OutboxMessage] = (),
         verification_request: VerificationRequest | None = None,
         attachment_references: Sequence[AttachmentReference] = (),
+        ticket_owner: TicketOwner | None = None,
+        gate: Gate | None = None,
+        platform_event_id: str | None = None,
     ) -> int:
         """Save in one transaction, with what must commit alongside; returns the last position."""
         recordings = self.save(
@@ -189,6 +193,9 @@ class EventStore(Application[UUID]):
             outbox=outbox,
             verification_request=verification_request,
             attachment_references=attachment_references,
+            ticket_owner=ticket_owner,
+            gate=gate,
+            platform_event_id=platform_event_id,
         )
         return max((r.notification.id for r in recordings), default=0)
 

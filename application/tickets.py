@@ -17,6 +17,7 @@ from application.errors import (
     TicketNotFound,
     VersionMismatch,
 )
+from application.gates import TicketOwner
 from application.history import HistoryEntry, history_entry
 from application.platform_facts import PlatformFacts
 from application.recorder import AttachmentReference, IdempotencyRecord
@@ -108,10 +109,9 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
             if workspace is None:
                 raise NotAllowed("only current members of the workspace may submit tickets to it")
             workspace.check_can_submit(actor)
-            account = self._find(Account, Account.create_id(actor.account_id)) or Account(
-                account_id=actor.account_id, timestamp=now
-            )
-            account.check_can_submit()
+            account = self._find(Account, Account.create_id(actor.account_id))
+            if account is not None:
+                account.check_can_submit()
             verified = None
             info = TYPE_INFO.get(ticket_type) if isinstance(ticket_type, str) else None
             if verification is not None and info is not None and info.requires_verified_email:
@@ -129,9 +129,7 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
                 verified_email=None if verified is None else verified.email,
                 at=now,
             )
-            workspace.file_ticket(ticket.id, at=now)
-            account.file_ticket(ticket.id, at=now)
-            changed: list[Aggregate] = [ticket, workspace, account]
+            changed: list[Aggregate] = [ticket]
             if verified is not None:
                 verified.use(ticket.id, at=now)
                 changed.append(verified)
@@ -139,7 +137,12 @@ class TicketingApp(PlatformFacts, HandlerAdministration, EmailVerifications, Att
             references = [
                 AttachmentReference(UUID(a["id"]), ticket.id, None) for a in ticket.attachments
             ]
-            position = self._save(*changed, idempotency=record, attachment_references=references)
+            # the gates of the workspace and the account let the ticket through in the same
+            # transaction, or refuse it if either closed meanwhile (application.gates)
+            owner = TicketOwner(ticket.id, workspace_id, actor.account_id)
+            position = self._save(
+                *changed, idempotency=record, attachment_references=references, ticket_owner=owner
+            )
             return CommandResult(ticket, position)
 
         result = self._retrying(attempt)

@@ -1,9 +1,10 @@
 """Facts learnt from the platform over Kafka, recorded as events so auditors can replay them.
 
-A workspace and an account each keep the ids of the tickets filed under them. Submitting a
-ticket records ``TicketFiled`` on both in the same transaction as the ticket itself, so a
-submission racing a dissolution or a cancellation conflicts on the aggregate version: one
-of the two is retried, and the ticket is either refused or found and closed.
+A workspace knows its current members and whether it was dissolved; an account whether it was
+cancelled. Which tickets each owns, and which platform events were applied, live beside the
+events (``application.gates``), so that neither aggregate grows with its tickets or with the
+platform's messages. Events from before that change (``TicketFiled``) still replay; they
+change nothing now.
 """
 
 from __future__ import annotations
@@ -20,18 +21,7 @@ from domain.errors import NotAllowed
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ticketing:platform")
 
 
-class _PlatformFact:
-    """Common part: platform event ids already applied, so duplicates change nothing."""
-
-    seen_event_ids: dict[str, bool]
-    ticket_ids: list[str]
-
-    def has_seen(self, platform_event_id: str) -> bool:
-        """True if a platform message with this id was applied before."""
-        return platform_event_id in self.seen_event_ids
-
-
-class Workspace(_PlatformFact, Aggregate):
+class Workspace(Aggregate):
     """A workspace's current members and whether it was dissolved."""
 
     @staticmethod
@@ -44,8 +34,6 @@ class Workspace(_PlatformFact, Aggregate):
         self.workspace_id = workspace_id
         self.members: dict[str, bool] = {}
         self.dissolved = False
-        self.seen_event_ids = {}
-        self.ticket_ids = []
 
     def is_member(self, account_id: str) -> bool:
         """A current member of a workspace that still exists."""
@@ -78,7 +66,6 @@ class Workspace(_PlatformFact, Aggregate):
     def _record_member_joined(
         self, account_id: str, platform_event_id: str, timestamp: datetime
     ) -> None:
-        self.seen_event_ids[platform_event_id] = True
         if not self.dissolved:
             self.members[account_id] = True
 
@@ -86,25 +73,19 @@ class Workspace(_PlatformFact, Aggregate):
     def _record_member_left(
         self, account_id: str, platform_event_id: str, timestamp: datetime
     ) -> None:
-        self.seen_event_ids[platform_event_id] = True
         self.members.pop(account_id, None)
 
     @event("Dissolved")
     def _record_dissolved(self, platform_event_id: str, timestamp: datetime) -> None:
-        self.seen_event_ids[platform_event_id] = True
         self.dissolved = True
         self.members = {}
 
-    def file_ticket(self, ticket_id: UUID, *, at: datetime) -> None:
-        """Remember a ticket filed under this workspace."""
-        self._record_ticket_filed(ticket_id=str(ticket_id), timestamp=at)
-
     @event("TicketFiled")
     def _record_ticket_filed(self, ticket_id: str, timestamp: datetime) -> None:
-        self.ticket_ids.append(ticket_id)
+        """Recorded by older versions with each submission; changes nothing now."""
 
 
-class Account(_PlatformFact, Aggregate):
+class Account(Aggregate):
     """A platform account: whether it was cancelled."""
 
     @staticmethod
@@ -116,8 +97,6 @@ class Account(_PlatformFact, Aggregate):
     def __init__(self, account_id: str, timestamp: datetime) -> None:
         self.account_id = account_id
         self.cancelled = False
-        self.seen_event_ids = {}
-        self.ticket_ids = []
 
     def check_can_submit(self) -> None:
         """A cancelled account submits nothing more."""
@@ -130,13 +109,8 @@ class Account(_PlatformFact, Aggregate):
 
     @event("Cancelled")
     def _record_cancelled(self, platform_event_id: str, timestamp: datetime) -> None:
-        self.seen_event_ids[platform_event_id] = True
         self.cancelled = True
-
-    def file_ticket(self, ticket_id: UUID, *, at: datetime) -> None:
-        """Remember a ticket filed under this account."""
-        self._record_ticket_filed(ticket_id=str(ticket_id), timestamp=at)
 
     @event("TicketFiled")
     def _record_ticket_filed(self, ticket_id: str, timestamp: datetime) -> None:
-        self.ticket_ids.append(ticket_id)
+        """Recorded by older versions with each submission; changes nothing now."""

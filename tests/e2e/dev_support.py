@@ -57,6 +57,8 @@ def call(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             raw = response.read()
+            if "json" not in (response.headers.get("Content-Type") or ""):
+                return response.status, raw  # a file: CSV, XLSX, an attachment
             return response.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
         raw = error.read()

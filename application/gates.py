@@ -1,0 +1,188 @@
+"""What the platform decided, kept beside the events: who may still submit, which tickets each
+workspace and account owns, and which platform events were applied.
+
+Workspaces and accounts used to keep every ticket id filed under them and every platform event
+id they applied in their state, so each grew without bound (a 100,000-ticket workspace was a
+3.7 MB snapshot) and every submission wrote both aggregates, so concurrent submissions in one
+workspace conflicted. Three tables, written in the same transaction as the events, do it now:
+
+- ``ticket_owners``: each ticket's workspace and submitting account (for closing them all).
+- ``submission_gates``: one row per workspace and account, ``closed`` once it is dissolved or
+  cancelled. A submission takes the rows of its workspace and account ``FOR SHARE`` and is
+  refused if one is closed; closing a gate takes the row ``FOR UPDATE``, so it waits for the
+  submissions in flight and every later one sees it closed. Tickets are then closed from
+  ``ticket_owners``, which holds every ticket the gate let through. Submissions do not block
+  each other (shared locks), so they no longer conflict.
+- ``applied_platform_events``: the platform event ids applied, with their effect; a second
+  delivery finds its id there (a concurrent one fails on the primary key and is retried).
+
+The first start after this change fills the tables from the events already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from domain.content import storable
+from domain.errors import NotAllowed
+
+log = logging.getLogger(__name__)
+WORKSPACE, ACCOUNT = "workspace", "account"
+MIGRATION = "gates-from-events"
+DDL = (
+    "CREATE TABLE IF NOT EXISTS ticket_owners (ticket_id uuid PRIMARY KEY, "
+    "workspace_id text NOT NULL, account_id text NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ticket_owners_by_workspace ON ticket_owners (workspace_id)",
+    "CREATE INDEX IF NOT EXISTS ticket_owners_by_account ON ticket_owners (account_id)",
+    "CREATE TABLE IF NOT EXISTS submission_gates (kind text NOT NULL, key text NOT NULL, "
+    "closed boolean NOT NULL DEFAULT false, PRIMARY KEY (kind, key))",
+    "CREATE TABLE IF NOT EXISTS applied_platform_events (event_id text PRIMARY KEY, "
+    "applied_at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE IF NOT EXISTS ticketing_migrations (name text PRIMARY KEY, "
+    "done_at timestamptz NOT NULL DEFAULT now())",
+)
+
+
+class GateClosed(NotAllowed):
+    """The workspace was dissolved or the account cancelled while the submission was made."""
+
+
+@dataclass(frozen=True)
+class TicketOwner:
+    """The workspace and account a new ticket is filed under (its submission's gates)."""
+
+    ticket_id: UUID
+    workspace_id: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A workspace or an account whose gate is closing (dissolved, cancelled)."""
+
+    kind: str
+    key: str
+
+
+def file_ticket(curs: Cursor[DictRow], owner: TicketOwner) -> None:
+    """Let a submission through both gates, or raise :class:`GateClosed` (in its transaction)."""
+    keys = [(WORKSPACE, owner.workspace_id), (ACCOUNT, owner.account_id)]
+    curs.executemany(
+        "INSERT INTO submission_gates (kind, key) VALUES (%s, %s) ON CONFLICT DO NOTHING", keys
+    )
+    gates = curs.execute(
+        "SELECT kind, closed FROM submission_gates WHERE (kind = %s AND key = %s) "
+        "OR (kind = %s AND key = %s) FOR SHARE",
+        [value for pair in keys for value in pair],
+    ).fetchall()
+    for gate in gates:
+        if gate["closed"]:
+            what = "workspace was dissolved" if gate["kind"] == WORKSPACE else "account cancelled"
+            raise GateClosed(f"the {what}")
+    curs.execute(
+        "INSERT INTO ticket_owners (ticket_id, workspace_id, account_id) VALUES (%s, %s, %s)",
+        (owner.ticket_id, owner.workspace_id, owner.account_id),
+    )
+
+
+def close_gate(curs: Cursor[DictRow], gate: Gate) -> None:
+    """Close a gate (in the transaction that records the dissolution or the cancellation)."""
+    curs.execute(
+        "INSERT INTO submission_gates (kind, key, closed) VALUES (%s, %s, true) "
+        "ON CONFLICT (kind, key) DO UPDATE SET closed = true",
+        (gate.kind, gate.key),
+    )
+
+
+def mark_applied(curs: Cursor[DictRow], event_id: str) -> None:
+    """Record a platform event as applied (a duplicate raises a unique violation)."""
+    curs.execute("INSERT INTO applied_platform_events (event_id) VALUES (%s)", (event_id,))
+
+
+def was_applied(datastore: PostgresDatastore, event_id: str) -> bool:
+    """Whether a platform event was applied before."""
+    with datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM applied_platform_events WHERE event_id = %s", (event_id,)
+        ).fetchone()
+    return row is not None
+
+
+def tickets_owned(datastore: PostgresDatastore, gate: Gate) -> list[UUID]:
+    """Every ticket filed under a workspace or an account, oldest first."""
+    column = "workspace_id" if gate.kind == WORKSPACE else "account_id"
+    with datastore.get_connection() as conn:
+        rows = conn.execute(
+            f"SELECT ticket_id FROM ticket_owners WHERE {column} = %s",  # noqa: S608 - fixed
+            (gate.key,),
+        ).fetchall()
+    return [row["ticket_id"] for row in rows]
+
+
+def migrate(curs: Cursor[DictRow], events_table: str) -> None:
+    """Fill the tables from the events stored before they existed (once)."""
+    done = curs.execute(
+        "INSERT INTO ticketing_migrations (name) VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
+        (MIGRATION,),
+    ).fetchone()
+    if done is None:
+        return
+    owners: list[tuple[Any, ...]] = []
+    applied: list[tuple[str]] = []
+    names: dict[UUID, tuple[str, str]] = {}  # aggregate -> (gate kind, workspace or account id)
+    closing: list[UUID] = []
+    for row in _events(curs, events_table):
+        state, topic = row["state"], row["topic"]
+        kind = topic.rpartition(".")[2]
+        if topic == "domain.ticket:Ticket.Submitted":
+            submitter = state.get("submitter") or {}
+            owners.append(
+                (row["originator_id"], storable(str(state.get("workspace_id"))),
+                 storable(str(submitter.get("account_id"))))
+            )  # fmt: skip
+        elif kind == "Registered":
+            gate_kind = WORKSPACE if "workspace_id" in state else ACCOUNT
+            names[row["originator_id"]] = (gate_kind, storable(str(state[f"{gate_kind}_id"])))
+        elif "platform_event_id" in state:
+            applied.append((storable(str(state["platform_event_id"])),))
+            if kind in ("Dissolved", "Cancelled"):
+                closing.append(row["originator_id"])
+    curs.executemany("INSERT INTO ticket_owners VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", owners)
+    curs.executemany(
+        "INSERT INTO applied_platform_events (event_id) VALUES (%s) ON CONFLICT DO NOTHING",
+        applied,
+    )
+    for aggregate_id in closing:
+        close_gate(curs, Gate(*names[aggregate_id]))
+    log.info(
+        "filled the gate tables from the store: %d tickets, %d platform events, %d closed",
+        len(owners), len(applied), len(closing),
+    )  # fmt: skip
+
+
+def _events(curs: Cursor[DictRow], events_table: str) -> Iterator[DictRow]:
+    topics: Sequence[str] = (
+        "domain.ticket:Ticket.Submitted",
+        "domain.platform:Workspace.Registered",
+        "domain.platform:Workspace.MemberJoined",
+        "domain.platform:Workspace.MemberLeft",
+        "domain.platform:Workspace.Dissolved",
+        "domain.platform:Account.Registered",
+        "domain.platform:Account.Cancelled",
+    )
+    rows = curs.execute(
+        f"SELECT originator_id, topic, state FROM {events_table} "  # noqa: S608 - our table
+        "WHERE topic = ANY(%s) ORDER BY notification_id",
+        (list(topics),),
+    ).fetchall()
+    for row in rows:
+        yield {**row, "state": json.loads(bytes(row["state"]))}

@@ -1,0 +1,125 @@
+"""Submission gates, ticket owners and applied platform events (``application.gates``):
+the races they settle, their recovery from a crash halfway, and their filling from a store
+written before they existed."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from application.bootstrap import build_app
+from application.config import Settings
+from application.database import drop_database, ensure_database
+from application.gates import ACCOUNT, WORKSPACE, Gate
+from application.recorder import ConsumedOffset
+from application.tickets import TicketingApp
+from domain.errors import NotAllowed
+from domain.platform import Workspace
+from domain.status import CloseReason, Status
+from tests.integration.conftest import ADMIN, AppFactory, run_together, submit, user, workspace_with
+
+
+@pytest.mark.parametrize("round_", range(8))
+def test_many_submissions_racing_a_dissolution_are_each_refused_or_closed(
+    make_app: AppFactory, round_: int
+) -> None:
+    apps = [make_app() for _ in range(5)]
+    members = [user() for _ in range(4)]
+    ws = workspace_with(apps[0], *members)
+    results = run_together(
+        *[
+            lambda app=app, who=who: submit(app, who, ws)
+            for app, who in zip(apps[:4], members, strict=True)
+        ],
+        lambda: apps[4].workspace_dissolved(ws, str(uuid4())),
+    )
+    for result in results[:4]:
+        if isinstance(result, NotAllowed):
+            continue
+        assert not isinstance(result, Exception), result
+        ticket = apps[0].ticket(ADMIN, str(result.ticket.id))  # type: ignore[attr-defined]
+        assert (ticket.status, ticket.close_reason) == (
+            Status.CLOSED,
+            CloseReason.WORKSPACE_DISSOLVED,
+        )
+
+
+def test_a_platform_event_delivered_twice_at_once_has_one_effect(make_app: AppFactory) -> None:
+    first, second = make_app(), make_app()
+    ws, alice, event_id = f"ws-{uuid4().hex[:8]}", user(), str(uuid4())
+    results = run_together(
+        lambda: first.member_joined(ws, alice.account_id, event_id),
+        lambda: second.member_joined(ws, alice.account_id, event_id),
+    )
+    assert sorted(results) == [False, True]  # type: ignore[type-var]
+    joined = [e for e in first.events.get(Workspace.create_id(ws)) if "Joined" in type(e).__name__]
+    assert len(joined) == 1
+
+
+def test_a_cancellation_that_died_halfway_finishes_when_delivered_again(
+    app: TicketingApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    tickets = [submit(app, alice, ws).ticket.id for _ in range(5)]
+    monkeypatch.setattr("application.platform_facts.CLOSE_BATCH", 2)
+    event_id, calls = str(uuid4()), {"n": 0}
+    get_ticket = app._get_ticket
+
+    def dying(ticket_id: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:  # in the second batch: the process dies
+            raise SystemExit("killed")
+        return get_ticket(ticket_id)
+
+    monkeypatch.setattr(app, "_get_ticket", dying)
+    offset = ConsumedOffset("gates-test", "platform.accounts", 0, 41)
+    with pytest.raises(SystemExit):
+        app.account_cancelled(alice.account_id, event_id, offset)
+    with pytest.raises(NotAllowed):
+        submit(app, alice, ws)  # the gate closed before anything else
+    assert app.consumer_offsets("gates-test") == {}, "not consumed until every ticket closed"
+
+    monkeypatch.setattr(app, "_get_ticket", get_ticket)
+    assert app.account_cancelled(alice.account_id, event_id, offset) is False, "a duplicate"
+    assert {app.ticket(ADMIN, str(t)).close_reason for t in tickets} == {
+        CloseReason.ACCOUNT_CANCELLED
+    }
+    assert app.consumer_offsets("gates-test") == {("platform.accounts", 0): 41}
+
+
+def test_the_tables_are_filled_from_a_store_written_before_them(database_url: str) -> None:
+    url = make_conninfo(database_url, dbname=f"gates_{uuid4().hex[:12]}")
+    ensure_database(url)
+    settings = Settings(database_url=url, default_assignee=ADMIN.account_id)
+    app = build_app(settings)
+    try:
+        alice, bob = user(), user()
+        ws, gone = workspace_with(app, alice, bob), workspace_with(app, bob)
+        ticket = submit(app, alice, ws).ticket.id
+        joined = str(uuid4())
+        app.member_joined(ws, "carol", joined)
+        app.workspace_dissolved(gone, str(uuid4()))
+        app.account_cancelled(bob.account_id, str(uuid4()))
+        with app.datastore.transaction(commit=True) as curs:
+            for table in ("ticket_owners", "submission_gates", "applied_platform_events",
+                          "ticketing_migrations"):  # fmt: skip
+                curs.execute(f"DELETE FROM {table}")  # noqa: S608 - our tables
+    finally:
+        app.close()
+    app = build_app(settings)  # a start after the upgrade fills them from the events
+    try:
+        recorder: Any = app.recorder
+        assert recorder.tickets_owned(Gate(WORKSPACE, ws)) == [ticket]
+        assert recorder.tickets_owned(Gate(ACCOUNT, alice.account_id)) == [ticket]
+        assert recorder.was_applied(joined)
+        assert app.member_joined(ws, "carol", joined) is False, "its effect is remembered"
+        with pytest.raises(NotAllowed):
+            submit(app, bob, ws)  # cancelled
+        assert submit(app, alice, ws).ticket.number > 0
+    finally:
+        app.close()
+        drop_database(url)
