@@ -19,6 +19,8 @@ COMMANDS = Counter(
     "ticketing_commands_total", "Ticket commands by type and outcome", ["command", "outcome"]
 )
 log = logging.getLogger("ticketing.http")
+# label values come from a fixed set: a client inventing methods must not grow the metrics
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _command_name() -> str | None:
@@ -39,8 +41,9 @@ def instrument(app: Flask) -> None:
     def finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        LATENCY.labels(request.method, endpoint).observe(elapsed)
+        method = request.method if request.method in METHODS else "OTHER"
+        REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
+        LATENCY.labels(method, endpoint).observe(elapsed)
         command = _command_name()
         if command:
             outcome = "ok" if response.status_code < 400 else str(response.status_code)

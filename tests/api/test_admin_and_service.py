@@ -177,3 +177,11 @@ def test_every_documented_error_is_problem_json(client: FlaskClient) -> None:
                     assert list(target["content"]) == ["application/problem+json"]
                     schema = target["content"]["application/problem+json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_invented_methods_do_not_grow_the_metrics(client: FlaskClient) -> None:
+    for n in range(20):
+        client.open("/api/v1/ticket-types", method=f"BREW{n}")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "BREW" not in metrics
+    assert 'method="OTHER"' in metrics
