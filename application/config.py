@@ -85,6 +85,9 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_workers: int = 2
     web_threads: int = 32
+    # each API process is replaced (gracefully, its requests finished) after about this many
+    # requests: what caches and the allocator keep grows no further (docs/benchmarks.md, soak)
+    web_max_requests: int = 20_000
 
     @property
     def consumed_topics(self) -> tuple[str, str]:
@@ -164,4 +167,7 @@ class Settings:
             bind=env.get("TICKETING_BIND") or defaults.bind,
             web_workers=_int(env, "TICKETING_WEB_WORKERS", defaults.web_workers),
             web_threads=_int(env, "TICKETING_WEB_THREADS", defaults.web_threads),
+            web_max_requests=_int(
+                env, "TICKETING_WEB_MAX_REQUESTS", defaults.web_max_requests, minimum=0
+            ),
         )

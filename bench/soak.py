@@ -7,7 +7,11 @@ Reported: requests and errors (any 5xx, or a status the operation never answers)
 resident memory of the API processes over time and its slope after the warm-up, and the
 projection lag (from a command's answer until the read models reach its position: p50, p99).
 
-    .venv/bin/python bench/soak.py [--duration 600] [--clients 8] [--warmup 120]
+The load is bounded: the clients together send ``--rate`` requests per second (a steady
+production load for one small instance), not as many as the machine can take, so the lag
+measures the service, not an overloaded machine.
+
+    .venv/bin/python bench/soak.py [--duration 600] [--clients 8] [--rate 150] [--warmup 120]
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tokens import issue_token
 from bench.support import ROOT, scratch_database
+from projections.view import SOURCE_NAME
 from tests.e2e.dev_support import Served, call
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.kafka_clients import ensure_topics
@@ -49,8 +54,8 @@ WORKSPACES = 20
 class Load:
     """The shared state of the client threads: tokens, tickets, counts, command positions."""
 
-    def __init__(self, api: str, deadline: float) -> None:
-        self.api, self.deadline = api, deadline
+    def __init__(self, api: str, deadline: float, clients: int, rate: float) -> None:
+        self.api, self.deadline, self.clients, self.rate = api, deadline, clients, rate
         self.admin = issue_token(SECRET, "soak-admin", "admin", name="Admin")
         self.tickets: list[tuple[str, str, str]] = []  # (ticket id, submitter, workspace)
         self.statuses: Counter[str] = Counter()
@@ -87,7 +92,11 @@ def submit(url: str, token: str, body: dict[str, Any]) -> tuple[int, Any, int]:
 def client(load: Load, number: int) -> None:
     """One client thread: a random mix of operations until the deadline."""
     rng = random.Random(number)
+    interval = load.clients / load.rate
+    next_at = time.monotonic() + rng.random() * interval
     while time.monotonic() < load.deadline:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = max(next_at + interval, time.monotonic() - interval)
         account, ws, token = load.user(rng.randrange(10_000))
         choice = rng.random()
         if choice < 0.25 or not load.tickets:
@@ -143,16 +152,24 @@ def client(load: Load, number: int) -> None:
             load.record("bad body", status, (422,), answer)
 
 
+API_PROCESSES: set[int] = set()  # every API worker process seen (a recycled one is replaced)
+
+
 def api_memory(server: Served) -> int:
     """Resident bytes of the API's worker processes."""
-    return sum(child.memory_info().rss for child in psutil.Process(server.process.pid).children())
+    children = psutil.Process(server.process.pid).children()
+    API_PROCESSES.update(child.pid for child in children)
+    return sum(child.memory_info().rss for child in children)
 
 
 def lag_sampler(database_url: str, load: Load, lags: list[float], stop: threading.Event) -> None:
     """How long each command's position took to reach the read models (50 ms resolution)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         while not stop.is_set():
-            row = conn.execute("SELECT notification_id FROM read_models_tracking").fetchone()
+            row = conn.execute(
+                "SELECT notification_id FROM read_models_tracking WHERE application_name = %s",
+                (SOURCE_NAME,),
+            ).fetchone()
             reached, now = (row[0] if row else 0), time.monotonic()
             with load.lock:
                 waiting = []
@@ -169,6 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=600.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--rate", type=float, default=150.0, help="requests per second, all clients"
+    )
     parser.add_argument("--warmup", type=float, default=120.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, scratch_database() as database_url:
@@ -190,7 +210,7 @@ def main() -> None:
         )  # fmt: skip
         server = Served(env, Path(folder) / "serve.log")
         started = time.monotonic()
-        load = Load(server.api, started + args.duration)
+        load = Load(server.api, started + args.duration, args.clients, args.rate)
         lags: list[float] = []
         stop = threading.Event()
         sampler = threading.Thread(target=lag_sampler, args=(database_url, load, lags, stop))
@@ -237,7 +257,10 @@ def report(
         slope = (after[-1][1] - after[0][1]) / (after[-1][0] - after[0][0])
         grown, requests = after[-1][1] - after[0][1], after[-1][0] - after[0][0]
         print(f"after the {warmup:.0f}s warm-up: {slope:+.1f} bytes per request "
-              f"({grown / 2**20:+.1f} MiB over {requests:,} requests)")  # fmt: skip
+              f"({grown / 2**20:+.1f} MiB over {requests:,} requests); between "
+              f"{min(r for _, r in after) / 2**20:.1f} and {max(r for _, r in after) / 2**20:.1f} "
+              f"MiB; API processes seen: {len(API_PROCESSES)} (more than "
+              f"TICKETING_WEB_WORKERS: some were recycled)")  # fmt: skip
     if lags:
         lags.sort()
         p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]

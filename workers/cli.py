@@ -42,6 +42,9 @@ def serve(args: argparse.Namespace) -> int:
         "--worker-class", "api.gunicorn_worker.ProblemThreadWorker",
         "--threads", str(args.threads or settings.web_threads),
         "--graceful-timeout", "10",
+        # recycle a process after this many requests (0: never), spread so they never all go
+        "--max-requests", str(settings.web_max_requests),
+        "--max-requests-jitter", str(settings.web_max_requests // 10),
         # long enough for a list URL with every filter; batch exports POST their ids
         "--limit-request-line", "8190",
         # no control socket: it lives at one fixed path per user, so two instances would collide

@@ -1,7 +1,9 @@
-"""The command line: token minting (the other commands need servers and live in integration)."""
+"""The command line: token minting and the server's arguments (the other commands need
+servers and live in integration)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import jwt
@@ -39,3 +41,20 @@ def test_env_file_is_loaded_and_the_environment_wins(
     monkeypatch.setenv("TICKETING_ENV_FILE", str(env_file))
     assert run(["token", "--sub", "bob"]) == 0
     assert jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])["sub"] == "bob"
+
+
+def test_serve_recycles_api_processes_after_a_bounded_number_of_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What caches and the allocator keep grows no further than one process's lifetime."""
+    seen: list[list[str]] = []
+    monkeypatch.setattr("gunicorn.app.wsgiapp.run", lambda: seen.append(list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", ["ticketing"])
+    monkeypatch.setenv("TICKETING_WEB_MAX_REQUESTS", "500")
+    assert run(["serve"]) == 0
+    monkeypatch.delenv("TICKETING_WEB_MAX_REQUESTS")
+    assert run(["serve"]) == 0
+    limited, default = seen
+    assert limited[limited.index("--max-requests") + 1] == "500"
+    assert limited[limited.index("--max-requests-jitter") + 1] == "50"
+    assert default[default.index("--max-requests") + 1] == "20000"
