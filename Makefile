@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration api e2e lint format dev bench faults clean
+.PHONY: install browser test unit integration api e2e console console-screenshots lint format dev bench faults clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install the service with its dev tools
 
-test: install ## the whole suite (unit, integration against real PostgreSQL)
+# The console's browser tests drive Debian's Chromium (Playwright cannot download one here).
+CHROMIUM ?= /usr/bin/chromium
+browser: ## Debian's chromium for tests/console: installed when run as root, else they are skipped
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the console's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: no $(CHROMIUM) and not root: tests/console will be skipped (sudo apt-get install chromium)"; \
+	fi
+
+test: install browser ## the whole suite (unit, integration against real PostgreSQL, the console in Chromium)
 	$(BIN)/pytest
 
 unit: install ## domain rules only, no database
@@ -28,6 +39,12 @@ api: install ## the HTTP API through Flask's test client, real PostgreSQL
 
 e2e: install ## `ticketing dev` as a subprocess
 	$(BIN)/pytest tests/e2e
+
+console: install browser ## the web console in a real browser (Playwright driving Chromium)
+	$(BIN)/pytest tests/console
+
+console-screenshots: install browser ## the README's pictures of the console, into docs/screenshots
+	TICKETING_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/console/test_screenshots.py
 
 dev: install ## everything on this machine: embedded PostgreSQL and the API on :8000
 	$(BIN)/ticketing dev

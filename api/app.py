@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
-from api import attachments, handlers, lists, me, problems, service, tickets, verifications
+from api import (
+    attachments,
+    console,
+    handlers,
+    lists,
+    me,
+    problems,
+    service,
+    tickets,
+    verifications,
+)
 from api.auth import current_actor
 from api.observability import instrument
 from api.openapi import OperationsPlugin, TicketingApi
@@ -66,7 +76,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {
@@ -89,9 +98,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["read_models"] = view
 
     read_ids_in_paths(app)
+    console.register(app)  # before the API: it names where Swagger UI's assets are
     api = TicketingApi(app, spec_kwargs={"extra_plugins": [OperationsPlugin()]})
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
+    api.register_blueprint(handlers.targets)
     api.register_blueprint(lists.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(verifications.blp)

@@ -1,4 +1,5 @@
-"""Handler administration (``/admin/handlers``): admins manage, auditors read."""
+"""Handler administration (``/admin/handlers``): admins manage, auditors read; and the
+handlers a ticket can be forwarded to (``/handlers``), for the staff who forward."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from api.auth import current_actor
 from api.http import ticketing
 from api.parsing import Blueprint
 from api.presenters import handler_entries
-from api.schemas import HandlerCreateSchema, HandlerPatchSchema, HandlerSchema
+from api.schemas import (
+    ForwardTargetsSchema,
+    HandlerCreateSchema,
+    HandlerPatchSchema,
+    HandlerSchema,
+)
 from domain.actors import Role
 from domain.errors import NotAllowed
 
 blp = Blueprint("handlers", __name__, url_prefix="/api/v1/admin", description="Support handlers")
+targets = Blueprint(
+    "forward_targets", __name__, url_prefix="/api/v1", description="Where tickets can go"
+)
+STAFF = (Role.HANDLER, Role.ADMIN, Role.AUDITOR)
 
 
 def _entry(handlers: dict[str, dict[str, Any]], account_id: str) -> dict[str, Any]:
@@ -52,3 +62,20 @@ class HandlerByAccount(MethodView):
         """Change a handler's name, roles or whether it is active (admins)."""
         roster = ticketing().update_handler(current_actor(), account_id, body)
         return _entry(roster.handlers, account_id)
+
+
+@targets.route("/handlers", methods=["GET"])
+@targets.response(200, ForwardTargetsSchema)
+def forward_targets() -> dict[str, Any]:
+    """The active handlers, the ones a ticket can be forwarded to (handlers, admins and
+    auditors): ``{items: [{account_id, name}]}`` sorted by account id."""
+    if current_actor().role not in STAFF:
+        raise NotAllowed("only support staff see the handlers")
+    entries = handler_entries(ticketing().roster().handlers)
+    return {
+        "items": [
+            {"account_id": entry["account_id"], "name": entry["name"]}
+            for entry in entries
+            if entry["active"]
+        ]
+    }

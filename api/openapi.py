@@ -44,6 +44,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("handlers.Handlers", "get"): "listHandlers",
     ("handlers.Handlers", "post"): "addHandler",
     ("handlers.HandlerByAccount", "patch"): "updateHandler",
+    ("forward_targets.forward_targets", "get"): "listForwardTargets",
     ("me.me", "get"): "getMe",
     ("me.my_workspaces", "get"): "listMyWorkspaces",
     ("verifications.request_verification", "post"): "requestEmailVerification",

@@ -177,6 +177,15 @@ class HandlerSchema(Schema):
     active = fields.Boolean(required=True)
 
 
+class ForwardTargetSchema(Schema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ForwardTargetsSchema(Schema):
+    items = fields.List(fields.Nested(ForwardTargetSchema), required=True)
+
+
 class HandlerCreateSchema(StrictSchema):
     account_id = fields.String(required=True)
     name = fields.String(required=True)

@@ -3,9 +3,9 @@
 Starts (or re-attaches to) an embedded PostgreSQL in ``<data-dir>/postgres`` and a
 Kafka-compatible broker whose topics live in ``<data-dir>/broker``, runs the API and the worker
 as child processes, writes the instance's settings to ``<data-dir>/ticketing.env``, and prints
-the URLs and an admin token. It supervises everything it started: a process that dies is
-restarted with back-off. Ctrl-C or SIGTERM stops it all, in order: API, worker, broker,
-PostgreSQL.
+the URLs, sign-in links for the admin and a demo user, and an admin token. It supervises
+everything it started: a process that dies is restarted with back-off. Ctrl-C or SIGTERM
+stops it all, in order: API, worker, broker, PostgreSQL.
 
 Settings: a ``TICKETING_*`` variable in the environment wins over anything dev would choose or
 has written before (``TICKETING_DATABASE_URL`` or ``TICKETING_KAFKA_BOOTSTRAP`` in the
@@ -34,6 +34,7 @@ from application.database import ensure_database
 from application.tokens import issue_token
 from workers.embedded_broker import EmbeddedBroker
 from workers.embedded_postgres import EmbeddedPostgres
+from workers.emit import emit
 from workers.kafka_clients import ensure_topics
 from workers.supervisor import Child, Service, Watched, python_command
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 WATCH_INTERVAL = 0.2
 ADMIN_TOKEN_TTL = 12 * 3600
+DEMO_USER, DEMO_NAME, DEMO_WORKSPACE = "demo-user", "Demo User", "demo-workspace"
 PREFIX = "TICKETING_"
 # the embedded broker takes about session_timeout / 2 to let a consumer join
 DEV_KAFKA_TIMINGS = {
@@ -229,12 +231,30 @@ class DevRunner:
     def _child_env(self) -> dict[str, str]:
         return {**self.environ, ENV_FILE_VARIABLE: str(self.env_file), **self.settings}
 
+    def _welcome_demo_user(self, settings: Settings) -> None:
+        """Make the demo user a member of the demo workspace, the way the platform would: a
+        ``MemberJoined`` on the broker (a repeat on a later start changes nothing)."""
+        try:
+            emit(
+                settings,
+                "MemberJoined",
+                [f"workspace_id={DEMO_WORKSPACE}", f"account_id={DEMO_USER}"],
+            )
+        except Exception as error:  # the console still works for the admin
+            log.warning("could not publish the demo user's MemberJoined: %s", error)
+
     def _announce(self, url: str, bootstrap: str, settings: Settings) -> None:
-        token = issue_token(
-            settings.jwt_secret, settings.default_assignee, "admin", ADMIN_TOKEN_TTL, "Admin"
-        )
+        self._welcome_demo_user(settings)
+        secret = settings.jwt_secret
+        admin = issue_token(secret, settings.default_assignee, "admin", ADMIN_TOKEN_TTL, "Admin")
+        demo = issue_token(secret, DEMO_USER, "user", ADMIN_TOKEN_TTL, DEMO_NAME)
         print(
             f"ticketing dev is running (Ctrl-C stops it)\n"
+            f"  console:      {url}/\n"
+            f"  sign in as the admin ({settings.default_assignee}):\n"
+            f"                {url}/#token={admin}\n"
+            f"  sign in as the demo user ({DEMO_USER}, member of {DEMO_WORKSPACE}):\n"
+            f"                {url}/#token={demo}\n"
             f"  API:          {url}/api/v1\n"
             f"  docs:         {url}/api/v1/docs\n"
             f"  OpenAPI:      {url}/api/v1/openapi.json\n"
@@ -242,7 +262,7 @@ class DevRunner:
             f"  Kafka:        {bootstrap}  (topics: {', '.join(settings.all_topics)})\n"
             f"  data folder:  {self.data_dir}\n"
             f"  settings:     {self.env_file}  (TICKETING_ENV_FILE={self.env_file} ticketing ...)\n"
-            f"  admin token:  {token}",
+            f"  admin token:  {admin}",
             flush=True,
         )
 

@@ -4,9 +4,11 @@ supervision of what it started."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,3 +181,23 @@ def test_ctrl_c_in_a_terminal_stops_everything_in_order_without_errors(dev: Dev)
     assert error_lines(after) == [], "a clean stop logs no error"
     order = [after.index(f"{name} stopped") for name in ("API", "worker")]
     assert order == sorted(order), "the API stops before the worker"
+
+
+def test_dev_prints_sign_in_links_and_the_demo_user_is_a_member(dev: Dev) -> None:
+    dev.start()
+    links = re.findall(r"(http://127\.0\.0\.1:\d+/)#token=(\S+)", dev.output())
+    assert len(links) == 2, dev.output()
+    secret = dev.settings["TICKETING_JWT_SECRET"]
+    (admin_page, admin), (user_page, user) = links
+    assert jwt.decode(admin, secret, algorithms=["HS256"])["role"] == "admin"
+    assert jwt.decode(user, secret, algorithms=["HS256"])["sub"] == "demo-user"
+    for page in (admin_page, user_page):
+        with urllib.request.urlopen(page, timeout=10) as response:  # noqa: S310 - loopback
+            assert b'src="/console/app.js"' in response.read()
+    # the MemberJoined went out on the broker; the worker applies it as any platform event
+    _, workspaces = until(
+        lambda: call(f"{dev.api}/me/workspaces", user),
+        lambda result: result[1].get("items") == [{"workspace_id": "demo-workspace"}],
+    )
+    assert workspaces["items"] == [{"workspace_id": "demo-workspace"}]
+    assert submit(dev, user, "demo-workspace", "from the demo link")[0] == 201

@@ -1,0 +1,98 @@
+// The console's entry: sign-in by /#token=<JWT>, the top bar, and the routes of CONTRACT.md §5.
+
+import { get, session, whenSignedOut } from "./api.js";
+import { navigate } from "./router.js";
+import { h, setTypes } from "./ui.js";
+import { renderSignIn } from "./views/signin.js";
+import { renderManagement } from "./views/management.js";
+import { renderDetails } from "./views/details.js";
+import { renderQueues } from "./views/queues.js";
+import { renderHandlers } from "./views/handlers.js";
+
+const main = document.getElementById("main");
+const topbar = document.getElementById("topbar");
+const STAFF = ["handler", "admin"];
+let me = null;
+
+function takeTokenFromAddress() {
+  const match = /^#token=(.+)$/.exec(location.hash);
+  if (!match) return;
+  session.signIn(decodeURIComponent(match[1]));
+  // the token stays with this tab, not in the address bar, history or a bookmark
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+function link(path, text) {
+  const current = location.pathname === path || (path === "/" && location.pathname.startsWith("/tickets/"));
+  return h("a", { href: path, "aria-current": current ? "page" : null, "data-route": true }, text);
+}
+
+function renderTopbar() {
+  topbar.replaceChildren();
+  if (!me) {
+    topbar.append(h("span", { class: "brand" }, "Ticketing"));
+    return;
+  }
+  const links = [link("/", "Tickets")];
+  if (STAFF.includes(me.role)) links.push(link("/handler", "Handler queues"));
+  if (me.role === "admin") links.push(link("/admin/handlers", "Handlers"));
+  links.push(h("a", { href: "/api/v1/docs" }, "API docs"));
+  topbar.append(
+    h("a", { class: "brand", href: "/", "data-route": true }, "Ticketing"),
+    h("nav", { "aria-label": "Main" }, links),
+    h("div", { class: "who" },
+      h("span", { class: "name" }, me.name || me.account_id),
+      h("span", { class: "role" }, me.role),
+      h("button", { type: "button", class: "link", onclick: () => signOut("You signed out.") }, "Sign out")),
+  );
+}
+
+function signOut(reason) {
+  session.signOut();
+  me = null;
+  history.replaceState(null, "", "/");
+  renderTopbar();
+  renderSignIn(main, { reason, onToken: start });
+}
+
+async function route() {
+  renderTopbar();
+  const path = location.pathname;
+  main.replaceChildren();
+  const ticket = /^\/tickets\/([^/]+)\/?$/.exec(path);
+  if (ticket) return renderDetails(main, { me, ticketId: decodeURIComponent(ticket[1]) });
+  if (path === "/handler") return renderQueues(main, { me });
+  if (path === "/admin/handlers") return renderHandlers(main, { me });
+  return renderManagement(main, { me });
+}
+
+async function start() {
+  main.replaceChildren(h("p", { class: "loading", role: "status" }, "Signing in…"));
+  try {
+    const [caller, types] = await Promise.all([get("/me"), get("/ticket-types")]);
+    me = caller;
+    setTypes(types);
+  } catch (error) {
+    if (session.token()) signOut(error.message);
+    return;
+  }
+  await route();
+  main.focus({ preventScroll: true });
+}
+
+whenSignedOut((reason) => {
+  if (me || session.token()) signOut(`Signed out: ${reason}`);
+});
+
+document.addEventListener("click", (event) => {
+  const anchor = event.target.closest("a[data-route]");
+  if (!anchor || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  navigate(anchor.getAttribute("href"));
+});
+window.addEventListener("popstate", () => me && route());
+window.addEventListener("console:navigate", () => me && route());
+
+takeTokenFromAddress();
+if (session.token()) start();
+else signOut(null);

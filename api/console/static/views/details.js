@@ -1,0 +1,222 @@
+// A ticket's details (CONTRACT.md §5): the conversation, the reply box, the side panel with
+// the ticket's facts and a button for exactly each of its allowed_actions.
+
+import { call, download, get, post, upload } from "../api.js";
+import {
+  CLOSE_REASONS, FieldError, alertBox, chip, confirmStep, fileField, filesFault, h, person, size, slaDue, time, typeName,
+} from "../ui.js";
+
+const STAFF = ["handler", "admin"];
+const FINAL = {
+  revoke: { title: "Revoke this ticket?", consequence: "Support will not pick it up. You can restart it later.", confirm: "Revoke ticket" },
+  close: { title: "Close this ticket?", consequence: "Closed tickets cannot be reopened or replied to.", confirm: "Close ticket" },
+  complete: { title: "Mark this ticket complete?", consequence: "The ticket closes: it cannot be reopened or replied to.", confirm: "Mark complete" },
+};
+const BUTTONS = { revoke: "Revoke", restart: "Restart", close: "Close", rate: "Rate", accept: "Accept", forward: "Forward", complete: "Mark complete" };
+
+function attachmentLinks(attachments) {
+  if (!attachments || !attachments.length) return null;
+  return h("ul", { class: "attachments" }, attachments.map((attachment) =>
+    h("li", {},
+      h("a", {
+        href: `/api/v1/attachments/${encodeURIComponent(attachment.id)}`,
+        onclick: (event) => {
+          event.preventDefault();
+          download("GET", `/attachments/${encodeURIComponent(attachment.id)}`, undefined, attachment.filename);
+        },
+      }, attachment.filename),
+      h("span", { class: "muted" }, ` ${size(attachment.size)}`))));
+}
+
+function entry({ author, side, body, when, attachments, automatic }) {
+  return h("li", { class: `message ${side}${automatic ? " automatic" : ""}` },
+    h("div", { class: "meta" },
+      h("strong", {}, author),
+      automatic ? h("span", { class: "tag" }, "Automatic reply") : null,
+      time(when)),
+    h("div", { class: "body" }, body),
+    attachmentLinks(attachments));
+}
+
+function conversation(ticket) {
+  const opening = entry({
+    author: ticket.submitter.name || ticket.submitter.account_id, side: "customer",
+    body: ticket.description, when: ticket.submitted_at, attachments: ticket.attachments,
+  });
+  // the customer's side is the submitter's and other members'; support and the system answer
+  return h("ol", { class: "conversation", "aria-label": "Conversation" }, opening, ticket.messages.map((message) => entry({
+    author: `${message.author.name || message.author.account_id}${STAFF.includes(message.author.role) ? " (support)" : ""}`,
+    side: message.author.role === "user" ? "customer" : "support",
+    body: message.body, when: message.created_at, attachments: message.attachments, automatic: message.automatic,
+  })));
+}
+
+function facts(ticket) {
+  const due = ticket.sla || {};
+  const pairs = [
+    ["Status", chip(ticket.status)],
+    ["Number", h("span", { class: "number" }, `#${ticket.number}`)],
+    ["Type", typeName(ticket.type)],
+    ["Submitter", person(ticket.submitter)],
+    ["Workspace", ticket.workspace_id],
+    ["Assignee", person(ticket.assignee)],
+    ["Submitted", time(ticket.submitted_at, { exactText: true })],
+    ["First response due", due.first_responded_at ? h("span", {}, "answered ", time(due.first_responded_at)) : time(due.first_response_due_at, { exactText: true })],
+    ["Resolution due", time(due.resolution_due_at, { exactText: true })],
+  ];
+  if (due.breached && due.breached.length) pairs.push(["SLA", h("span", { class: "badge-breached" }, `Breached: ${due.breached.map((kind) => kind.replace("_", " ")).join(", ")}`)]);
+  if (ticket.verified_email) pairs.push(["Verified e-mail", ticket.verified_email]);
+  if (ticket.closed_at) pairs.push(["Closed", h("span", {}, time(ticket.closed_at), ` — ${CLOSE_REASONS[ticket.close_reason] || ticket.close_reason}`)]);
+  if (ticket.rating) pairs.push(["Rating", h("span", {}, `${ticket.rating.score} of 5`, ticket.rating.comment ? h("q", {}, ticket.rating.comment) : null)]);
+  const current = slaDue(ticket.sla, ticket.status);
+  if (current) pairs.push(["Next SLA clock", h("span", {}, `${current.label} `, time(current.at))]);
+  return h("dl", { class: "facts" }, pairs.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+export async function renderDetails(main, { me, ticketId }) {
+  const alert = alertBox();
+  main.replaceChildren(h("p", { class: "loading", role: "status" }, "Loading the ticket…"));
+  let ticket;
+  try {
+    ticket = await get(`/tickets/${encodeURIComponent(ticketId)}`, { wait: true });
+  } catch (error) {
+    main.replaceChildren(h("h1", {}, "Ticket not available"), alert, h("p", {}, h("a", { href: "/", "data-route": true }, "Back to Ticket Management")));
+    alert.show(error.status === 404 ? "No such ticket, or it is not visible to you." : error);
+    return;
+  }
+  const staff = STAFF.includes(me.role);
+  let handlers = [];
+  if (ticket.allowed_actions.includes("forward")) {
+    try {
+      handlers = (await get("/handlers")).items;
+    } catch {
+      handlers = [];
+    }
+  }
+
+  async function command(action, body = {}) {
+    alert.clear();
+    try {
+      const headers = { "If-Match": `"${ticket.version}"` };
+      ticket = await call("POST", `/tickets/${encodeURIComponent(ticket.id)}/${action}`, { body, headers });
+      draw();
+    } catch (error) {
+      if (error.status === 412 || error.status === 409) {
+        ticket = await get(`/tickets/${encodeURIComponent(ticket.id)}`);
+        draw();
+        alert.show(`${error.message} The ticket has changed meanwhile: this is its current state.`);
+      } else {
+        alert.show(error, { handler_id: "Handler", score: "Score", comment: "Comment" });
+      }
+    }
+  }
+
+  function actionButtons() {
+    const buttons = [];
+    for (const action of ticket.allowed_actions) {
+      if (action === "reply") continue;
+      if (action === "forward") {
+        const choice = h("select", { id: "forward-handler" },
+          h("option", { value: "" }, "Choose a handler…"),
+          handlers.filter((handler) => handler.account_id !== (ticket.assignee && ticket.assignee.account_id))
+            .map((handler) => h("option", { value: handler.account_id }, handler.name || handler.account_id)));
+        buttons.push(h("div", { class: "forward" },
+          h("label", { for: "forward-handler" }, "Handler"), choice,
+          h("button", { type: "button", class: "secondary", onclick: () => choice.value
+            ? command("forward", { handler_id: choice.value })
+            : alert.show(new FieldError("handler_id", "choose who should take the ticket"), { handler_id: "Handler" }) }, BUTTONS.forward)));
+        continue;
+      }
+      if (action === "rate") {
+        buttons.push(h("button", { type: "button", class: "secondary", "aria-expanded": "false", onclick: (event) => {
+          const form = main.querySelector("form.rate");
+          form.hidden = !form.hidden;
+          event.currentTarget.setAttribute("aria-expanded", String(!form.hidden));
+          if (!form.hidden) form.querySelector("input").focus();
+        } }, BUTTONS.rate));
+        continue;
+      }
+      const primary = action === "accept" || action === "restart";
+      buttons.push(h("button", { type: "button", class: primary ? "primary" : "secondary", onclick: async () => {
+        if (FINAL[action] && !(await confirmStep(FINAL[action]))) return;
+        command(action);
+      } }, BUTTONS[action] || action));
+    }
+    return buttons.length ? h("div", { class: "ticket-actions", role: "group", "aria-label": "Actions" }, buttons) : null;
+  }
+
+  function ratingForm() {
+    if (!ticket.allowed_actions.includes("rate")) return null;
+    const comment = h("textarea", { id: "rating-comment", rows: "3", maxlength: "2000" });
+    const form = h("form", { class: "rate card", hidden: true, onsubmit: (event) => {
+      event.preventDefault();
+      const score = form.querySelector("input[name=score]:checked");
+      if (!score) {
+        alert.show(new FieldError("score", "choose a score from 1 to 5"), { score: "Score" });
+        return;
+      }
+      const body = { score: Number(score.value) };
+      if (comment.value.trim()) body.comment = comment.value;
+      command("rating", body);
+    } },
+    h("fieldset", { class: "score" }, h("legend", {}, "Score"),
+      [1, 2, 3, 4, 5].map((value) => h("label", { class: "radio" }, h("input", { type: "radio", name: "score", value: String(value) }), String(value)))),
+    h("label", { for: "rating-comment" }, "Comment"), comment,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Submit rating")));
+    return form;
+  }
+
+  function replyForm() {
+    if (!ticket.allowed_actions.includes("reply")) {
+      const why = ticket.status === "closed" ? "This ticket is closed: it cannot be replied to." : ticket.status === "revoked" ? "This ticket is revoked: restart it to continue the conversation." : "Replies open once the ticket is accepted.";
+      return h("p", { class: "notice" }, why);
+    }
+    const message = h("textarea", { id: "reply-message", rows: "4", maxlength: "10000" });
+    const files = fileField("reply-attachments", alert);
+    const automatic = staff ? h("input", { type: "checkbox", id: "reply-automatic" }) : null;
+    const send = h("button", { type: "submit", class: "primary" }, "Send");
+    const form = h("form", { class: "reply", onsubmit: async (event) => {
+      event.preventDefault();
+      alert.clear();
+      const chosen = [...files.input.files];
+      const fault = !message.value.trim() ? new FieldError("body", "write a message") : filesFault(chosen) ? new FieldError("attachments", filesFault(chosen)) : null;
+      if (fault) {
+        alert.show(fault, { body: "Message", attachments: "Attachments" });
+        return;
+      }
+      send.disabled = true;
+      try {
+        const body = { body: message.value };
+        if (chosen.length) body.attachment_ids = (await upload(chosen)).map((attachment) => attachment.id);
+        if (automatic && automatic.checked) body.automatic = true;
+        await post(`/tickets/${encodeURIComponent(ticket.id)}/messages`, body, { headers: { "Idempotency-Key": crypto.randomUUID() } });
+        ticket = await get(`/tickets/${encodeURIComponent(ticket.id)}`);
+        draw();
+        main.querySelector("#reply-message")?.focus();
+      } catch (error) {
+        alert.show(error, { body: "Message", attachment_ids: "Attachments" });
+      } finally {
+        send.disabled = false;
+      }
+    } },
+    h("label", { for: "reply-message" }, "Message"), message,
+    h("label", { for: "reply-attachments" }, "Attachments"), files.input, files.list,
+    h("div", { class: "actions" },
+      automatic ? h("label", { class: "check" }, automatic, " Automatic reply") : null,
+      send));
+    return form;
+  }
+
+  function draw() {
+    document.title = `#${ticket.number} ${ticket.title} · Ticketing`;
+    main.replaceChildren(
+      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/", "data-route": true }, "Ticket Management"), " › ", `#${ticket.number}`),
+      h("h1", {}, ticket.title, " ", h("span", { class: "number muted" }, `#${ticket.number}`)),
+      alert,
+      h("div", { class: "details" },
+        h("aside", { class: "panel", "aria-label": "Ticket" }, facts(ticket), actionButtons(), ratingForm()),
+        h("section", { class: "thread", "aria-label": "Conversation and reply" }, conversation(ticket), replyForm())));
+  }
+
+  draw();
+}

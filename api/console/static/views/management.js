@@ -1,0 +1,283 @@
+// Ticket Management (CONTRACT.md §5): workspace, All Tickets / My Tickets, filters, search,
+// the table with checkboxes, exports and more pages. The filters live in the address, so a
+// reload or a shared link shows the same list.
+
+import { download, get } from "../api.js";
+import { STATUS_NAMES, alertBox, chip, emptyRow, h, person, skeletonRows, slaCell, time, typeName, types } from "../ui.js";
+import { openSubmit } from "./submit.js";
+
+const COLUMNS = 9;
+const WORKSPACE_KEY = "ticketing.workspace";
+const EXPORT_PAGE = 100;
+
+function state() {
+  const query = new URLSearchParams(location.search);
+  return {
+    tab: query.get("tab") === "mine" ? "mine" : "all",
+    workspace: query.get("workspace") || sessionStorage.getItem(WORKSPACE_KEY) || "",
+    type: query.get("type") || "",
+    status: query.get("status") || "",
+    q: query.get("q") || "",
+  };
+}
+
+function keep(current) {
+  const query = new URLSearchParams();
+  if (current.tab === "mine") query.set("tab", "mine");
+  for (const name of ["workspace", "type", "status", "q"]) if (current[name]) query.set(name, current[name]);
+  const text = query.toString();
+  history.replaceState(null, "", text ? `/?${text}` : "/");
+  if (current.workspace) sessionStorage.setItem(WORKSPACE_KEY, current.workspace);
+}
+
+function select(id, label, options, value) {
+  return [
+    h("label", { for: id }, label),
+    h("select", { id }, options.map(([code, name]) => h("option", { value: code, selected: code === value }, name))),
+  ];
+}
+
+export async function renderManagement(main, { me }) {
+  const current = state();
+  const alert = alertBox();
+  const heading = h("h1", {}, "Ticket Management");
+  main.replaceChildren(heading, alert, h("p", { class: "loading", role: "status" }, "Loading your workspaces…"));
+  let workspaces;
+  try {
+    workspaces = (await get("/me/workspaces", { wait: true })).items.map((item) => item.workspace_id);
+  } catch (error) {
+    main.replaceChildren(heading, alert);
+    alert.show(error);
+    return;
+  }
+  if (!workspaces.includes(current.workspace)) current.workspace = workspaces[0] || "";
+  if (!workspaces.length && current.tab === "all") current.tab = "mine";
+  keep(current);
+
+  const workspaceSelect = h("select", { id: "workspace" }, workspaces.length
+    ? workspaces.map((id) => h("option", { value: id, selected: id === current.workspace }, id))
+    : h("option", { value: "" }, "No workspace"));
+  if (!workspaces.length) workspaceSelect.disabled = true;
+  const tabs = [["all", "All Tickets"], ["mine", "My Tickets"]].map(([code, name]) =>
+    h("button", { type: "button", role: "tab", id: `tab-${code}`, "aria-selected": String(current.tab === code), "aria-controls": "ticket-table", tabindex: current.tab === code ? "0" : "-1" }, name));
+  const [typeLabel, typeSelect] = select("filter-type", "Type", [["", "All types"], ...types().map((type) => [type.code, type.name])], current.type);
+  const [statusLabel, statusSelect] = select("filter-status", "Status", [["", "All statuses"], ...Object.entries(STATUS_NAMES)], current.status);
+  const search = h("input", { id: "search", type: "search", value: current.q, placeholder: "Number or title", autocomplete: "off" });
+  const count = h("span", { class: "selection", "aria-live": "polite" });
+  const exportCsv = h("button", { type: "button", class: "secondary" }, "Export CSV");
+  const exportXlsx = h("button", { type: "button", class: "secondary" }, "Export XLSX");
+  const submit = h("button", { type: "button", class: "primary" }, "Submit Ticket");
+  if (me.role !== "user" || !workspaces.length) submit.disabled = true;
+  const selectAll = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select all" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const table = h("table", { id: "ticket-table", class: "tickets", role: "tabpanel", "aria-labelledby": `tab-${current.tab}` },
+    h("thead", {}, h("tr", {},
+      h("th", { class: "check" }, selectAll),
+      ["Number", "Title", "Type", "Status", "Submitter", "Workspace", "Submitted", "SLA due"].map((name) => h("th", { scope: "col" }, name)))),
+    body);
+
+  main.replaceChildren(
+    h("div", { class: "page-head" }, heading, h("div", { class: "workspace-pick" }, h("label", { for: "workspace" }, "Workspace"), workspaceSelect)),
+    h("div", { class: "tabs", role: "tablist", "aria-label": "Lists" }, tabs),
+    h("div", { class: "toolbar" },
+      h("div", { class: "filters" },
+        h("div", { class: "field" }, typeLabel, typeSelect),
+        h("div", { class: "field" }, statusLabel, statusSelect),
+        h("div", { class: "field grow" }, h("label", { for: "search" }, "Search"), search)),
+      h("div", { class: "actions" }, count, exportCsv, exportXlsx, submit)),
+    alert,
+    h("div", { class: "table-wrap" }, table),
+    h("div", { class: "more" }, more),
+  );
+
+  let rows = [];
+  let cursor = null;
+  let generation = 0;
+  const checked = new Set();
+
+  function countText() {
+    count.textContent = checked.size ? `${checked.size} selected` : "";
+    selectAll.checked = rows.length > 0 && rows.every((row) => checked.has(row.id));
+  }
+
+  function row(ticket) {
+    const box = h("input", { type: "checkbox", "aria-label": `Select ticket ${ticket.number}`, checked: checked.has(ticket.id) });
+    box.addEventListener("change", () => {
+      if (box.checked) checked.add(ticket.id);
+      else checked.delete(ticket.id);
+      countText();
+    });
+    const breached = ticket.sla && ticket.sla.breached && ticket.sla.breached.length;
+    return h("tr", { class: breached ? "breached" : null },
+      h("td", { class: "check" }, box),
+      h("td", { class: "number", "data-label": "Number" }, `#${ticket.number}`),
+      h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/tickets/${encodeURIComponent(ticket.id)}`, "data-route": true }, ticket.title)),
+      h("td", { "data-label": "Type" }, typeName(ticket.type)),
+      h("td", { "data-label": "Status" }, chip(ticket.status)),
+      h("td", { "data-label": "Submitter" }, person(ticket.submitter)),
+      h("td", { "data-label": "Workspace" }, ticket.workspace_id),
+      h("td", { "data-label": "Submitted" }, time(ticket.submitted_at)),
+      h("td", { "data-label": "SLA due" }, slaCell(ticket)));
+  }
+
+  function listPath(after) {
+    const query = new URLSearchParams({ limit: "20" });
+    if (current.type) query.set("type", current.type);
+    if (current.status) query.set("status", current.status);
+    if (current.q.trim()) query.set("q", current.q.trim());
+    if (after) query.set("cursor", after);
+    const base = current.tab === "mine" ? "/me/tickets" : `/workspaces/${encodeURIComponent(current.workspace)}/tickets`;
+    return `${base}?${query}`;
+  }
+
+  function emptySentence() {
+    if (current.tab === "all" && !current.workspace) return "You are not a member of any workspace yet. Tickets assigned to support staff are in Handler queues.";
+    if (current.type || current.status || current.q.trim()) return "No tickets match these filters. Clear the search or choose another type or status.";
+    return current.tab === "mine" ? "You have not submitted a ticket yet. Submit one when something is wrong." : "No tickets yet. Submit one when something is wrong.";
+  }
+
+  async function load(append = false) {
+    const mine = ++generation;
+    alert.clear();
+    if (!append) {
+      rows = [];
+      checked.clear();
+      countText();
+      body.replaceChildren(...skeletonRows(COLUMNS));
+      body.setAttribute("aria-busy", "true");
+    }
+    more.hidden = true;
+    if (current.tab === "all" && !current.workspace) {
+      body.replaceChildren(emptyRow(COLUMNS, emptySentence()));
+      body.removeAttribute("aria-busy");
+      return;
+    }
+    try {
+      const page = await get(listPath(append ? cursor : null), { wait: true });
+      if (mine !== generation) return;
+      rows = append ? rows.concat(page.items) : page.items;
+      cursor = page.next_cursor;
+      if (!append) body.replaceChildren();
+      body.append(...page.items.map(row));
+      if (!rows.length) body.replaceChildren(emptyRow(COLUMNS, emptySentence()));
+      more.hidden = !cursor;
+      countText();
+    } catch (error) {
+      if (mine !== generation) return;
+      body.replaceChildren(emptyRow(COLUMNS, "The list could not be loaded."));
+      alert.show(error);
+    } finally {
+      if (mine === generation) body.removeAttribute("aria-busy");
+    }
+  }
+
+  function change(name, value) {
+    current[name] = value;
+    keep(current);
+    load();
+  }
+
+  /** Every ticket of the filtered My Tickets list, grouped by workspace (export is per workspace). */
+  async function myTicketsByWorkspace(only) {
+    const groups = new Map();
+    let after = null;
+    do {
+      const query = new URLSearchParams(listPath(after).split("?")[1]);
+      query.set("limit", String(EXPORT_PAGE));
+      const page = await get(`/me/tickets?${query}`, { wait: true });
+      for (const ticket of page.items) {
+        if (only && !only.has(ticket.id)) continue;
+        if (!groups.has(ticket.workspace_id)) groups.set(ticket.workspace_id, []);
+        groups.get(ticket.workspace_id).push(ticket.id);
+      }
+      after = page.next_cursor;
+    } while (after);
+    return groups;
+  }
+
+  async function exportAs(format, button) {
+    alert.clear();
+    button.disabled = true;
+    const label = button.textContent;
+    button.textContent = "Preparing…";
+    try {
+      if (current.tab === "all" && !checked.size) {
+        const query = new URLSearchParams(listPath(null).split("?")[1]);
+        query.delete("limit");
+        query.set("format", format);
+        await download("GET", `/workspaces/${encodeURIComponent(current.workspace)}/tickets/export?${query}`, undefined, `tickets.${format}`);
+      } else if (current.tab === "all") {
+        await download("POST", `/workspaces/${encodeURIComponent(current.workspace)}/tickets/export`, { format, ids: [...checked] }, `tickets.${format}`);
+      } else {
+        const groups = checked.size
+          ? groupsOf(rows.filter((ticket) => checked.has(ticket.id)))
+          : await myTicketsByWorkspace(null);
+        if (!groups.size) throw new Error("There is nothing to export in this list.");
+        for (const [workspace, ids] of groups) {
+          await download("POST", `/workspaces/${encodeURIComponent(workspace)}/tickets/export`, { format, ids }, `tickets-${workspace}.${format}`);
+        }
+      }
+    } catch (error) {
+      alert.show(error);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  }
+
+  workspaceSelect.addEventListener("change", () => change("workspace", workspaceSelect.value));
+  typeSelect.addEventListener("change", () => change("type", typeSelect.value));
+  statusSelect.addEventListener("change", () => change("status", statusSelect.value));
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => change("q", search.value), 300);
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      clearTimeout(typing);
+      change("q", search.value);
+    }
+  });
+  tabs.forEach((tab, index) => {
+    const code = index === 0 ? "all" : "mine";
+    tab.addEventListener("click", () => {
+      tabs.forEach((other) => {
+        other.setAttribute("aria-selected", String(other === tab));
+        other.tabIndex = other === tab ? 0 : -1;
+      });
+      table.setAttribute("aria-labelledby", tab.id);
+      change("tab", code);
+    });
+    tab.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        const next = tabs[(index + 1) % tabs.length];
+        next.focus();
+        next.click();
+      }
+    });
+  });
+  selectAll.addEventListener("change", () => {
+    for (const ticket of rows) {
+      if (selectAll.checked) checked.add(ticket.id);
+      else checked.delete(ticket.id);
+    }
+    body.querySelectorAll("td.check input").forEach((box) => { box.checked = selectAll.checked; });
+    countText();
+  });
+  more.addEventListener("click", () => load(true));
+  exportCsv.addEventListener("click", () => exportAs("csv", exportCsv));
+  exportXlsx.addEventListener("click", () => exportAs("xlsx", exportXlsx));
+  submit.addEventListener("click", () => openSubmit({ workspace: current.workspace, workspaces }));
+  await load();
+}
+
+function groupsOf(tickets) {
+  const groups = new Map();
+  for (const ticket of tickets) {
+    if (!groups.has(ticket.workspace_id)) groups.set(ticket.workspace_id, []);
+    groups.get(ticket.workspace_id).push(ticket.id);
+  }
+  return groups;
+}

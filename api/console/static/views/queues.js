@@ -1,0 +1,94 @@
+// Handler queues (CONTRACT.md §5): the tickets assigned to the caller by queue state, nearest
+// SLA due first, breached tickets marked.
+
+import { get } from "../api.js";
+import { QUEUE_NAMES, alertBox, chip, emptyRow, h, person, skeletonRows, slaCell, time, typeName } from "../ui.js";
+
+const COLUMNS = 8;
+const EMPTY = {
+  pending: "Nothing waiting for you. New tickets assigned to you appear here.",
+  processing: "No ticket in progress. Accept a pending ticket to start on it.",
+  completed: "No completed tickets yet.",
+  cancelled: "No revoked tickets.",
+};
+
+export async function renderQueues(main, { me }) {
+  const alert = alertBox();
+  const heading = h("h1", {}, "Handler queues");
+  if (!["handler", "admin"].includes(me.role)) {
+    main.replaceChildren(heading, alert);
+    alert.show("The handler queues are for support staff. Your tickets are in Ticket Management.");
+    return;
+  }
+  let state = new URLSearchParams(location.search).get("queue");
+  if (!(state in QUEUE_NAMES)) state = "pending";
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const tabs = Object.entries(QUEUE_NAMES).map(([code, name]) =>
+    h("button", { type: "button", role: "tab", id: `queue-${code}`, "aria-selected": String(code === state), "aria-controls": "queue-table", tabindex: code === state ? "0" : "-1" }, name));
+  const table = h("table", { id: "queue-table", class: "tickets queue", role: "tabpanel", "aria-labelledby": `queue-${state}` },
+    h("thead", {}, h("tr", {}, ["Number", "Title", "Type", "Status", "Submitter", "Workspace", "Submitted", "SLA due"].map((name) => h("th", { scope: "col" }, name)))),
+    body);
+  main.replaceChildren(heading,
+    h("p", { class: "muted" }, "Tickets assigned to you, nearest SLA due first; breached ones are marked."),
+    h("div", { class: "tabs", role: "tablist", "aria-label": "Queues" }, tabs),
+    alert, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, more));
+
+  let cursor = null;
+  let generation = 0;
+  function row(ticket) {
+    const breached = ticket.sla && ticket.sla.breached && ticket.sla.breached.length;
+    return h("tr", { class: breached ? "breached" : null },
+      h("td", { class: "number", "data-label": "Number" }, `#${ticket.number}`),
+      h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/tickets/${encodeURIComponent(ticket.id)}`, "data-route": true }, ticket.title)),
+      h("td", { "data-label": "Type" }, typeName(ticket.type)),
+      h("td", { "data-label": "Status" }, chip(ticket.status)),
+      h("td", { "data-label": "Submitter" }, person(ticket.submitter)),
+      h("td", { "data-label": "Workspace" }, ticket.workspace_id),
+      h("td", { "data-label": "Submitted" }, time(ticket.submitted_at)),
+      h("td", { "data-label": "SLA due" }, slaCell(ticket)));
+  }
+  async function load(append = false) {
+    const mine = ++generation;
+    alert.clear();
+    if (!append) body.replaceChildren(...skeletonRows(COLUMNS));
+    more.hidden = true;
+    const query = new URLSearchParams({ queue_state: state, sort: "due", limit: "20" });
+    if (append && cursor) query.set("cursor", cursor);
+    try {
+      const page = await get(`/handler/tickets?${query}`, { wait: true });
+      if (mine !== generation) return;
+      if (!append) body.replaceChildren();
+      body.append(...page.items.map(row));
+      if (!body.children.length) body.append(emptyRow(COLUMNS, EMPTY[state]));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      if (mine !== generation) return;
+      body.replaceChildren(emptyRow(COLUMNS, "The queue could not be loaded."));
+      alert.show(error);
+    }
+  }
+  tabs.forEach((tab, index) => {
+    const code = Object.keys(QUEUE_NAMES)[index];
+    tab.addEventListener("click", () => {
+      state = code;
+      tabs.forEach((other) => {
+        other.setAttribute("aria-selected", String(other === tab));
+        other.tabIndex = other === tab ? 0 : -1;
+      });
+      table.setAttribute("aria-labelledby", tab.id);
+      history.replaceState(null, "", code === "pending" ? "/handler" : `/handler?queue=${code}`);
+      load();
+    });
+    tab.addEventListener("keydown", (event) => {
+      const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (!step) return;
+      const next = tabs[(index + step + tabs.length) % tabs.length];
+      next.focus();
+      next.click();
+    });
+  });
+  more.addEventListener("click", () => load(true));
+  await load();
+}
