@@ -1,1 +1,1 @@
-"""Read models derived from the event store (lists, queues); see DESIGN.md."""
+"""Read models derived from the event store (lists, queues); see docs/architecture.md."""

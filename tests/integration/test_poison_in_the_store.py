@@ -1,4 +1,4 @@
-"""No event already in the store can stop a follower (CONTRACT.md §1, DESIGN.md).
+"""No event already in the store can stop a follower (CONTRACT.md §1, docs/architecture.md).
 
 The domain now refuses NUL, control characters and unpaired surrogates, but events stored by
 an older version live for ever. These tests write such events straight into the store, as
