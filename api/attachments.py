@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from api.auth import current_actor
 from api.http import ticketing
 from api.parsing import Blueprint
-from api.schemas import AttachmentSchema, UploadSchema
+from api.schemas import AttachmentSchema, AttachmentUploadSchema
 from api.uploads import UPLOAD_BODY_LIMIT
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="Attachments")
@@ -25,7 +25,7 @@ def allow_uploads() -> None:
 
 
 @blp.route("/attachments", methods=["POST"])
-@blp.arguments(UploadSchema, location="files")
+@blp.arguments(AttachmentUploadSchema, location="files")
 @blp.response(201, AttachmentSchema(many=True))
 def upload(form: dict[str, Any]) -> list[dict[str, Any]]:
     """Upload 1-5 files (field ``files``): .png .gif .jpg .jpeg .bmp .doc .docx .pdf .xlsx .xls

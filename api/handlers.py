@@ -12,10 +12,10 @@ from api.http import ticketing
 from api.parsing import Blueprint
 from api.presenters import handler_entries
 from api.schemas import (
-    ForwardTargetsSchema,
-    HandlerCreateSchema,
-    HandlerPatchSchema,
+    ForwardTargetListSchema,
+    HandlerChangeSchema,
     HandlerSchema,
+    NewHandlerSchema,
 )
 from domain.actors import Role
 from domain.errors import NotAllowed
@@ -42,7 +42,7 @@ class Handlers(MethodView):
             raise NotAllowed("only admins and auditors see the handler roster")
         return handler_entries(ticketing().roster().handlers)
 
-    @blp.arguments(HandlerCreateSchema)
+    @blp.arguments(NewHandlerSchema)
     @blp.response(201, HandlerSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Add a handler (admins)."""
@@ -56,7 +56,7 @@ class Handlers(MethodView):
 class HandlerByAccount(MethodView):
     """One handler."""
 
-    @blp.arguments(HandlerPatchSchema)
+    @blp.arguments(HandlerChangeSchema)
     @blp.response(200, HandlerSchema)
     def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
         """Change a handler's name, roles or whether it is active (admins)."""
@@ -65,7 +65,7 @@ class HandlerByAccount(MethodView):
 
 
 @targets.route("/handlers", methods=["GET"])
-@targets.response(200, ForwardTargetsSchema)
+@targets.response(200, ForwardTargetListSchema)
 def forward_targets() -> dict[str, Any]:
     """The active handlers, the ones a ticket can be forwarded to (handlers, admins and
     auditors): ``{items: [{account_id, name}]}`` sorted by account id."""

@@ -22,11 +22,11 @@ from api.http import ticketing
 from api.parsing import Blueprint
 from api.schemas import (
     AdminListQuerySchema,
-    ExportBatchSchema,
     ExportQuerySchema,
+    ExportRequestSchema,
     ListQuerySchema,
-    PageSchema,
     QueueListQuerySchema,
+    TicketPageSchema,
 )
 from application.database import deadline, remaining
 from domain.actors import Role
@@ -107,7 +107,7 @@ def _require_member(workspace_id: str) -> None:
 
 @blp.route("/workspaces/<id:workspace_id>/tickets", methods=["GET"])
 @blp.arguments(ListQuerySchema, location="query")
-@blp.response(200, PageSchema)
+@blp.response(200, TicketPageSchema)
 def all_tickets(
     query: dict[str, Any], workspace_id: str
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -118,7 +118,7 @@ def all_tickets(
 
 @blp.route("/me/tickets", methods=["GET"])
 @blp.arguments(ListQuerySchema, location="query")
-@blp.response(200, PageSchema)
+@blp.response(200, TicketPageSchema)
 def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The caller's tickets in every workspace the caller is currently a member of."""
     return _page(Scope.mine(current_actor().account_id), query)
@@ -126,7 +126,7 @@ def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, st
 
 @blp.route("/handler/tickets", methods=["GET"])
 @blp.arguments(QueueListQuerySchema, location="query")
-@blp.response(200, PageSchema)
+@blp.response(200, TicketPageSchema)
 def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Tickets assigned to the caller (handlers and admins)."""
     actor = current_actor()
@@ -137,7 +137,7 @@ def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[st
 
 @blp.route("/admin/tickets", methods=["GET"])
 @blp.arguments(AdminListQuerySchema, location="query")
-@blp.response(200, PageSchema)
+@blp.response(200, TicketPageSchema)
 def admin_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Every ticket on the platform (admins and auditors)."""
     if current_actor().role not in (Role.ADMIN, Role.AUDITOR):
@@ -170,7 +170,7 @@ def export(query: dict[str, Any], workspace_id: str) -> Response:
 
 
 @blp.route("/workspaces/<id:workspace_id>/tickets/export", methods=["POST"])
-@blp.arguments(ExportBatchSchema)
+@blp.arguments(ExportRequestSchema)
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, description="an XLSX workbook", content_type=XLSX, success=True)
 def export_batch(body: dict[str, Any], workspace_id: str) -> Response:

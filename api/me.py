@@ -7,7 +7,7 @@ from typing import Any
 from api.auth import current_actor
 from api.lists import read_your_writes, ticket_lists
 from api.parsing import Blueprint
-from api.schemas import MeSchema, WorkspacesSchema
+from api.schemas import MeSchema, WorkspaceListSchema
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1", description="The caller")
 
@@ -21,7 +21,7 @@ def me() -> dict[str, Any]:
 
 
 @blp.route("/me/workspaces", methods=["GET"])
-@blp.response(200, WorkspacesSchema)
+@blp.response(200, WorkspaceListSchema)
 def my_workspaces() -> tuple[dict[str, Any], int, dict[str, str]]:
     """The workspaces the caller is a current member of (from the read models; send back
     ``X-Ticketing-Position`` to see a membership just applied)."""

@@ -20,6 +20,8 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from werkzeug.routing import Rule
 
+from api.openapi_document import finish
+
 PROBLEM = "application/problem+json"
 OPERATION_IDS: dict[tuple[str, str], str] = {
     ("tickets.ticket_types", "get"): "listTicketTypes",
@@ -119,9 +121,15 @@ class ProblemSchema(Schema):
 
 
 class TicketingApi(Api):  # type: ignore[misc]
-    """flask-smorest's ``Api`` whose error responses are problem+json documents."""
+    """flask-smorest's ``Api`` whose error responses are problem+json documents, and whose
+    document gets the finishing pass of ``api.openapi_document`` wherever it is read."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
+        super()._init_spec(*args, **kwargs)
+        derived = self.spec.to_dict
+        self.spec.to_dict = lambda: finish(derived())
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -9,12 +9,20 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from domain.status import QueueState, Status
+from domain.actors import Role
+from domain.content import ID_MAX
+from domain.status import Action, CloseReason, QueueState, Status
 from domain.ticket_types import TICKET_TYPES
 
 _TYPES = [str(info.code) for info in TICKET_TYPES]
 _STATUSES = [str(status) for status in Status]
 _QUEUE_STATES = [str(state) for state in QueueState]
+# Response fields name their values with validators: never run on output, they put the enums
+# into the document (api/openapi_document.py turns them into named, reused enums).
+_TYPE = validate.OneOf(_TYPES)
+_STATUS = validate.OneOf(_STATUSES)
+_QUEUE_STATE = validate.OneOf(_QUEUE_STATES)
+_ROLES = validate.OneOf([str(role) for role in Role])
 
 
 class StrictSchema(Schema):
@@ -28,12 +36,12 @@ class TicketTypeSchema(Schema):
     requires_attachment = fields.Boolean(required=True)
 
 
-class VerificationSchema(StrictSchema):
+class VerificationAnswerSchema(StrictSchema):
     verification_id = fields.String(required=True)
     code = fields.String(required=True)
 
 
-class SubmitSchema(StrictSchema):
+class TicketSubmissionSchema(StrictSchema):
     # the domain checks the type together with the other fields, so that a refusal names
     # every bad field at once; the document still lists the codes
     type = fields.String(
@@ -47,10 +55,10 @@ class SubmitSchema(StrictSchema):
         required=True, metadata={"description": "1-10,000 characters after trimming"}
     )
     attachment_ids = fields.List(fields.String(), load_default=list)
-    verification = fields.Nested(VerificationSchema, allow_none=True, load_default=None)
+    verification = fields.Nested(VerificationAnswerSchema, allow_none=True, load_default=None)
 
 
-class ReplySchema(StrictSchema):
+class NewMessageSchema(StrictSchema):
     body = fields.String(
         required=True, metadata={"description": "1-10,000 characters after trimming"}
     )
@@ -61,16 +69,23 @@ class ReplySchema(StrictSchema):
     )
 
 
-class RatingSchema(StrictSchema):
-    score = fields.Integer(required=True, strict=True, metadata={"description": "1 to 5"})
+class NewRatingSchema(StrictSchema):
+    score = fields.Integer(
+        required=True, strict=True, metadata={"description": "1 to 5", "minimum": 1, "maximum": 5}
+    )
     comment = fields.String(
         allow_none=True, load_default=None, metadata={"description": "at most 2,000 characters"}
     )
 
 
-class ForwardSchema(StrictSchema):
+class ForwardingSchema(StrictSchema):
     handler_id = fields.String(
-        required=True, metadata={"description": "an active handler's account id"}
+        required=True,
+        metadata={
+            "description": "an active handler's account id",
+            "minLength": 1,
+            "maxLength": ID_MAX,
+        },
     )
 
 
@@ -89,7 +104,7 @@ class PartySchema(Schema):
 
 
 class AuthorSchema(PartySchema):
-    role = fields.String(required=True)
+    role = fields.String(required=True, validate=_ROLES)
 
 
 class AttachmentSchema(Schema):
@@ -109,7 +124,7 @@ class MessageSchema(Schema):
     created_at = fields.DateTime(required=True)
 
 
-class RatingOutSchema(Schema):
+class RatingSchema(Schema):
     score = fields.Integer(required=True)
     comment = fields.String(allow_none=True, required=True)
     rated_at = fields.DateTime(required=True)
@@ -120,7 +135,9 @@ class SlaSchema(Schema):
     first_responded_at = fields.DateTime(allow_none=True, required=True)
     resolution_due_at = fields.DateTime(required=True)
     breached = fields.List(
-        fields.String(), required=True, metadata={"description": "first_response, resolution"}
+        fields.String(validate=validate.OneOf(["first_response", "resolution"])),
+        required=True,
+        metadata={"description": "the SLA clocks that ran out"},
     )
 
 
@@ -128,10 +145,10 @@ class TicketSummarySchema(Schema):
     id = fields.String(required=True)
     number = fields.Integer(required=True)
     workspace_id = fields.String(required=True)
-    type = fields.String(required=True)
+    type = fields.String(required=True, validate=_TYPE)
     title = fields.String(required=True)
-    status = fields.String(required=True)
-    queue_state = fields.String(required=True)
+    status = fields.String(required=True, validate=_STATUS)
+    queue_state = fields.String(required=True, validate=_QUEUE_STATE)
     submitter = fields.Nested(PartySchema, required=True)
     assignee = fields.Nested(PartySchema, allow_none=True, required=True)
     submitted_at = fields.DateTime(required=True)
@@ -151,12 +168,16 @@ class TicketSchema(TicketSummarySchema):
     description = fields.String(required=True)
     verified_email = fields.String(allow_none=True, required=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
-    close_reason = fields.String(allow_none=True, required=True)
-    rating = fields.Nested(RatingOutSchema, allow_none=True, required=True)
+    close_reason = fields.String(
+        allow_none=True, required=True, validate=validate.OneOf([str(r) for r in CloseReason])
+    )
+    rating = fields.Nested(RatingSchema, allow_none=True, required=True)
     messages = fields.List(fields.Nested(MessageSchema), required=True)
     closed_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True)
-    allowed_actions = fields.List(fields.String(), required=True)
+    allowed_actions = fields.List(
+        fields.String(validate=validate.OneOf([str(action) for action in Action])), required=True
+    )
     sla = fields.Nested(
         SlaSchema, required=True, metadata={"description": "SLA clocks in service hours"}
     )
@@ -173,7 +194,9 @@ class HistoryEntrySchema(Schema):
 class HandlerSchema(Schema):
     account_id = fields.String(required=True)
     name = fields.String(required=True)
-    roles = fields.List(fields.String(), required=True)
+    roles = fields.List(
+        fields.String(), required=True, metadata={"description": "labels, e.g. billing"}
+    )
     active = fields.Boolean(required=True)
 
 
@@ -182,24 +205,30 @@ class ForwardTargetSchema(Schema):
     name = fields.String(required=True)
 
 
-class ForwardTargetsSchema(Schema):
+class ForwardTargetListSchema(Schema):
     items = fields.List(fields.Nested(ForwardTargetSchema), required=True)
 
 
-class HandlerCreateSchema(StrictSchema):
-    account_id = fields.String(required=True)
-    name = fields.String(required=True)
-    roles = fields.List(fields.String(), load_default=list)
+class NewHandlerSchema(StrictSchema):
+    account_id = fields.String(
+        required=True, metadata={"minLength": 1, "maxLength": ID_MAX, "pattern": r"^\S+$"}
+    )
+    name = fields.String(required=True, metadata={"description": "1-200 characters"})
+    roles = fields.List(
+        fields.String(), load_default=list, metadata={"description": "labels, e.g. billing"}
+    )
     active = fields.Boolean(load_default=True)
 
 
-class HandlerPatchSchema(StrictSchema):
+class HandlerChangeSchema(StrictSchema):
     name = fields.String()
-    roles = fields.List(fields.String())
+    roles = fields.List(fields.String(), metadata={"description": "labels, e.g. billing"})
     active = fields.Boolean()
 
 
-class ListQuerySchema(Schema):
+class FilterQuerySchema(Schema):
+    """The filters a list and its export share."""
+
     type = fields.List(
         fields.String(validate=validate.OneOf(_TYPES)), metadata={"description": "repeatable"}
     )
@@ -210,6 +239,9 @@ class ListQuerySchema(Schema):
         validate=validate.Length(max=200),
         metadata={"description": "a ticket number, or text in the title (case-insensitive)"},
     )
+
+
+class ListQuerySchema(FilterQuerySchema):
     limit = fields.Integer(validate=validate.Range(1, 100), load_default=20)
     cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
 
@@ -240,7 +272,9 @@ class AdminListQuerySchema(QueueListQuerySchema):
     assignee = fields.String(metadata={"description": "an assignee's account id"})
 
 
-class ExportQuerySchema(ListQuerySchema):
+class ExportQuerySchema(FilterQuerySchema):
+    """The whole filtered list, or a chosen batch: no pages."""
+
     format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
     ids = fields.String(metadata={"description": "ticket ids separated by commas (a chosen batch)"})
 
@@ -248,7 +282,7 @@ class ExportQuerySchema(ListQuerySchema):
 EXPORT_BATCH_MAX = 5_000
 
 
-class ExportBatchSchema(StrictSchema):
+class ExportRequestSchema(StrictSchema):
     format = fields.String(required=True, validate=validate.OneOf(["csv", "xlsx"]))
     ids = fields.List(
         fields.String(),
@@ -258,7 +292,7 @@ class ExportBatchSchema(StrictSchema):
     )
 
 
-class PageSchema(Schema):
+class TicketPageSchema(Schema):
     items = fields.List(fields.Nested(TicketSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
@@ -266,27 +300,25 @@ class PageSchema(Schema):
 class MeSchema(Schema):
     account_id = fields.String(required=True)
     name = fields.String(required=True)
-    role = fields.String(
-        required=True, validate=validate.OneOf(["user", "handler", "admin", "auditor"])
-    )
+    role = fields.String(required=True, validate=_ROLES)
 
 
 class WorkspaceSchema(Schema):
     workspace_id = fields.String(required=True)
 
 
-class WorkspacesSchema(Schema):
+class WorkspaceListSchema(Schema):
     items = fields.List(fields.Nested(WorkspaceSchema), required=True)
 
 
-class VerificationRequestSchema(StrictSchema):
+class EmailVerificationRequestSchema(StrictSchema):
     email = fields.String(required=True)
 
 
-class VerificationCreatedSchema(Schema):
+class EmailVerificationSchema(Schema):
     verification_id = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
 
 
-class UploadSchema(Schema):
+class AttachmentUploadSchema(Schema):
     files = fields.List(Upload(), required=True, metadata={"description": "1 to 5 files"})

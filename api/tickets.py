@@ -22,13 +22,13 @@ from api.parsing import Blueprint
 from api.presenters import ticket_details
 from api.schemas import (
     DetailsQuerySchema,
-    ForwardSchema,
+    ForwardingSchema,
     HistoryEntrySchema,
     MessageSchema,
-    RatingSchema,
-    ReplySchema,
-    SubmitSchema,
+    NewMessageSchema,
+    NewRatingSchema,
     TicketSchema,
+    TicketSubmissionSchema,
     TicketTypeSchema,
 )
 from application.tickets import CommandResult
@@ -77,7 +77,7 @@ def application_form() -> Response:
 
 
 @blp.route("/workspaces/<id:workspace_id>/tickets", methods=["POST"])
-@blp.arguments(SubmitSchema)
+@blp.arguments(TicketSubmissionSchema)
 @blp.response(201, TicketSchema)
 def submit(body: dict[str, Any], workspace_id: str) -> Reply:
     """Submit a ticket to a workspace the caller is a current member of.
@@ -125,7 +125,7 @@ def history(ticket_id: str) -> list[Any]:
 
 
 @blp.route("/tickets/<ticket_id>/messages", methods=["POST"])
-@blp.arguments(ReplySchema)
+@blp.arguments(NewMessageSchema)
 @blp.response(201, MessageSchema)
 def reply(body: dict[str, Any], ticket_id: str) -> Reply:
     """Reply as the submitter, or as the assignee or an admin (``automatic`` for handlers).
@@ -168,7 +168,7 @@ _transition("complete", "Mark the ticket complete (assignee or admin).")
 
 
 @blp.route("/tickets/<ticket_id>/rating", methods=["POST"])
-@blp.arguments(RatingSchema)
+@blp.arguments(NewRatingSchema)
 @blp.response(200, TicketSchema)
 def rate(body: dict[str, Any], ticket_id: str) -> Reply:
     """Rate a closed ticket once (submitter)."""
@@ -183,7 +183,7 @@ def rate(body: dict[str, Any], ticket_id: str) -> Reply:
 
 
 @blp.route("/tickets/<ticket_id>/forward", methods=["POST"])
-@blp.arguments(ForwardSchema)
+@blp.arguments(ForwardingSchema)
 @blp.response(200, TicketSchema)
 def forward(body: dict[str, Any], ticket_id: str) -> Reply:
     """Forward the ticket to another active handler (assignee or admin)."""

@@ -7,14 +7,14 @@ from typing import Any
 from api.auth import current_actor
 from api.http import ticketing
 from api.parsing import Blueprint
-from api.schemas import VerificationCreatedSchema, VerificationRequestSchema
+from api.schemas import EmailVerificationRequestSchema, EmailVerificationSchema
 
 blp = Blueprint("verifications", __name__, url_prefix="/api/v1", description="E-mail verification")
 
 
 @blp.route("/email-verifications", methods=["POST"])
-@blp.arguments(VerificationRequestSchema)
-@blp.response(202, VerificationCreatedSchema)
+@blp.arguments(EmailVerificationRequestSchema)
+@blp.response(202, EmailVerificationSchema)
 def request_verification(body: dict[str, Any]) -> dict[str, Any]:
     """Send a 6-digit code (valid 15 minutes) to the address; use it to submit Unbind MFA.
 

@@ -16,6 +16,7 @@ from application.clock import SystemClock
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
+from tests.api.conformance import ConformingClient
 
 SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 ADMIN_ID = "api-root"
@@ -42,7 +43,9 @@ def ticketing(api_settings: Settings) -> Iterator[TicketingApp]:
 
 @pytest.fixture
 def flask_app(ticketing: TicketingApp, api_settings: Settings) -> Flask:
-    return create_app({"SETTINGS": api_settings, "TICKETING_APP": ticketing, "TESTING": True})
+    app = create_app({"SETTINGS": api_settings, "TICKETING_APP": ticketing, "TESTING": True})
+    app.test_client_class = ConformingClient  # every answer is checked against the document
+    return app
 
 
 @pytest.fixture

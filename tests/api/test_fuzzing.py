@@ -35,7 +35,10 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from api.app import create_app
+from application.config import Settings
 from application.tickets import TicketingApp
+from tests.api.conformance import ConformingClient
 from tests.api.conftest import ADMIN_ID, Auth, new_ticket
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
@@ -76,6 +79,18 @@ class World:
             parameters["ticket_id"] = self.ticket_ids[draw % len(self.ticket_ids)]
         if "account_id" in parameters:
             parameters["account_id"] = self.handler_id
+
+
+@pytest.fixture
+def flask_app(ticketing: TicketingApp, api_settings: Settings) -> Flask:
+    """The API, waiting at most 0.1 s for a position: the fuzzer sends positions the store
+    will not reach for a long time, and each would otherwise wait the full 5 s."""
+    app = create_app(
+        {"SETTINGS": api_settings, "TICKETING_APP": ticketing, "TESTING": True,
+         "READ_YOUR_WRITES_TIMEOUT": 0.1}
+    )  # fmt: skip
+    app.test_client_class = ConformingClient
+    return app
 
 
 @pytest.fixture

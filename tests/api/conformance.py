@@ -1,0 +1,52 @@
+"""Every answer the API tests see is checked against the service's own OpenAPI document.
+
+The tests' Flask client is ``ConformingClient``: after each request to an operation of
+``/api/v1`` it asks Schemathesis whether the answer is one the document describes (a
+documented status, its content type, a body matching the schema). A test whose request gets
+an answer the document does not promise fails, whatever the test itself asserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from flask.testing import FlaskClient
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+from werkzeug.test import TestResponse
+
+_DOCUMENTS: dict[str, OpenApiSchema] = {}
+CHECKED: list[str] = []  # "GET /api/v1/tickets/{ticket_id} 200", for the report
+
+
+def _document(client: FlaskClient) -> OpenApiSchema:
+    if "api" not in _DOCUMENTS:
+        raw = FlaskClient.open(client, "/api/v1/openapi.json").get_json()
+        _DOCUMENTS["api"] = schemathesis.openapi.from_dict(raw)
+    return _DOCUMENTS["api"]
+
+
+class ConformingClient(FlaskClient):
+    """Flask's test client that validates every API answer against the OpenAPI document."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if request.path.startswith("/api/v1/") and not request.path.startswith(
+            ("/api/v1/openapi.json", "/api/v1/docs")
+        ):
+            self._check(request.method, request.path, response)
+        return response
+
+    def _check(self, method: str, path: str, response: TestResponse) -> None:
+        document = _document(self)
+        operation = document.find_operation_by_path(method, path)
+        if operation is None:
+            return  # an undocumented method or path: 404/405, checked by the tests that send it
+        documented = operation.definition.raw.get("responses", {})
+        status = str(response.status_code)
+        assert status in documented or "default" in documented, (
+            f"{method} {path}: {status} is not documented"
+        )
+        operation.validate_response(response)
+        CHECKED.append(f"{method} {operation.path} {status}")
