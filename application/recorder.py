@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,10 +162,41 @@ class TicketingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements += [SQL(statement).format() for statement in gates.DDL]
 
     def create_table(self) -> None:
-        """The tables, then the gate tables filled from older events (once)."""
+        """The tables, then the gate tables filled from older events (once).
+
+        Skipped when this version's tables are all there: ``CREATE INDEX IF NOT EXISTS`` takes
+        a share lock on its table even when the index exists, and a process starting beside
+        a submission (which writes ``ticket_owners`` and then waits for the events table that
+        this DDL holds) deadlocked with it."""
+        marker = (
+            "schema-"
+            + hashlib.sha256(
+                "\n".join(
+                    statement.as_string(None) for statement in self.sql_create_statements
+                ).encode()
+            ).hexdigest()[:16]
+        )
+        if self._schema_is(marker):
+            return
         super().create_table()
         with self.datastore.transaction(commit=True) as curs:
             gates.migrate(curs, self.events_table_name)
+            curs.execute(
+                "INSERT INTO ticketing_migrations (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                (marker,),
+            )
+
+    def _schema_is(self, marker: str) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            present = curs.execute("SELECT to_regclass('ticketing_migrations')").fetchone()
+            if present is None or next(iter(present.values())) is None:
+                return False
+            return (
+                curs.execute(
+                    "SELECT 1 FROM ticketing_migrations WHERE name = %s", (marker,)
+                ).fetchone()
+                is not None
+            )
 
     def _insert_events(
         self,

@@ -4,9 +4,11 @@ written before they existed."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
@@ -123,3 +125,24 @@ def test_the_tables_are_filled_from_a_store_written_before_them(database_url: st
     finally:
         app.close()
         drop_database(url)
+
+
+def test_a_process_starting_beside_a_submission_in_flight_neither_waits_nor_deadlocks(
+    make_app: AppFactory, database_url: str
+) -> None:
+    """A submission holds ``ticket_owners`` while it waits for the events table; a process
+    starting then must not run DDL that locks both (it deadlocked with the projection)."""
+    make_app()  # the tables exist
+    with psycopg.connect(database_url) as submission:
+        submission.execute(
+            "INSERT INTO ticket_owners VALUES (%s, 'ws-in-flight', 'someone')", (uuid4(),)
+        )  # the submission's transaction stays open: it holds ticket_owners
+        started: list[TicketingApp] = []
+        starting = threading.Thread(target=lambda: started.append(make_app()), daemon=True)
+        starting.start()
+        starting.join(timeout=10)
+        held_up = starting.is_alive()
+        submission.rollback()  # lets a held-up start finish, so the test ends cleanly
+    starting.join(timeout=30)
+    assert not held_up, "a new process waited for a submission in flight (DDL on its tables)"
+    assert started
