@@ -8,6 +8,7 @@ blocks no other; once the database is back the service recovers by itself.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -62,7 +63,9 @@ def served(tmp_path: Path, broker: str) -> Iterator[StallableServer]:
         yield StallableServer(postgres, server)
     finally:
         for proc in [*psutil.Process(postgres.pid).children(), psutil.Process(postgres.pid)]:
-            proc.send_signal(signal.SIGCONT)  # never leave a stopped server behind
+            # never leave a stopped server behind; a backend may have ended since it was listed
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGCONT)
         server.stop()
         postgres.stop()
 
