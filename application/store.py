@@ -222,7 +222,7 @@ class EventStore(Application[UUID]):
             ticket = self._get_ticket(UUID(ticket_id))
         except ValueError:
             raise TicketNotFound(ticket_id) from None
-        if ticket.is_visible_to(actor, is_member=False):
+        if ticket.is_visible_to_staff(actor):
             return ticket
         if self.is_member(ticket.workspace_id, actor.account_id):
             return ticket

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -32,8 +32,6 @@ from domain.ticket import Ticket
 from domain.ticket_types import TYPE_INFO
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-A = TypeVar("A", bound=Aggregate)
 Record = dict[str, Any]
 
 

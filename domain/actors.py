@@ -29,10 +29,5 @@ class Actor:
         """The actor as stored in events (JSON-friendly)."""
         return {"account_id": self.account_id, "role": str(self.role), "name": self.name}
 
-    @property
-    def is_staff(self) -> bool:
-        """Handlers and admins act on tickets from the support side."""
-        return self.role in (Role.HANDLER, Role.ADMIN)
-
 
 SYSTEM = Actor(account_id="system", role=Role.SYSTEM, name="Ticketing")

@@ -62,15 +62,6 @@ class ServiceCalendar:
         self._windows[day] = window
         return window
 
-    def is_open(self, moment: datetime) -> bool:
-        """Whether service time runs at this moment."""
-        local = moment.astimezone(self.zone)
-        return (
-            local.weekday() in self.working_days
-            and local.date() not in self.holidays
-            and self.opens <= local.time().replace(tzinfo=None) < self.closes
-        )
-
     def add(self, start: datetime, service: timedelta) -> datetime:
         """The moment when ``service`` worth of service time has passed since ``start``."""
         if service < timedelta(0):

@@ -33,11 +33,6 @@ QUEUE_STATE: dict[Status, QueueState] = {
 }
 
 
-def statuses_in_queue_state(state: QueueState) -> list[Status]:
-    """The statuses one queue state stands for."""
-    return [status for status, queue in QUEUE_STATE.items() if queue is state]
-
-
 class CloseReason(StrEnum):
     """Why a ticket was closed."""
 

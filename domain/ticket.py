@@ -299,12 +299,11 @@ class Ticket(Aggregate):
         """Account id of the handler the ticket is assigned to."""
         return None if self.assignee is None else str(self.assignee["account_id"])
 
-    def is_visible_to(self, actor: Actor, *, is_member: bool) -> bool:
-        """Members of its workspace, its assignee, admins and auditors see a ticket."""
-        return (
-            is_member
-            or actor.role in (Role.ADMIN, Role.AUDITOR, Role.SYSTEM)
-            or (actor.account_id == self.assignee_id and actor.role is Role.HANDLER)
+    def is_visible_to_staff(self, actor: Actor) -> bool:
+        """Its assignee, admins, auditors and the system see a ticket whatever their
+        memberships (members of its workspace see it too: the application knows them)."""
+        return actor.role in (Role.ADMIN, Role.AUDITOR, Role.SYSTEM) or (
+            actor.account_id == self.assignee_id and actor.role is Role.HANDLER
         )
 
     def allowed_actions(self, actor: Actor) -> list[Action]:

@@ -56,9 +56,12 @@ class TicketingEventLog(Application[UUID]):
 class ReadModelView(PostgresTrackingRecorder):
     """Read-model tables plus their tracking position.
 
-    SLA clocks are projected with ``service_level`` (by default the one the ``TICKETING_*``
-    settings of this process describe, as the runner constructs views without arguments).
+    SLA clocks are projected with ``service_level``: the one the composition root built from
+    the process's settings (``start_runner`` binds it, as the runner constructs views without
+    arguments), else the contract's defaults. This module reads no environment.
     """
+
+    bound_service_level: ServiceLevel | None = None
 
     def __init__(
         self,
@@ -69,7 +72,9 @@ class ReadModelView(PostgresTrackingRecorder):
         **kwargs: Any,
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
-        self.service_level = service_level or ServiceLevel.from_settings(Settings.from_env())
+        self.service_level = (
+            service_level or self.bound_service_level or ServiceLevel.from_settings(Settings())
+        )
 
     def create_table(self) -> None:
         """Tracking table, read-model tables, and a position row starting at 0."""
@@ -189,11 +194,17 @@ class ReadModels(Projection[ReadModelView]):
         self.view.apply(domain_event, tracking)
 
 
-def start_runner(env: dict[str, str]) -> ProjectionRunner[TicketingEventLog, ReadModelView]:
-    """Subscribe to the event store from the read models' position, in a background thread."""
+def start_runner(
+    env: dict[str, str], service_level: ServiceLevel | None = None
+) -> ProjectionRunner[TicketingEventLog, ReadModelView]:
+    """Subscribe to the event store from the read models' position, in a background thread,
+    projecting SLA clocks with ``service_level``."""
+    view_class = type(
+        "BoundReadModelView", (ReadModelView,), {"bound_service_level": service_level}
+    )
     return ProjectionRunner(
         application_class=TicketingEventLog,
         projection_class=ReadModels,
-        view_class=ReadModelView,
+        view_class=view_class,
         env=env,
     )

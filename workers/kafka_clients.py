@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -16,26 +15,24 @@ from application.config import Settings
 log = logging.getLogger(__name__)
 
 
-def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+def make_producer(settings: Settings) -> KafkaProducer:
     """A producer that keeps per-key order: all acks, one request in flight.
 
     Not idempotent: a broker that restarts without its state (the dev broker) no longer knows
     the producer id and the producer would retry forever. Order comes from the single request
     in flight; a resend after a failure is recognised by the message's stable ``event_id``.
     """
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "acks": "all",
-        "enable_idempotence": False,
-        "max_in_flight_requests_per_connection": 1,
-        "linger_ms": 5,
-        "request_timeout_ms": 10_000,
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        acks="all",
+        enable_idempotence=False,
+        max_in_flight_requests_per_connection=1,
+        linger_ms=5,
+        request_timeout_ms=10_000,
         # send() waits this long for metadata (broker or topic not there yet) before failing,
         # instead of kafka-python's 60 s, so callers back off and retry sooner
-        "max_block_ms": 10_000,
-        **overrides,
-    }
-    return KafkaProducer(**options)
+        max_block_ms=10_000,
+    )
 
 
 def make_consumer(settings: Settings) -> KafkaConsumer:

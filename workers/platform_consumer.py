@@ -28,6 +28,7 @@ from psycopg_pool import PoolTimeout
 from application.config import Settings
 from application.recorder import ConsumedOffset
 from application.tickets import TicketingApp
+from workers.backoff import Backoff
 from workers.kafka_clients import make_consumer, make_producer
 from workers.platform_messages import (
     ACCOUNT_TYPES,
@@ -40,7 +41,6 @@ from workers.platform_messages import (
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout, KafkaError)
-MAX_BACKOFF = 30.0
 DLQ_SEND_TIMEOUT = 30.0
 
 
@@ -130,7 +130,7 @@ class PlatformConsumer:
             guard = OffsetGuard(consumer)
             listener = _SeekToRecordedOffsets(guard, self.app, self.settings.kafka_group)
             consumer.subscribe(list(self.settings.consumed_topics), listener=listener)
-            backoff = 0.5
+            backoff = Backoff()
             while not stop.is_set():
                 for partition, records in consumer.poll(timeout_ms=500).items():
                     guard.check_batch(partition, records)
@@ -138,15 +138,15 @@ class PlatformConsumer:
                         try:
                             self.handle(record, producer)
                             guard.handled(partition, record.offset)
-                            backoff = 0.5
+                            backoff.reset()
                         except TRANSIENT as error:
+                            delay = backoff.next()
                             log.warning(
                                 "could not apply %s[%d]@%d (%s); retrying in %.1fs",
-                                record.topic, record.partition, record.offset, error, backoff,
+                                record.topic, record.partition, record.offset, error, delay,
                             )  # fmt: skip
                             guard.resume(partition, record.offset)
-                            stop.wait(backoff)
-                            backoff = min(backoff * 2, MAX_BACKOFF)
+                            stop.wait(delay)
                             break
                 guard.check_ends()
         finally:

@@ -14,36 +14,43 @@ import threading
 import time
 
 from application.database import eventsourcing_env
+from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.health import HEARTBEAT_INTERVAL, record_failure, record_heartbeat
 from projections.view import ReadModelView, TicketingEventLog, start_runner
+from workers.backoff import Backoff
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 30.0
 
 
-def run_projections(database_url: str, stop: threading.Event, pool_size: int = 2) -> None:
-    """Run the read-model projection until ``stop`` is set."""
+def run_projections(
+    database_url: str,
+    stop: threading.Event,
+    pool_size: int = 2,
+    service_level: ServiceLevel | None = None,
+) -> None:
+    """Run the read-model projection until ``stop`` is set (SLA clocks in ``service_level``,
+    the contract's defaults if None)."""
     env = eventsourcing_env(database_url, pool_size)
-    backoff = 0.5
+    backoff = Backoff()
     while not stop.is_set():
         try:
-            work_off_backlog(env, stop)
+            work_off_backlog(env, stop, service_level)
             if stop.is_set():
                 break
-            with start_runner(env) as runner:
+            with start_runner(env, service_level) as runner:
                 log.info("read models: projecting from position %d", runner.view.position())
-                backoff = 0.5
+                backoff.reset()
                 follow(runner.view, runner.app, runner.is_interrupted, stop)
                 runner.run_forever(timeout=0)  # raises what stopped it, if anything did
             reason = "its subscription ended"
         except Exception as error:
             reason = str(error) or type(error).__name__
         if not stop.is_set():
-            log.warning("read models: projection stopped (%s); retrying in %.1fs", reason, backoff)
-            _report_failure(env, reason)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            delay = backoff.next()
+            log.warning("read models: projection stopped (%s); retrying in %.1fs", reason, delay)
+            _report_failure(env, reason, service_level)
+            stop.wait(delay)
 
 
 def follow(
@@ -61,11 +68,13 @@ def follow(
         interrupted.wait(0.5)
 
 
-def work_off_backlog(env: dict[str, str], stop: threading.Event) -> None:
+def work_off_backlog(
+    env: dict[str, str], stop: threading.Event, service_level: ServiceLevel | None = None
+) -> None:
     """Apply, in batches, whatever was stored while no projection ran."""
     event_log = TicketingEventLog(env)
     try:
-        view = ReadModelView(event_log.datastore)
+        view = ReadModelView(event_log.datastore, service_level=service_level)
         view.create_table()
         start = view.position()
         reached = maintenance.catch_up(view, event_log, stop.is_set)
@@ -76,7 +85,9 @@ def work_off_backlog(env: dict[str, str], stop: threading.Event) -> None:
         event_log.close()
 
 
-def _report_failure(env: dict[str, str], reason: str) -> None:
+def _report_failure(
+    env: dict[str, str], reason: str, service_level: ServiceLevel | None = None
+) -> None:
     """Note the failure where status, readiness and metrics see it (if the database lets us)."""
     try:
         event_log = TicketingEventLog(env)
@@ -84,7 +95,7 @@ def _report_failure(env: dict[str, str], reason: str) -> None:
         log.debug("could not record the projection's failure: %s", error)
         return
     try:
-        view = ReadModelView(event_log.datastore)
+        view = ReadModelView(event_log.datastore, service_level=service_level)
         record_failure(view, view.position(), reason)
     except Exception as error:
         log.debug("could not record the projection's failure: %s", error)

@@ -24,13 +24,13 @@ from application.config import Settings
 from application.messages import encode, is_ticket_event, ticket_event_message
 from application.tickets import TicketingApp
 from application.verifications import EMAIL_CHANNEL
+from workers.backoff import Backoff
 from workers.kafka_clients import make_producer
 
 log = logging.getLogger(__name__)
 BATCH = 500
 SEND_TIMEOUT = 10.0
 IDLE_WAIT = 0.2
-MAX_BACKOFF = 30.0
 
 
 def relay(
@@ -38,22 +38,22 @@ def relay(
 ) -> None:
     """Call ``publish_batch`` until ``stop``: briefly idle when it sent nothing, and with a new
     producer after a backoff when it failed (broker or database unreachable)."""
-    backoff = 0.5
+    backoff = Backoff()
     producer: KafkaProducer | None = None
     while not stop.is_set():
         try:
             producer = producer or make_producer(settings)
             sent = publish_batch(producer)
-            backoff = 0.5
+            backoff.reset()
             if sent == 0:
                 stop.wait(IDLE_WAIT)
         except Exception as error:
-            log.warning("publishing paused (%s); retrying in %.1fs", error, backoff)
+            delay = backoff.next()
+            log.warning("publishing paused (%s); retrying in %.1fs", error, delay)
             if producer is not None:
                 producer.close(timeout=5)
                 producer = None
-            stop.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            stop.wait(delay)
     if producer is not None:
         producer.close(timeout=5)
 

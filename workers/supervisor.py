@@ -19,27 +19,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO
 
+from workers.backoff import Backoff
+
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 30.0
-FIRST_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
 STABLE_AFTER = 60.0  # a child that ran this long starts its back-off afresh when it dies
 
 
-class Backoff:
-    """Delays between restarts of one thing: doubling, capped, reset once it ran long enough."""
-
-    def __init__(self, first: float = FIRST_BACKOFF, cap: float = MAX_BACKOFF) -> None:
-        self.first, self.cap = first, cap
-        self.delay = first
-
-    def next(self, ran_for: float) -> float:
-        """The delay before the next restart of something that ran ``ran_for`` seconds."""
-        if ran_for >= STABLE_AFTER:
-            self.delay = self.first
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.cap)
-        return delay
+def restart_delay(backoff: Backoff, ran_for: float) -> float:
+    """The delay before restarting something that ran ``ran_for`` seconds and died."""
+    if ran_for >= STABLE_AFTER:
+        backoff.reset()
+    return backoff.next()
 
 
 def _die_with_parent() -> None:
@@ -106,7 +97,7 @@ class Watched:
         if self._revive_at is None:
             if self.alive():
                 return
-            delay = self._backoff.next(now - self._started_at)
+            delay = restart_delay(self._backoff, now - self._started_at)
             self._revive_at = now + delay
             log.error("%s died (%s); restarting it in %.1fs", self.name, self.describe(), delay)
         if now < self._revive_at:
@@ -114,7 +105,7 @@ class Watched:
         try:
             self.revive()
         except Exception as error:
-            delay = self._backoff.next(0)
+            delay = restart_delay(self._backoff, 0)
             self._revive_at = now + delay
             log.error(
                 "%s could not be restarted (%s); trying again in %.1fs", self.name, error, delay

@@ -15,26 +15,26 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
 from workers.autoclose import sweep_periodically
+from workers.backoff import Backoff
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
 from workers.publisher import OutboxPublisher, TicketEventPublisher
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 30.0
 JOIN_TIMEOUT = 30.0
 
 
 def supervise(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> None:
     """Run ``target`` until ``stop``; restart it with backoff whenever it fails."""
-    backoff = 0.5
+    backoff = Backoff()
     while not stop.is_set():
         try:
             target(stop)
-            backoff = 0.5
+            backoff.reset()
         except Exception as error:
-            log.warning("%s stopped (%s); restarting in %.1fs", name, error, backoff)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            delay = backoff.next()
+            log.warning("%s stopped (%s); restarting in %.1fs", name, error, delay)
+            stop.wait(delay)
 
 
 def sweep_unattached(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
@@ -48,7 +48,9 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Run every background part until ``stop`` is set, then wait for them to finish."""
     app = build_app(settings)
     parts: dict[str, Callable[[threading.Event], None]] = {
-        "read-model projection": lambda s: run_projections(settings.database_url, s),
+        "read-model projection": lambda s: run_projections(
+            settings.database_url, s, service_level=app.service_level
+        ),
         "platform consumer": PlatformConsumer(app, settings).run,
         "ticket event publisher": TicketEventPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
