@@ -25,12 +25,11 @@ from api.observability import instrument
 from api.openapi import OperationsPlugin, TicketingApi
 from api.parsing import guard_requests, read_ids_in_paths
 from api.uploads import TicketingRequest
-from application.bootstrap import build_app
+from application.bootstrap import build_app, read_models
 from application.config import ConfigError, Settings
 from application.database import deadline
 from application.tickets import TicketingApp
 from projections.queries import READ_YOUR_WRITES_TIMEOUT, TicketLists
-from projections.view import ReadModelView
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -90,8 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.extensions["ticketing"] = ticketing
-    view = ReadModelView(ticketing.datastore, service_level=ticketing.service_level)
-    view.create_table()
+    view = read_models(ticketing)
     cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.clock.now)

@@ -15,6 +15,7 @@ from application.config import Settings
 from application.database import eventsourcing_env
 from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
+from projections.view import ReadModelView
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp:
@@ -30,6 +31,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         blobs=_blob_store(settings),
         service_level=ServiceLevel.from_settings(settings),
     )
+
+
+def read_models(app: TicketingApp) -> ReadModelView:
+    """The read models beside ``app``'s event store, with its SLA settings, tables created."""
+    view = ReadModelView(app.datastore, service_level=app.service_level)
+    view.create_table()
+    return view
 
 
 def _blob_store(settings: Settings) -> Callable[[PostgresDatastore], BlobStore]:

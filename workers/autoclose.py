@@ -12,8 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from application.bootstrap import build_app
-from application.clock import SystemClock
+from application.bootstrap import build_app, read_models
 from application.config import Settings
 from application.errors import TicketNotFound
 from application.tickets import TicketingApp
@@ -76,8 +75,7 @@ def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> Swe
     """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
     app = build_app(settings)
     try:
-        view = ReadModelView(app.datastore, service_level=app.service_level)
-        view.create_table()
+        view = read_models(app)
         if not view.wait_for(app.recorder.max_notification_id() or 0, catch_up):
             log.warning(
                 "the read models are behind; tickets not projected yet wait for the next sweep"
@@ -89,10 +87,8 @@ def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> Swe
 
 def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
     """The worker's scheduler: a sweep every ``autoclose_interval_seconds``."""
-    view = ReadModelView(app.datastore, service_level=app.service_level)
-    view.create_table()  # the projection may not have created the read models yet
-    clock = SystemClock()
+    view = read_models(app)  # the projection may not have created them yet
     while not stop.is_set():
-        sweep(app, view, clock.now(), settings.closing_reminder_hours)
-        record_breaches(app, view, clock.now())
+        sweep(app, view, app.clock.now(), settings.closing_reminder_hours)
+        record_breaches(app, view, app.clock.now())
         stop.wait(settings.autoclose_interval_seconds)
