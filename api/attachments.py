@@ -13,6 +13,7 @@ from api.http import ticketing
 from api.parsing import Blueprint
 from api.schemas import AttachmentSchema, AttachmentUploadSchema
 from api.uploads import UPLOAD_BODY_LIMIT
+from domain.attachments import CONTENT_TYPES
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="Attachments")
 
@@ -25,12 +26,15 @@ def allow_uploads() -> None:
 
 
 @blp.route("/attachments", methods=["POST"])
+@blp.doc(
+    description="Each file at most 8 MiB, checked on its bytes (415 if it is not what its "
+    "extension says, 413 if too large); attach them by id to a submission or a reply. "
+    "Accepted: " + " ".join(f".{extension}" for extension in CONTENT_TYPES) + "."
+)
 @blp.arguments(AttachmentUploadSchema, location="files")
 @blp.response(201, AttachmentSchema(many=True))
 def upload(form: dict[str, Any]) -> list[dict[str, Any]]:
-    """Upload 1-5 files (field ``files``): .png .gif .jpg .jpeg .bmp .doc .docx .pdf .xlsx .xls
-    .txt .zip .rar, each at most 8 MiB, checked on their bytes (415 if they are not what their
-    extension says, 413 if too large). Attach them by id to a submission or a reply."""
+    """Upload 1-5 files (field ``files``)."""
     files: list[FileStorage] = form.get("files", [])
     contents = [(stored.filename or "", stored.read()) for stored in files]
     return ticketing().upload_attachments(current_actor(), contents)

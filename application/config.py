@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from dotenv import load_dotenv
+
+from domain.sla import SlaTargets
 
 ENV_FILE_VARIABLE = "TICKETING_ENV_FILE"
 
@@ -48,6 +51,9 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
+_DEFAULT_TARGETS = SlaTargets()  # the domain's default SLA targets (CONTRACT.md §2.5)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's settings; build with :meth:`from_env`."""
@@ -76,8 +82,8 @@ class Settings:
     service_timezone: str = "Asia/Shanghai"
     service_holidays: str = ""
     service_holidays_file: str = ""
-    sla_first_response_hours: int = 4
-    sla_resolution_hours: int = 40
+    sla_first_response_hours: int = _DEFAULT_TARGETS.first_response // timedelta(hours=1)
+    sla_resolution_hours: int = _DEFAULT_TARGETS.resolution // timedelta(hours=1)
     sla_targets_by_type: str = ""
     db_pool_size: int = 5
     aggregate_cache_size: int = 1000

@@ -11,11 +11,20 @@ import hashlib
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from domain.status import QUEUE_STATE
+
 READ_MODEL_TABLES = ("ticket_summaries", "memberships", "dissolved_workspaces", "workspace_ids")
+
+# the domain's status -> queue state mapping, as the generated column's expression
+QUEUE_STATE_SQL = (
+    "CASE status "
+    + " ".join(f"WHEN '{status}' THEN '{state}'" for status, state in QUEUE_STATE.items())
+    + " END"
+)
 
 DDL = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
-    """
+    f"""
     CREATE TABLE IF NOT EXISTS ticket_summaries (
         ticket_id uuid PRIMARY KEY,
         number bigint NOT NULL UNIQUE,
@@ -23,14 +32,7 @@ DDL = (
         type text NOT NULL,
         title text NOT NULL,
         status text NOT NULL,
-        queue_state text NOT NULL GENERATED ALWAYS AS (
-            CASE status
-                WHEN 'waiting_for_assignment' THEN 'pending'
-                WHEN 'closed' THEN 'completed'
-                WHEN 'revoked' THEN 'cancelled'
-                ELSE 'processing'
-            END
-        ) STORED,
+        queue_state text NOT NULL GENERATED ALWAYS AS ({QUEUE_STATE_SQL}) STORED,
         submitter_id text NOT NULL,
         submitter_name text NOT NULL,
         assignee_id text,
