@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -52,6 +53,9 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
 
 
 _DEFAULT_TARGETS = SlaTargets()  # the domain's default SLA targets (CONTRACT.md §2.5)
+_VARIABLES = {"sla_targets_by_type": "TICKETING_SLA_TARGETS"}  # names that are not the field's
+_CHOICES = {"attachment_store": ("postgres", "filesystem")}
+_MAY_BE_ZERO = frozenset({"closing_reminder_hours", "aggregate_cache_size", "web_max_requests"})
 
 
 @dataclass(frozen=True)
@@ -109,71 +113,19 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``TICKETING_*`` variables (``os.environ`` by default)."""
+        """Read ``TICKETING_*`` variables (``os.environ`` by default): each field from
+        ``TICKETING_<FIELD>`` (see ``_VARIABLES`` for the exceptions), whole numbers checked."""
         env = os.environ if env is None else env
-        defaults = cls()
-        return cls(
-            database_url=env.get("TICKETING_DATABASE_URL") or defaults.database_url,
-            default_assignee=env.get("TICKETING_DEFAULT_ASSIGNEE") or defaults.default_assignee,
-            jwt_secret=env.get("TICKETING_JWT_SECRET") or defaults.jwt_secret,
-            log_level=(env.get("TICKETING_LOG_LEVEL") or defaults.log_level).upper(),
-            kafka_bootstrap=env.get("TICKETING_KAFKA_BOOTSTRAP") or defaults.kafka_bootstrap,
-            kafka_group=env.get("TICKETING_KAFKA_GROUP") or defaults.kafka_group,
-            kafka_session_timeout_ms=_int(
-                env, "TICKETING_KAFKA_SESSION_TIMEOUT_MS", defaults.kafka_session_timeout_ms
-            ),
-            kafka_heartbeat_interval_ms=_int(
-                env, "TICKETING_KAFKA_HEARTBEAT_INTERVAL_MS", defaults.kafka_heartbeat_interval_ms
-            ),
-            kafka_max_poll_interval_ms=_int(
-                env, "TICKETING_KAFKA_MAX_POLL_INTERVAL_MS", defaults.kafka_max_poll_interval_ms
-            ),
-            topic_accounts=env.get("TICKETING_TOPIC_ACCOUNTS") or defaults.topic_accounts,
-            topic_workspaces=env.get("TICKETING_TOPIC_WORKSPACES") or defaults.topic_workspaces,
-            topic_ticket_events=(
-                env.get("TICKETING_TOPIC_TICKET_EVENTS") or defaults.topic_ticket_events
-            ),
-            topic_email=env.get("TICKETING_TOPIC_EMAIL") or defaults.topic_email,
-            attachment_store=_choice(
-                env,
-                "TICKETING_ATTACHMENT_STORE",
-                ("postgres", "filesystem"),
-                defaults.attachment_store,
-            ),
-            attachment_dir=env.get("TICKETING_ATTACHMENT_DIR") or defaults.attachment_dir,
-            unattached_ttl_hours=_int(
-                env, "TICKETING_UNATTACHED_TTL_HOURS", defaults.unattached_ttl_hours
-            ),
-            janitor_interval_seconds=_int(
-                env, "TICKETING_JANITOR_INTERVAL_SECONDS", defaults.janitor_interval_seconds
-            ),
-            autoclose_interval_seconds=_int(
-                env, "TICKETING_AUTOCLOSE_INTERVAL_SECONDS", defaults.autoclose_interval_seconds
-            ),
-            closing_reminder_hours=_int(
-                env, "TICKETING_CLOSING_REMINDER_HOURS", defaults.closing_reminder_hours, minimum=0
-            ),
-            service_days=env.get("TICKETING_SERVICE_DAYS") or defaults.service_days,
-            service_hours=env.get("TICKETING_SERVICE_HOURS") or defaults.service_hours,
-            service_timezone=env.get("TICKETING_SERVICE_TIMEZONE") or defaults.service_timezone,
-            service_holidays=env.get("TICKETING_SERVICE_HOLIDAYS") or "",
-            service_holidays_file=env.get("TICKETING_SERVICE_HOLIDAYS_FILE") or "",
-            sla_first_response_hours=_int(
-                env, "TICKETING_SLA_FIRST_RESPONSE_HOURS", defaults.sla_first_response_hours
-            ),
-            sla_resolution_hours=_int(
-                env, "TICKETING_SLA_RESOLUTION_HOURS", defaults.sla_resolution_hours
-            ),
-            sla_targets_by_type=env.get("TICKETING_SLA_TARGETS") or "",
-            db_pool_size=_int(env, "TICKETING_DB_POOL_SIZE", defaults.db_pool_size),
-            aggregate_cache_size=_int(
-                env, "TICKETING_AGGREGATE_CACHE_SIZE", defaults.aggregate_cache_size, minimum=0
-            ),
-            command_attempts=_int(env, "TICKETING_COMMAND_ATTEMPTS", defaults.command_attempts),
-            bind=env.get("TICKETING_BIND") or defaults.bind,
-            web_workers=_int(env, "TICKETING_WEB_WORKERS", defaults.web_workers),
-            web_threads=_int(env, "TICKETING_WEB_THREADS", defaults.web_threads),
-            web_max_requests=_int(
-                env, "TICKETING_WEB_MAX_REQUESTS", defaults.web_max_requests, minimum=0
-            ),
-        )
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            name = _VARIABLES.get(field.name, f"TICKETING_{field.name.upper()}")
+            default = field.default
+            if field.name in _CHOICES:
+                values[field.name] = _choice(env, name, _CHOICES[field.name], str(default))
+            elif isinstance(default, int):
+                minimum = 0 if field.name in _MAY_BE_ZERO else 1
+                values[field.name] = _int(env, name, default, minimum=minimum)
+            else:
+                values[field.name] = env.get(name) or default
+        values["log_level"] = values["log_level"].upper()
+        return cls(**values)

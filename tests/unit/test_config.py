@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
+from application import config
 from application.config import ConfigError, Settings
 
 
@@ -42,3 +46,14 @@ def test_bad_values_are_clear_errors(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
     assert next(iter(env)) in str(caught.value)
+
+
+def test_every_setting_is_read_from_its_variable_and_documented() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for field in dataclasses.fields(Settings):
+        name = config._VARIABLES.get(field.name, f"TICKETING_{field.name.upper()}")
+        if isinstance(field.default, int):
+            assert getattr(Settings.from_env({name: "7"}), field.name) == 7, name
+        elif field.name != "attachment_store":  # a choice, tested above
+            assert getattr(Settings.from_env({name: "x-y"}), field.name) in ("x-y", "X-Y"), name
+        assert f"`{name}`" in readme, f"{name} is not in the README's configuration table"
