@@ -183,3 +183,21 @@ export function skeletonRows(columns, count = 5) {
   return Array.from({ length: count }, () =>
     h("tr", { class: "skeleton", "aria-hidden": "true" }, Array.from({ length: columns }, () => h("td", {}, h("span", {})))));
 }
+
+export const TICKET_COLUMNS = ["Number", "Title", "Type", "Status", "Submitter", "Workspace", "Submitted", "SLA due"];
+
+/** A ticket summary's cells in TICKET_COLUMNS order (lists and queues show the same). */
+export function ticketCells(ticket) {
+  return [
+    h("td", { class: "number", "data-label": "Number" }, `#${ticket.number}`),
+    h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/tickets/${encodeURIComponent(ticket.id)}`, "data-route": true }, ticket.title)),
+    h("td", { "data-label": "Type" }, typeName(ticket.type)),
+    h("td", { "data-label": "Status" }, chip(ticket.status)),
+    h("td", { "data-label": "Submitter" }, person(ticket.submitter)),
+    h("td", { "data-label": "Workspace" }, ticket.workspace_id),
+    h("td", { "data-label": "Submitted" }, time(ticket.submitted_at)),
+    h("td", { "data-label": "SLA due" }, slaCell(ticket)),
+  ];
+}
+
+export const isBreached = (ticket) => Boolean(ticket.sla && ticket.sla.breached && ticket.sla.breached.length);

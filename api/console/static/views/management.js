@@ -3,7 +3,7 @@
 // reload or a shared link shows the same list.
 
 import { download, get } from "../api.js";
-import { STATUS_NAMES, alertBox, chip, emptyRow, h, person, skeletonRows, slaCell, time, typeName, types } from "../ui.js";
+import { STATUS_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, skeletonRows, ticketCells, types } from "../ui.js";
 import { openSubmit } from "./submit.js";
 
 const COLUMNS = 9;
@@ -74,7 +74,7 @@ export async function renderManagement(main, { me }) {
   const table = h("table", { id: "ticket-table", class: "tickets", role: "tabpanel", "aria-labelledby": `tab-${current.tab}` },
     h("thead", {}, h("tr", {},
       h("th", { class: "check" }, selectAll),
-      ["Number", "Title", "Type", "Status", "Submitter", "Workspace", "Submitted", "SLA due"].map((name) => h("th", { scope: "col" }, name)))),
+      TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
 
   main.replaceChildren(
@@ -108,17 +108,7 @@ export async function renderManagement(main, { me }) {
       else checked.delete(ticket.id);
       countText();
     });
-    const breached = ticket.sla && ticket.sla.breached && ticket.sla.breached.length;
-    return h("tr", { class: breached ? "breached" : null },
-      h("td", { class: "check" }, box),
-      h("td", { class: "number", "data-label": "Number" }, `#${ticket.number}`),
-      h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/tickets/${encodeURIComponent(ticket.id)}`, "data-route": true }, ticket.title)),
-      h("td", { "data-label": "Type" }, typeName(ticket.type)),
-      h("td", { "data-label": "Status" }, chip(ticket.status)),
-      h("td", { "data-label": "Submitter" }, person(ticket.submitter)),
-      h("td", { "data-label": "Workspace" }, ticket.workspace_id),
-      h("td", { "data-label": "Submitted" }, time(ticket.submitted_at)),
-      h("td", { "data-label": "SLA due" }, slaCell(ticket)));
+    return h("tr", { class: isBreached(ticket) ? "breached" : null }, h("td", { class: "check" }, box), ticketCells(ticket));
   }
 
   function listPath(after) {

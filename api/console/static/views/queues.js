@@ -2,7 +2,7 @@
 // SLA due first, breached tickets marked.
 
 import { get } from "../api.js";
-import { QUEUE_NAMES, alertBox, chip, emptyRow, h, person, skeletonRows, slaCell, time, typeName } from "../ui.js";
+import { QUEUE_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, skeletonRows, ticketCells } from "../ui.js";
 
 const COLUMNS = 8;
 const EMPTY = {
@@ -27,7 +27,7 @@ export async function renderQueues(main, { me }) {
   const tabs = Object.entries(QUEUE_NAMES).map(([code, name]) =>
     h("button", { type: "button", role: "tab", id: `queue-${code}`, "aria-selected": String(code === state), "aria-controls": "queue-table", tabindex: code === state ? "0" : "-1" }, name));
   const table = h("table", { id: "queue-table", class: "tickets queue", role: "tabpanel", "aria-labelledby": `queue-${state}` },
-    h("thead", {}, h("tr", {}, ["Number", "Title", "Type", "Status", "Submitter", "Workspace", "Submitted", "SLA due"].map((name) => h("th", { scope: "col" }, name)))),
+    h("thead", {}, h("tr", {}, TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
   main.replaceChildren(heading,
     h("p", { class: "muted" }, "Tickets assigned to you, nearest SLA due first; breached ones are marked."),
@@ -37,16 +37,7 @@ export async function renderQueues(main, { me }) {
   let cursor = null;
   let generation = 0;
   function row(ticket) {
-    const breached = ticket.sla && ticket.sla.breached && ticket.sla.breached.length;
-    return h("tr", { class: breached ? "breached" : null },
-      h("td", { class: "number", "data-label": "Number" }, `#${ticket.number}`),
-      h("td", { class: "title", "data-label": "Title" }, h("a", { href: `/tickets/${encodeURIComponent(ticket.id)}`, "data-route": true }, ticket.title)),
-      h("td", { "data-label": "Type" }, typeName(ticket.type)),
-      h("td", { "data-label": "Status" }, chip(ticket.status)),
-      h("td", { "data-label": "Submitter" }, person(ticket.submitter)),
-      h("td", { "data-label": "Workspace" }, ticket.workspace_id),
-      h("td", { "data-label": "Submitted" }, time(ticket.submitted_at)),
-      h("td", { "data-label": "SLA due" }, slaCell(ticket)));
+    return h("tr", { class: isBreached(ticket) ? "breached" : null }, ticketCells(ticket));
   }
   async function load(append = false) {
     const mine = ++generation;
