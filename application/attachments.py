@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 from application.blobs import BlobStore
 from application.errors import AttachmentNotFound, TicketNotFound
-from application.store import EventStore
+from application.store import TicketingStore
 from domain.actors import Actor, Role
 from domain.attachments import MAX_FILES, check_file, safe_filename
 from domain.errors import NotAllowed, ValidationFailed
@@ -35,7 +35,7 @@ class StoredAttachment:
     ticket_id: UUID | None
 
 
-class Attachments(EventStore):
+class Attachments(TicketingStore):
     """Uploading, attaching and downloading files."""
 
     blobs: BlobStore

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from application.gates import ACCOUNT, WORKSPACE, Gate
 from application.recorder import ConsumedOffset
-from application.store import EventStore
+from application.store import TicketingStore
 from domain import content
 from domain.platform import Account, Workspace
 from domain.status import CloseReason
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 CLOSE_BATCH = 200  # tickets closed per transaction when a workspace or an account goes
 
 
-class PlatformFacts(EventStore):
+class PlatformFacts(TicketingStore):
     """Applies platform events once each; closes tickets when an account or workspace goes."""
 
     def member_joined(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from application.errors import HandlerNotFound
-from application.store import EventStore
+from application.store import TicketingStore
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed
 from domain.handlers import ROSTER_ID, HandlerRoster
 
 
-class HandlerAdministration(EventStore):
+class HandlerAdministration(TicketingStore):
     """Registering, changing and looking up handlers."""
 
     def roster(self) -> HandlerRoster:

@@ -17,8 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError
-from eventsourcing.persistence import EventStore as EventStoreOf
+from eventsourcing.persistence import ApplicationRecorder, EventStore, IntegrityError
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import strtobool
 
@@ -79,7 +78,7 @@ class DeadlineRepository(Repository[UUID]):
         return cast(threading.Lock, _DeadlineLock(super()._use_fastforward_lock(aggregate_id)))
 
 
-class EventStore(Application[UUID]):
+class TicketingStore(Application[UUID]):
     """The ticketing event store with the helpers every use case needs."""
 
     snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
@@ -123,7 +122,7 @@ class EventStore(Application[UUID]):
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
 
-    def construct_snapshot_store(self) -> EventStoreOf[UUID]:
+    def construct_snapshot_store(self) -> EventStore[UUID]:
         """The snapshot store, its table created under the schema lock."""
         with schema_lock(self.datastore):
             return super().construct_snapshot_store()

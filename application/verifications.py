@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from application.errors import RateLimited
 from application.recorder import OutboxMessage, VerificationRequest
-from application.store import EventStore
+from application.store import TicketingStore
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.verification import EmailVerification
@@ -26,7 +26,7 @@ RATE_WINDOW = timedelta(minutes=10)
 EMAIL_CHANNEL = "email"
 
 
-class EmailVerifications(EventStore):
+class EmailVerifications(TicketingStore):
     """Issues and checks e-mail verification codes."""
 
     def request_email_verification(self, actor: Actor, email: object) -> EmailVerification:

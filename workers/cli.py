@@ -101,7 +101,7 @@ def audit(args: argparse.Namespace) -> int:
 
 def autoclose(args: argparse.Namespace) -> int:
     """Run the inactivity sweep once, as of now or of ``--now``."""
-    from workers.autoclose import sweep_once
+    from workers.sweeps import sweep_once
 
     now = datetime.now(UTC)
     if args.now:

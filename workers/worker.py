@@ -14,11 +14,11 @@ from datetime import timedelta
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
-from workers.autoclose import sweep_periodically
 from workers.backoff import Backoff
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
 from workers.publisher import OutboxPublisher, TicketEventPublisher
+from workers.sweeps import sweep_periodically
 
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 30.0

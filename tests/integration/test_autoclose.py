@@ -22,8 +22,8 @@ from tests.integration.conftest import (
     user,
     workspace_with,
 )
-from workers.autoclose import sweep
 from workers.cli import run
+from workers.sweeps import sweep
 
 pytestmark = pytest.mark.usefixtures("projecting")
 LATER = START + timedelta(days=400)  # after every other test's tickets

@@ -24,12 +24,12 @@ from tests.integration.kafka_support import (
     settings_for,
     wait_until,
 )
-from workers.autoclose import record_breaches
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import EmbeddedPostgres
 from workers.kafka_clients import ensure_topics, make_producer
 from workers.platform_consumer import PlatformConsumer
 from workers.publisher import TicketEventPublisher
+from workers.sweeps import record_breaches
 
 WAIT = 30.0
 

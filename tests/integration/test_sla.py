@@ -17,7 +17,7 @@ from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
 from projections.queries import breaches_pending
 from tests.integration.conftest import ADMIN, caught_up, submit, user, workspace_with
-from workers.autoclose import record_breaches
+from workers.sweeps import record_breaches
 
 MONDAY_10 = datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
 
