@@ -29,8 +29,8 @@ from api.schemas import (
     TicketPageSchema,
 )
 from application.database import deadline, remaining
-from domain.actors import Role
-from domain.errors import NotAllowed, ValidationFailed
+from domain.errors import ValidationFailed
+from projections import visibility
 from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, TicketLists
 
 blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
@@ -100,9 +100,10 @@ def _page(scope: Scope, query: dict[str, Any]) -> tuple[dict[str, Any], int, dic
     return {"items": page.items, "next_cursor": page.next_cursor}, 200, headers
 
 
-def _require_member(workspace_id: str) -> None:
-    if not ticketing().is_member(workspace_id, current_actor().account_id):
-        raise NotAllowed("only current members of the workspace see its tickets")
+def _workspace_scope(workspace_id: str) -> Scope:
+    actor = current_actor()
+    is_member = ticketing().is_member(workspace_id, actor.account_id)
+    return visibility.all_tickets(actor, workspace_id, is_member=is_member)
 
 
 @blp.route("/workspaces/<id:workspace_id>/tickets", methods=["GET"])
@@ -112,8 +113,7 @@ def all_tickets(
     query: dict[str, Any], workspace_id: str
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     """All Tickets of a workspace (its current members)."""
-    _require_member(workspace_id)
-    return _page(Scope.workspace(workspace_id), query)
+    return _page(_workspace_scope(workspace_id), query)
 
 
 @blp.route("/me/tickets", methods=["GET"])
@@ -121,7 +121,7 @@ def all_tickets(
 @blp.response(200, TicketPageSchema)
 def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The caller's tickets in every workspace the caller is currently a member of."""
-    return _page(Scope.mine(current_actor().account_id), query)
+    return _page(visibility.my_tickets(current_actor()), query)
 
 
 @blp.route("/handler/tickets", methods=["GET"])
@@ -129,10 +129,7 @@ def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, st
 @blp.response(200, TicketPageSchema)
 def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Tickets assigned to the caller (handlers and admins)."""
-    actor = current_actor()
-    if actor.role not in (Role.HANDLER, Role.ADMIN):
-        raise NotAllowed("only handlers and admins have a ticket queue")
-    return _page(Scope.assigned_to(actor.account_id), query)
+    return _page(visibility.queue(current_actor()), query)
 
 
 @blp.route("/admin/tickets", methods=["GET"])
@@ -140,9 +137,7 @@ def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[st
 @blp.response(200, TicketPageSchema)
 def admin_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Every ticket on the platform (admins and auditors)."""
-    if current_actor().role not in (Role.ADMIN, Role.AUDITOR):
-        raise NotAllowed("only admins and auditors see every ticket")
-    return _page(Scope.everything(), query)
+    return _page(visibility.every_ticket(current_actor()), query)
 
 
 def _export_ids(raw: str | None) -> list[UUID]:
@@ -183,9 +178,9 @@ def export_batch(body: dict[str, Any], workspace_id: str) -> Response:
 
 
 def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Response:
-    _require_member(workspace_id)
+    scope = _workspace_scope(workspace_id)
     headers = read_your_writes()
-    summaries = _bounded(ticket_lists().all_matching(Scope.workspace(workspace_id), filters))
+    summaries = _bounded(ticket_lists().all_matching(scope, filters))
     name = "tickets-" + re.sub(r"[^A-Za-z0-9_-]", "_", workspace_id)[:100]
     if file_format == "xlsx":
         headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
