@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, send_from_directory
+from flask import Blueprint, Flask, Response, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 STATIC = Path(__file__).parent / "static"
@@ -59,8 +59,6 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def content_policy(response: Response) -> Response:
-        from flask import request
-
         if request.blueprint == "console":
             response.headers.setdefault("Content-Security-Policy", CONSOLE_POLICY)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
