@@ -324,30 +324,3 @@ def _utc_now() -> datetime:
 def _utc(moment: datetime) -> datetime:
     """Times in lists are UTC, whatever time zone the database session uses."""
     return moment.astimezone(UTC)
-
-
-def waiting_on_user_since_before(view: ReadModelView, moment: datetime) -> list[UUID]:
-    """Tickets in feedback_provided since before ``moment`` (candidates for the sweep)."""
-    return _ticket_ids(
-        view,
-        "SELECT ticket_id FROM ticket_summaries WHERE status = 'feedback_provided' "
-        "AND feedback_provided_since < %s ORDER BY feedback_provided_since",
-        (moment,),
-    )
-
-
-def breaches_pending(view: ReadModelView, now: datetime) -> list[UUID]:
-    """Tickets with an SLA clock breached by ``now`` and not yet recorded as breached."""
-    return _ticket_ids(
-        view,
-        "SELECT ticket_id FROM ticket_summaries WHERE (NOT first_response_breach_recorded "
-        "AND first_response_breached_after < %s) OR (NOT resolution_breach_recorded "
-        "AND resolution_breached_after < %s)",
-        (now, now),
-    )
-
-
-def _ticket_ids(view: ReadModelView, query: str, params: tuple[Any, ...]) -> list[UUID]:
-    with view.datastore.get_connection() as conn:
-        rows = conn.execute(query, params).fetchall()
-    return [row["ticket_id"] for row in rows]

@@ -18,7 +18,7 @@ from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
 from domain.ticket import INACTIVITY_LIMIT
-from projections.queries import breaches_pending, waiting_on_user_since_before
+from projections.candidates import breaches_pending, waiting_on_user_since_before
 from projections.view import ReadModelView
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from application.config import ConfigError, Settings
 from application.messages import ticket_event_message
 from application.service_level import ServiceLevel
 from application.tickets import TicketingApp
-from projections.queries import breaches_pending
+from projections.candidates import breaches_pending
 from tests.integration.conftest import ADMIN, caught_up, submit, user, workspace_with
 from workers.sweeps import record_breaches
 
