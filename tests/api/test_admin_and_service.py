@@ -185,3 +185,18 @@ def test_invented_methods_do_not_grow_the_metrics(client: FlaskClient) -> None:
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "BREW" not in metrics
     assert 'method="OTHER"' in metrics
+
+
+def test_staff_see_the_active_handlers_they_can_forward_to(client: FlaskClient, auth: Auth) -> None:
+    admin = auth(ADMIN_ID, "admin")
+    active, resting = f"fw-{uuid4().hex[:6]}", f"fw-{uuid4().hex[:6]}"
+    for account, is_active in ((active, True), (resting, False)):
+        body = {"account_id": account, "name": account.title(), "active": is_active}
+        assert client.post("/api/v1/admin/handlers", json=body, headers=admin).status_code == 201
+    for role in ("handler", "admin", "auditor"):
+        answer = client.get("/api/v1/handlers", headers=auth(f"{role}-x", role))
+        assert answer.status_code == 200
+        names = {item["account_id"]: item["name"] for item in answer.get_json()["items"]}
+        assert names[active] == active.title()
+        assert resting not in names
+    assert client.get("/api/v1/handlers", headers=auth("a-user")).status_code == 403
