@@ -188,15 +188,13 @@ class TicketingRecorder(PostgresApplicationRecorder):
 
     def _schema_is(self, marker: str) -> bool:
         with self.datastore.transaction(commit=False) as curs:
-            present = curs.execute("SELECT to_regclass('ticketing_migrations')").fetchone()
-            if present is None or next(iter(present.values())) is None:
+            row = curs.execute(
+                "SELECT to_regclass('ticketing_migrations') IS NOT NULL AS present"
+            ).fetchone()
+            if not (row and row["present"]):
                 return False
-            return (
-                curs.execute(
-                    "SELECT 1 FROM ticketing_migrations WHERE name = %s", (marker,)
-                ).fetchone()
-                is not None
-            )
+            found = curs.execute("SELECT 1 FROM ticketing_migrations WHERE name = %s", (marker,))
+            return found.fetchone() is not None
 
     def _insert_events(
         self,
