@@ -135,18 +135,33 @@ def _nullable_refs(node: Any) -> None:
 
 
 def _request_schema_names(document: Document) -> set[str]:
-    """Schemas that are request bodies (closed: the service refuses unknown fields)."""
-    names = set()
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict):
-                continue
-            for media in operation.get("requestBody", {}).get("content", {}).values():
-                ref = media.get("schema", {}).get("$ref", "")
-                if ref:
-                    names.add(ref.rsplit("/", 1)[1])
-    names.add("VerificationAnswer")  # nested in a submission
+    """Schemas that are request bodies, or nested in one (closed: the service refuses unknown
+    fields)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    bodies = [
+        media.get("schema", {})
+        for item in document.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for media in operation.get("requestBody", {}).get("content", {}).values()
+    ]
+    names: set[str] = set()
+    waiting = [node for body in bodies for node in _walk(body) if "$ref" in node]
+    while waiting:
+        name = waiting.pop()["$ref"].rsplit("/", 1)[1]
+        if name not in names:
+            names.add(name)
+            waiting += [node for node in _walk(schemas.get(name, {})) if "$ref" in node]
     return names
+
+
+def _walk(node: Any) -> list[Document]:
+    """Every object in a JSON document, this one included."""
+    if isinstance(node, list):
+        return [found for item in node for found in _walk(item)]
+    if not isinstance(node, dict):
+        return []
+    return [node, *(found for value in node.values() for found in _walk(value))]
 
 
 def _error_responses() -> Document:
@@ -230,7 +245,8 @@ def _describe_path_parameter(parameter: Document) -> None:
         parameter["description"] = PATH_PARAMETERS[name]
     if name in ("workspace_id", "account_id"):
         parameter["schema"] = {
-            "type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": r"^\S+$",
+            # no `pattern`: JSON Schema's \s and the domain's white space (str.isspace) differ
+            "type": "string", "minLength": 1, "maxLength": ID_MAX,
             "example": "ws-acme" if name == "workspace_id" else "sam",
         }  # fmt: skip
 

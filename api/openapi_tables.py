@@ -7,6 +7,7 @@ from typing import Any
 
 from application.history import PUBLIC_TYPES
 from domain.actors import Role
+from domain.attachments import CONTENT_TYPES
 from domain.status import Action, CloseReason, QueueState, Status
 from domain.ticket_types import TICKET_TYPES
 
@@ -140,7 +141,11 @@ READS_YOUR_WRITES = frozenset({
     "listMyWorkspaces", "exportTickets", "exportChosenTickets",
 })  # fmt: skip
 BINARY: dict[str, dict[str, str]] = {
-    "downloadAttachment": {"application/octet-stream": "the file, with its own content type"},
+    # a download is sent with the type its format has (domain.attachments)
+    "downloadAttachment": {
+        content_type: "the file, as uploaded"
+        for content_type in sorted(set(CONTENT_TYPES.values()))
+    },
     "getApplicationForm": {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "the form"
     },

@@ -184,6 +184,9 @@ class TicketSchema(TicketSummarySchema):
 
 
 class HistoryEntrySchema(Schema):
+    """How history entries are written out; the document describes them typed per event
+    type instead (``api.openapi_document``, ``HistoryEntry``)."""
+
     version = fields.Integer(required=True)
     type = fields.String(required=True)
     occurred_at = fields.DateTime(required=True)
@@ -211,7 +214,12 @@ class ForwardTargetListSchema(Schema):
 
 class NewHandlerSchema(StrictSchema):
     account_id = fields.String(
-        required=True, metadata={"minLength": 1, "maxLength": ID_MAX, "pattern": r"^\S+$"}
+        required=True,
+        metadata={
+            "minLength": 1,
+            "maxLength": ID_MAX,
+            "description": "1-128 characters without white space",
+        },
     )
     name = fields.String(required=True, metadata={"description": "1-200 characters"})
     roles = fields.List(

@@ -30,20 +30,21 @@ from werkzeug.serving import make_server
 
 from application.tickets import TicketingApp
 from application.tokens import issue_token
+from domain.attachments import CONTENT_TYPES
 from tests.api.conftest import ADMIN_ID, SECRET
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5e1b6e60000000049454e44ae426082"
 )
-# files are read as bytes (the generator knows no Office types, and reads text/csv as str
-# into a bytes buffer)
-CONFIG = """\
-content_type_overrides:
-  text/csv: application/octet-stream
-  application/vnd.openxmlformats-officedocument.wordprocessingml.document: application/octet-stream
-  application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
-"""
+# every file is read as bytes: the generator knows none of the attachment and Office types, and
+# reads text/csv as str into a bytes buffer
+FILE_TYPES = sorted({"text/csv", XLSX, DOCX, *CONTENT_TYPES.values()})
+CONFIG = "content_type_overrides:\n" + "".join(
+    f"  {content_type}: application/octet-stream\n" for content_type in FILE_TYPES
+)
 
 
 @pytest.fixture(scope="module")
