@@ -468,3 +468,20 @@ def test_nothing_is_fetched_from_another_origin_and_the_api_docs_work_offline(
     policy = status.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "connect-src 'self'" in policy
+
+
+def test_hostile_text_is_shown_as_text_never_run(open_page: Opener, console: Console) -> None:
+    nina = someone()
+    ws = console.workspace(nina)
+    title = '<img src="/pwned" onerror="document.title=1">'
+    body = "<script>window.pwned = 1</script>\n\u202eevil\u202c and a tab\tend"
+    ticket = console.submit(nina, ws, title=title, description=body)
+    page = open_page(console.token(nina), f"/?workspace={ws}")
+    expect(page.get_by_role("link", name=title)).to_be_visible()
+    assert page.locator("#ticket-table img").count() == 0
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(title)
+    expect(page.get_by_text("<script>window.pwned = 1</script>")).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("main img, main script").count() == 0
+    assert ticket["title"] == title
