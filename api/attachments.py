@@ -37,14 +37,14 @@ def upload(form: dict[str, Any]) -> list[dict[str, Any]]:
     """Upload 1-5 files (field ``files``)."""
     files: list[FileStorage] = form.get("files", [])
     contents = [(stored.filename or "", stored.read()) for stored in files]
-    return ticketing().upload_attachments(current_actor(), contents)
+    return ticketing().attachments.upload(current_actor(), contents)
 
 
 @blp.route("/attachments/<attachment_id>", methods=["GET"])
 @blp.response(200, content_type="application/octet-stream")
 def download(attachment_id: str) -> Response:
     """The file, for its uploader or anyone who can see a ticket that uses it (else 404)."""
-    record, content = ticketing().attachment_download(current_actor(), attachment_id)
+    record, content = ticketing().attachments.download(current_actor(), attachment_id)
     response = send_file(
         io.BytesIO(content),
         mimetype=record["content_type"],

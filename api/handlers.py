@@ -40,13 +40,13 @@ class Handlers(MethodView):
         """Every handler (admins and auditors)."""
         if current_actor().role not in (Role.ADMIN, Role.AUDITOR):
             raise NotAllowed("only admins and auditors see the handler roster")
-        return handler_entries(ticketing().roster().handlers)
+        return handler_entries(ticketing().handlers.roster().handlers)
 
     @blp.arguments(NewHandlerSchema)
     @blp.response(201, HandlerSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Add a handler (admins)."""
-        roster = ticketing().register_handler(
+        roster = ticketing().handlers.register_handler(
             current_actor(), body["account_id"], body["name"], body["roles"], body["active"]
         )
         return _entry(roster.handlers, body["account_id"].strip())
@@ -60,7 +60,7 @@ class HandlerByAccount(MethodView):
     @blp.response(200, HandlerSchema)
     def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
         """Change a handler's name, roles or whether it is active (admins)."""
-        roster = ticketing().update_handler(current_actor(), account_id, body)
+        roster = ticketing().handlers.update_handler(current_actor(), account_id, body)
         return _entry(roster.handlers, account_id)
 
 
@@ -71,7 +71,7 @@ def forward_targets() -> dict[str, Any]:
     auditors): ``{items: [{account_id, name}]}`` sorted by account id."""
     if current_actor().role not in STAFF:
         raise NotAllowed("only support staff see the handlers")
-    entries = handler_entries(ticketing().roster().handlers)
+    entries = handler_entries(ticketing().handlers.roster().handlers)
     return {
         "items": [
             {"account_id": entry["account_id"], "name": entry["name"]}

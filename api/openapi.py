@@ -32,7 +32,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("tickets.reply", "post"): "replyToTicket",
     ("tickets.revoke", "post"): "revokeTicket",
     ("tickets.restart", "post"): "restartTicket",
-    ("tickets.close_ticket", "post"): "closeTicket",
+    ("tickets.close", "post"): "closeTicket",
     ("tickets.accept", "post"): "acceptTicket",
     ("tickets.complete", "post"): "completeTicket",
     ("tickets.rate", "post"): "rateTicket",

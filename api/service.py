@@ -54,7 +54,7 @@ def broker_reachable(bootstrap: str, budget: float = BROKER_CHECK) -> bool:
 def projection_health() -> ProjectionHealth:
     """The read models' health (the caller bounds the time it may take)."""
     view: ReadModelView = current_app.extensions["read_models"]
-    return read_health(view, ticketing().recorder.max_notification_id() or 0)
+    return read_health(view, ticketing().store.recorder.max_notification_id() or 0)
 
 
 @blp.get("/readyz")
@@ -63,7 +63,7 @@ def readyz() -> Response | dict[str, object]:
     checks = {"database": "ok", "broker": "ok", "read_models": "ok"}
     try:
         with deadline(DATABASE_CHECK):
-            ticketing().ping_database()
+            ticketing().store.infrastructure.ping()
             health = projection_health()
         if health.stalled:
             checks["read_models"] = "stalled"

@@ -154,15 +154,14 @@ def _transition(name: str, summary: str) -> None:
 
     view.__name__ = name
     view.__doc__ = summary
-    path = "close" if name == "close_ticket" else name
-    blp.route(f"/tickets/<ticket_id>/{path}", methods=["POST"])(
+    blp.route(f"/tickets/<ticket_id>/{name}", methods=["POST"])(
         blp.response(200, TicketSchema)(view)
     )
 
 
 _transition("revoke", "Revoke a ticket nobody has accepted yet (submitter).")
 _transition("restart", "Restart a revoked ticket (submitter).")
-_transition("close_ticket", "Close the ticket (submitter).")
+_transition("close", "Close the ticket (submitter).")
 _transition("accept", "Handle the ticket; the caller becomes the assignee (assignee or admin).")
 _transition("complete", "Mark the ticket complete (assignee or admin).")
 

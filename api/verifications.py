@@ -20,5 +20,5 @@ def request_verification(body: dict[str, Any]) -> dict[str, Any]:
 
     At most 5 requests per account in 10 minutes (then 429 with ``Retry-After``).
     """
-    verification = ticketing().request_email_verification(current_actor(), body["email"])
+    verification = ticketing().verifications.request(current_actor(), body["email"])
     return {"verification_id": str(verification.id), "expires_at": verification.expires_at}

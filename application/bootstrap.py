@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from pathlib import Path
 
-from eventsourcing.postgres import PostgresDatastore
-
-from application.blobs import BlobStore, FilesystemBlobStore, PostgresBlobStore
+from application import memory
+from application.blobs import BlobStore, FilesystemBlobStore
 from application.clock import Clock, SystemClock
 from application.config import Settings
 from application.database import eventsourcing_env
 from application.service_level import ServiceLevel
+from application.store import TicketingStore
 from application.tickets import TicketingApp
 from projections.view import ReadModelView
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp:
     """The ticketing application on the configured PostgreSQL database."""
-    return TicketingApp(
+    store = TicketingStore(
         eventsourcing_env(
             settings.database_url, settings.db_pool_size, settings.aggregate_cache_size
         ),
@@ -31,16 +30,29 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         blobs=_blob_store(settings),
         service_level=ServiceLevel.from_settings(settings),
     )
+    return TicketingApp(store)
+
+
+def build_in_memory_app(*, clock: Clock, default_assignee: str) -> TicketingApp:
+    """The application on in-memory persistence (application tests): nothing outlives it."""
+    store = TicketingStore(
+        {"PERSISTENCE_MODULE": memory.PERSISTENCE_MODULE},
+        clock=clock,
+        default_assignee=default_assignee,
+        code_key=b"in-memory email codes",
+    )
+    return TicketingApp(store)
 
 
 def read_models(app: TicketingApp) -> ReadModelView:
     """The read models beside ``app``'s event store, with its SLA settings, tables created."""
-    view = ReadModelView(app.datastore, service_level=app.service_level)
+    view = ReadModelView(app.store.datastore, service_level=app.store.service_level)
     view.create_table()
     return view
 
 
-def _blob_store(settings: Settings) -> Callable[[PostgresDatastore], BlobStore]:
+def _blob_store(settings: Settings) -> BlobStore | None:
+    """The configured attachment store; None for the event store's database (the default)."""
     if settings.attachment_store == "filesystem":
-        return lambda _: FilesystemBlobStore(Path(settings.attachment_dir))
-    return PostgresBlobStore
+        return FilesystemBlobStore(Path(settings.attachment_dir))
+    return None

@@ -26,6 +26,11 @@ from psycopg.errors import OperationalError as PsycopgOperationalError
 from psycopg.rows import DictRow
 from psycopg_pool import PoolTimeout
 
+from application.attachment_index import PostgresAttachmentIndex
+from application.blobs import BlobStore, PostgresBlobStore
+from application.numbers import PostgresTicketNumbers
+from application.ports import AttachmentIndex, TicketNumbers
+
 SCHEMA_LOCK = 7_204_112  # advisory lock key held while tables and functions are created
 CONNECT_TIMEOUT = 3  # seconds to establish a connection (libpq counts whole seconds)
 AGGREGATE_CACHE_SIZE = 1000  # aggregates kept in memory per process (LRU)
@@ -107,6 +112,23 @@ class TicketingPostgresFactory(PostgresFactory):
                 raise DeadlineExceeded("no database connection was free in time") from None
 
         pool.getconn = getconn  # type: ignore[method-assign]
+
+    def ticket_numbers(self) -> TicketNumbers:
+        """Numbers from a PostgreSQL sequence."""
+        return PostgresTicketNumbers(self.datastore)
+
+    def attachment_index(self) -> AttachmentIndex:
+        """Uploads in the ``attachments`` table."""
+        return PostgresAttachmentIndex(self.datastore)
+
+    def blob_store(self) -> BlobStore:
+        """Attachment bytes in the ``attachment_blobs`` table."""
+        return PostgresBlobStore(self.datastore)
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
 
 
 @contextmanager

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +31,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from application.records import Gate, TicketOwner
 from domain.content import storable
 from domain.errors import NotAllowed
 
@@ -55,22 +55,10 @@ DDL = (
 class GateClosed(NotAllowed):
     """The workspace was dissolved or the account cancelled while the submission was made."""
 
-
-@dataclass(frozen=True)
-class TicketOwner:
-    """The workspace and account a new ticket is filed under (its submission's gates)."""
-
-    ticket_id: UUID
-    workspace_id: str
-    account_id: str
-
-
-@dataclass(frozen=True)
-class Gate:
-    """A workspace or an account whose gate is closing (dissolved, cancelled)."""
-
-    kind: str
-    key: str
+    @classmethod
+    def of(cls, kind: str) -> GateClosed:
+        """The refusal for a closed gate of this kind."""
+        return cls("the workspace was dissolved" if kind == WORKSPACE else "the account cancelled")
 
 
 def file_ticket(curs: Cursor[DictRow], owner: TicketOwner) -> None:
@@ -86,8 +74,7 @@ def file_ticket(curs: Cursor[DictRow], owner: TicketOwner) -> None:
     ).fetchall()
     for gate in gates:
         if gate["closed"]:
-            what = "workspace was dissolved" if gate["kind"] == WORKSPACE else "account cancelled"
-            raise GateClosed(f"the {what}")
+            raise GateClosed.of(gate["kind"])
     curs.execute(
         "INSERT INTO ticket_owners (ticket_id, workspace_id, account_id) VALUES (%s, %s, %s)",
         (owner.ticket_id, owner.workspace_id, owner.account_id),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-SEQUENCE_DDL = "CREATE SEQUENCE IF NOT EXISTS ticket_number_seq AS bigint START 1 MINVALUE 1"
-
 
 class PostgresTicketNumbers:
     """Allocates ticket numbers from a sequence in the event store's database."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -31,66 +30,23 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from application import gates
-from application.gates import Gate, TicketOwner
-from application.numbers import SEQUENCE_DDL
+from application.records import (
+    NOTHING_ELSE,
+    Alongside,
+    ConsumedOffset,
+    Gate,
+    IdempotencyRecord,
+    OutboxMessage,
+)
+from application.schema import (
+    IDEMPOTENCY_TABLE,
+    OFFSETS_TABLE,
+    OUTBOX_TABLE,
+    PUBLISHER_TABLE,
+    VERIFICATION_REQUESTS_TABLE,
+    ticketing_ddl,
+)
 from application.subscription import ListeningSubscription
-
-IDEMPOTENCY_TABLE = "idempotency_keys"
-OFFSETS_TABLE = "kafka_offsets"
-PUBLISHER_TABLE = "publisher_positions"
-OUTBOX_TABLE = "outbox_messages"
-VERIFICATION_REQUESTS_TABLE = "verification_requests"
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message to publish on a channel (mapped to a topic by the publisher)."""
-
-    channel: str
-    key: str
-    payload: dict[str, Any]
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class AttachmentReference:
-    """An uploaded file attached to a ticket (and to one of its messages, if not at submission)."""
-
-    attachment_id: UUID
-    ticket_id: UUID
-    message_id: str | None
-
-
-@dataclass(frozen=True)
-class VerificationRequest:
-    """One e-mail verification an account asked for, and when."""
-
-    verification_id: UUID
-    account_id: str
-    requested_at: datetime
-
-
-@dataclass(frozen=True)
-class ConsumedOffset:
-    """Where a consumer group is in one partition: the offset of the next message to read."""
-
-    group: str
-    topic: str
-    partition: int
-    next_offset: int
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    """A key one account used, what it was used for, and the ticket version it produced."""
-
-    account_id: str
-    key: str
-    fingerprint: str
-    ticket_id: UUID
-    version: int
-    message_id: str | None = None
-    position: int = 0
 
 
 class TicketingRecorder(PostgresApplicationRecorder):
@@ -98,68 +54,7 @@ class TicketingRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                "account_id text NOT NULL, "
-                "idempotency_key text NOT NULL, "
-                "fingerprint text NOT NULL, "
-                "ticket_id uuid NOT NULL, "
-                "ticket_version bigint NOT NULL, "
-                "message_id text, "
-                "position bigint, "
-                "created_at timestamptz NOT NULL DEFAULT now(), "
-                "PRIMARY KEY (account_id, idempotency_key))"
-            ).format(table=Identifier(IDEMPOTENCY_TABLE))
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                "consumer_group text NOT NULL, topic text NOT NULL, partition integer NOT NULL, "
-                "next_offset bigint NOT NULL, PRIMARY KEY (consumer_group, topic, partition))"
-            ).format(table=Identifier(OFFSETS_TABLE))
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                "publisher text PRIMARY KEY, position bigint NOT NULL)"
-            ).format(table=Identifier(PUBLISHER_TABLE))
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} (id bigserial PRIMARY KEY, "
-                "channel text NOT NULL, message_key text NOT NULL, payload jsonb NOT NULL, "
-                "created_at timestamptz NOT NULL DEFAULT now())"
-            ).format(table=Identifier(OUTBOX_TABLE))
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} (verification_id uuid PRIMARY KEY, "
-                "account_id text NOT NULL, requested_at timestamptz NOT NULL)"
-            ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
-        )
-        self.sql_create_statements += [
-            SQL(statement).format()
-            for statement in (
-                SEQUENCE_DDL,
-                "CREATE TABLE IF NOT EXISTS attachment_blobs "
-                "(sha256 text PRIMARY KEY, content bytea NOT NULL)",
-                "CREATE TABLE IF NOT EXISTS attachments (id uuid PRIMARY KEY, "
-                "uploader_id text NOT NULL, filename text NOT NULL, content_type text NOT NULL, "
-                "size bigint NOT NULL, sha256 text NOT NULL, uploaded_at timestamptz NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS attachments_by_sha256 ON attachments (sha256)",
-                "CREATE TABLE IF NOT EXISTS attachment_references ("
-                "attachment_id uuid PRIMARY KEY REFERENCES attachments (id), "
-                "ticket_id uuid NOT NULL, message_id text)",
-            )
-        ]
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE INDEX IF NOT EXISTS verification_requests_by_account "
-                "ON {table} (account_id, requested_at)"
-            ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE))
-        )
-        self.sql_create_statements += [SQL(statement).format() for statement in gates.DDL]
+        self.sql_create_statements += ticketing_ddl()
 
     def create_table(self) -> None:
         """The tables, then the gate tables filled from older events (once).
@@ -201,50 +96,41 @@ class TicketingRecorder(PostgresApplicationRecorder):
         curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         *,
-        idempotency: IdempotencyRecord | None = None,
-        consumed: ConsumedOffset | None = None,
-        outbox: Sequence[OutboxMessage] = (),
-        verification_request: VerificationRequest | None = None,
-        attachment_references: Sequence[AttachmentReference] = (),
-        ticket_owner: TicketOwner | None = None,
-        gate: Gate | None = None,
-        platform_event_id: str | None = None,
+        alongside: Alongside = NOTHING_ELSE,
         **kwargs: Any,
     ) -> None:
-        if ticket_owner is not None:  # before the events: a closed gate refuses them all
-            gates.file_ticket(curs, ticket_owner)
-        if gate is not None:
-            gates.close_gate(curs, gate)
-        if platform_event_id is not None:
-            gates.mark_applied(curs, platform_event_id)
+        if alongside.ticket_owner is not None:  # before the events: a closed gate refuses them
+            gates.file_ticket(curs, alongside.ticket_owner)
+        if alongside.gate is not None:
+            gates.close_gate(curs, alongside.gate)
+        if alongside.platform_event_id is not None:
+            gates.mark_applied(curs, alongside.platform_event_id)
         super()._insert_events(curs, stored_events, **kwargs)
-        for reference in attachment_references:
+        for reference in alongside.attachment_references:
             curs.execute(
                 "INSERT INTO attachment_references (attachment_id, ticket_id, message_id) "
                 "VALUES (%s, %s, %s)",
                 (reference.attachment_id, reference.ticket_id, reference.message_id),
             )
-        if consumed is not None:
-            self._upsert_offset(curs, consumed)
-        for message in outbox:
+        if alongside.consumed is not None:
+            self._upsert_offset(curs, alongside.consumed)
+        for message in alongside.outbox:
             curs.execute(
                 SQL(
                     "INSERT INTO {table} (channel, message_key, payload) VALUES (%s, %s, %s)"
                 ).format(table=Identifier(OUTBOX_TABLE)),
                 (message.channel, message.key, Jsonb(message.payload)),
             )
-        if verification_request is not None:
+        request = alongside.verification_request
+        if request is not None:
             curs.execute(
                 SQL(
                     "INSERT INTO {table} (verification_id, account_id, requested_at) "
                     "VALUES (%s, %s, %s)"
                 ).format(table=Identifier(VERIFICATION_REQUESTS_TABLE)),
-                (
-                    verification_request.verification_id,
-                    verification_request.account_id,
-                    verification_request.requested_at,
-                ),
+                (request.verification_id, request.account_id, request.requested_at),
             )
+        idempotency = alongside.idempotency
         if idempotency is not None:
             # A concurrent request with the same key makes this a unique violation, which
             # rolls the whole command back; its retry then finds the winner's record.
@@ -268,10 +154,11 @@ class TicketingRecorder(PostgresApplicationRecorder):
         curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         *,
-        idempotency: IdempotencyRecord | None = None,
+        alongside: Alongside = NOTHING_ELSE,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        idempotency = alongside.idempotency
         if idempotency is not None and notification_ids:
             # The position a replay reports: the same as the first response's.
             curs.execute(

@@ -11,12 +11,17 @@ from domain.errors import NotAllowed
 from domain.handlers import ROSTER_ID, HandlerRoster
 
 
-class HandlerAdministration(TicketingStore):
+class HandlerAdministration:
     """Registering, changing and looking up handlers."""
+
+    def __init__(self, store: TicketingStore) -> None:
+        self.store = store
 
     def roster(self) -> HandlerRoster:
         """The handler roster (empty if no handler was ever registered)."""
-        return self._find(HandlerRoster, ROSTER_ID) or HandlerRoster(timestamp=self.clock.now())
+        return self.store.find(HandlerRoster, ROSTER_ID) or HandlerRoster(
+            timestamp=self.store.clock.now()
+        )
 
     def register_handler(
         self, actor: Actor, account_id: object, name: object, roles: object, active: object = True
@@ -26,11 +31,11 @@ class HandlerAdministration(TicketingStore):
 
         def attempt() -> HandlerRoster:
             roster = self.roster()
-            roster.register(account_id, name, roles, active, at=self.clock.now())
-            self._save(roster)
+            roster.register(account_id, name, roles, active, at=self.store.clock.now())
+            self.store.commit(roster)
             return roster
 
-        return self._retrying(attempt)
+        return self.store.retrying(attempt)
 
     def update_handler(
         self, actor: Actor, account_id: str, changes: dict[str, Any]
@@ -41,16 +46,17 @@ class HandlerAdministration(TicketingStore):
         def attempt() -> HandlerRoster:
             roster = self.roster()
             try:
-                roster.update(account_id, changes, at=self.clock.now())
+                roster.update(account_id, changes, at=self.store.clock.now())
             except KeyError:
                 raise HandlerNotFound(account_id) from None
-            self._save(roster)
+            self.store.commit(roster)
             return roster
 
-        return self._retrying(attempt)
+        return self.store.retrying(attempt)
 
-    def _default_assignee(self) -> dict[str, Any]:
-        account_id = self.default_assignee
+    def default_assignee(self) -> dict[str, Any]:
+        """Who new and restarted tickets go to: ``{account_id, name}``."""
+        account_id = self.store.default_assignee
         return {"account_id": account_id, "name": self.roster().name_of(account_id)}
 
     @staticmethod

@@ -11,7 +11,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar, cast
 from uuid import UUID
 
@@ -21,20 +22,12 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore, Integrity
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import strtobool
 
-from application.blobs import BlobStore, PostgresBlobStore
+from application.blobs import BlobStore
 from application.clock import Clock
 from application.database import DeadlineExceeded, remaining, schema_lock
 from application.errors import Contention, TicketNotFound
-from application.gates import Gate, TicketOwner
-from application.numbers import PostgresTicketNumbers
-from application.recorder import (
-    AttachmentReference,
-    ConsumedOffset,
-    IdempotencyRecord,
-    OutboxMessage,
-    TicketingRecorder,
-    VerificationRequest,
-)
+from application.ports import Infrastructure, Ledger
+from application.records import NOTHING_ELSE, Alongside
 from application.service_level import ServiceLevel
 from domain.actors import Actor
 from domain.handlers import HandlerRoster
@@ -79,8 +72,14 @@ class DeadlineRepository(Repository[UUID]):
 
 
 class TicketingStore(Application[UUID]):
-    """The ticketing event store with the helpers every use case needs."""
+    """The ticketing event store and the ports every use case shares: loading, saving in one
+    transaction with what must commit alongside, bounded retries of lost write races.
 
+    Which persistence it runs on is eventsourcing's ``PERSISTENCE_MODULE``: PostgreSQL
+    (``application.database``) or memory (``application.memory``, for application tests).
+    """
+
+    name = "ticketing"  # the projection follows its notifications by this name
     snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
 
     def __init__(
@@ -91,7 +90,7 @@ class TicketingStore(Application[UUID]):
         default_assignee: str,
         attempts: int = 20,
         code_key: bytes = b"",
-        blobs: Callable[[PostgresDatastore], BlobStore] = PostgresBlobStore,
+        blobs: BlobStore | None = None,
         service_level: ServiceLevel | None = None,
     ) -> None:
         super().__init__(env=env)
@@ -99,14 +98,35 @@ class TicketingStore(Application[UUID]):
         self.default_assignee = default_assignee
         self.attempts = attempts
         self.code_key = code_key
-        self.blobs = blobs(self.datastore)
         self.service_level = service_level or ServiceLevel()
-        self.numbers = PostgresTicketNumbers(self.datastore)
+        self.numbers = self.infrastructure.ticket_numbers()
+        self.attachment_index = self.infrastructure.attachment_index()
+        self.blobs = blobs or self.infrastructure.blob_store()
+
+    @property
+    def infrastructure(self) -> Infrastructure:
+        """The persistence factory's ports."""
+        return cast(Infrastructure, self.factory)
+
+    @property
+    def ledger(self) -> Ledger:
+        """What the recorder keeps beside the events."""
+        return cast(Ledger, self.recorder)
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The events recorder, its tables created under the schema lock."""
-        with schema_lock(self.datastore):
+        with self._schema_lock():
             return super().construct_recorder()
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """The snapshot store, its table created under the schema lock."""
+        with self._schema_lock():
+            return super().construct_snapshot_store()
+
+    def _schema_lock(self) -> AbstractContextManager[None]:
+        if isinstance(self.factory, PostgresFactory):
+            return schema_lock(self.factory.datastore)
+        return nullcontext()
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository, with waits bounded by database deadlines."""
@@ -122,22 +142,13 @@ class TicketingStore(Application[UUID]):
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
 
-    def construct_snapshot_store(self) -> EventStore[UUID]:
-        """The snapshot store, its table created under the schema lock."""
-        with schema_lock(self.datastore):
-            return super().construct_snapshot_store()
-
     @property
     def datastore(self) -> PostgresDatastore:
-        """The PostgreSQL connection pool of the event store."""
+        """The PostgreSQL connection pool of the event store (PostgreSQL persistence only)."""
         return cast(PostgresFactory, self.factory).datastore
 
-    def ping_database(self) -> None:
-        """Raise unless the event store's database answers."""
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT 1")
-
-    def _retrying(self, attempt: Callable[[], T]) -> T:
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it saves without losing a write race (bounded, jittered)."""
         for number in range(1, self.attempts + 1):
             try:
                 return attempt()
@@ -148,63 +159,21 @@ class TicketingStore(Application[UUID]):
                 time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
         raise Contention(f"gave up after {self.attempts} conflicting attempts")
 
-    def outbox_batch(self, limit: int) -> list[OutboxMessage]:
-        """The oldest messages waiting in the outbox."""
-        return self._recorder.outbox_batch(limit)
-
-    def delete_outbox(self, ids: Sequence[int]) -> None:
-        """Forget outbox messages once published."""
-        self._recorder.delete_outbox(ids)
-
-    def publisher_position(self, publisher: str) -> int:
-        """The last store position a publisher has relayed."""
-        return self._recorder.publisher_position(publisher)
-
-    def set_publisher_position(self, publisher: str, position: int) -> None:
-        """Record that a publisher has relayed everything up to ``position``."""
-        self._recorder.set_publisher_position(publisher, position)
-
-    def forget_broker_positions(self) -> None:
-        """The broker lost its logs: consume from the start, publish everything again."""
-        self._recorder.forget_broker_positions()
-
-    @property
-    def _recorder(self) -> TicketingRecorder:
-        return cast(TicketingRecorder, self.recorder)
-
-    def _save(
-        self,
-        *aggregates: Aggregate,
-        idempotency: IdempotencyRecord | None = None,
-        consumed: ConsumedOffset | None = None,
-        outbox: Sequence[OutboxMessage] = (),
-        verification_request: VerificationRequest | None = None,
-        attachment_references: Sequence[AttachmentReference] = (),
-        ticket_owner: TicketOwner | None = None,
-        gate: Gate | None = None,
-        platform_event_id: str | None = None,
-    ) -> int:
-        """Save in one transaction, with what must commit alongside; returns the last position."""
-        recordings = self.save(
-            *aggregates,
-            idempotency=idempotency,
-            consumed=consumed,
-            outbox=outbox,
-            verification_request=verification_request,
-            attachment_references=attachment_references,
-            ticket_owner=ticket_owner,
-            gate=gate,
-            platform_event_id=platform_event_id,
-        )
+    def commit(self, *aggregates: Aggregate, alongside: Alongside = NOTHING_ELSE) -> int:
+        """Save the aggregates' new events in one transaction with what must commit alongside
+        them (``application.records``); returns the last position."""
+        recordings = self.save(*aggregates, alongside=alongside)
         return max((r.notification.id for r in recordings), default=0)
 
-    def _get_ticket(self, ticket_id: UUID) -> Ticket:
-        ticket = self._find(Ticket, ticket_id)
+    def get_ticket(self, ticket_id: UUID) -> Ticket:
+        """A ticket, or :class:`TicketNotFound`."""
+        ticket = self.find(Ticket, ticket_id)
         if ticket is None:
             raise TicketNotFound(str(ticket_id))
         return ticket
 
-    def _find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+    def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate of this kind with this id, if there is one."""
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -213,12 +182,13 @@ class TicketingStore(Application[UUID]):
 
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""
-        workspace = self._find(Workspace, Workspace.create_id(workspace_id))
+        workspace = self.find(Workspace, Workspace.create_id(workspace_id))
         return workspace is not None and workspace.is_member(account_id)
 
-    def _visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
+    def visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
+        """A ticket the caller may see, or :class:`TicketNotFound` (also for a malformed id)."""
         try:
-            ticket = self._get_ticket(UUID(ticket_id))
+            ticket = self.get_ticket(UUID(ticket_id))
         except ValueError:
             raise TicketNotFound(ticket_id) from None
         if ticket.is_visible_to_staff(actor):

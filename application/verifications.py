@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from application.errors import RateLimited
-from application.recorder import OutboxMessage, VerificationRequest
+from application.records import Alongside, OutboxMessage, VerificationRequest
 from application.store import TicketingStore
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
@@ -26,15 +26,18 @@ RATE_WINDOW = timedelta(minutes=10)
 EMAIL_CHANNEL = "email"
 
 
-class EmailVerifications(TicketingStore):
+class EmailVerifications:
     """Issues and checks e-mail verification codes."""
 
-    def request_email_verification(self, actor: Actor, email: object) -> EmailVerification:
+    def __init__(self, store: TicketingStore) -> None:
+        self.store = store
+
+    def request(self, actor: Actor, email: object) -> EmailVerification:
         """Send a 6-digit code to ``email`` for this account (429 past the rate limit)."""
         if actor.role is Role.AUDITOR:
             raise NotAllowed("auditors change nothing")
-        now = self.clock.now()
-        recent = self._recorder.recent_verification_requests(actor.account_id, now - RATE_WINDOW)
+        now = self.store.clock.now()
+        recent = self.store.ledger.recent_verification_requests(actor.account_id, now - RATE_WINDOW)
         if len(recent) >= REQUESTS_PER_WINDOW:
             free_at = recent[-REQUESTS_PER_WINDOW] + RATE_WINDOW
             raise RateLimited(max(1, math.ceil((free_at - now).total_seconds())))
@@ -56,23 +59,25 @@ class EmailVerifications(TicketingStore):
             },
         )
         request = VerificationRequest(verification.id, actor.account_id, now)
-        self._save(verification, outbox=[message], verification_request=request)
+        self.store.commit(
+            verification, alongside=Alongside(outbox=[message], verification_request=request)
+        )
         return verification
 
-    def _checked_verification(
+    def checked(
         self, actor: Actor, verification_id: str, code: str, now: datetime
     ) -> EmailVerification:
         """The caller's verification if the code is right; a wrong code is recorded (422)."""
         try:
-            verification = self._find(EmailVerification, UUID(verification_id))
+            verification = self.store.find(EmailVerification, UUID(verification_id))
         except ValueError:
             verification = None
         if verification is None:
             raise ValidationFailed({"verification": ["unknown verification"]})
         if not verification.check(actor.account_id, self._hash(code), now=now):
-            self._save(verification)
+            self.store.commit(verification)
             raise ValidationFailed({"verification": ["wrong code"]})
         return verification
 
     def _hash(self, code: str) -> str:
-        return hmac.new(self.code_key, code.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.store.code_key, code.encode(), hashlib.sha256).hexdigest()

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from application.bootstrap import build_app
 from application.config import Settings
+from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from bench.support import ROOT, scratch_database
 from domain.actors import Actor, Role
@@ -89,7 +90,7 @@ def cancellation_seconds(app: TicketingApp, settings: Settings, tickets: int) ->
 def publisher_rate(app: TicketingApp, settings: Settings) -> tuple[int, float]:
     """Ticket events relayed per second, from position 0 to the head of the store."""
     publisher = TicketEventPublisher(app, settings)
-    app.set_publisher_position(publisher.position_name, 0)
+    WorkerPlumbing(app.store).set_publisher_position(publisher.position_name, 0)
     producer = make_producer(settings)
     try:
         started = time.perf_counter()
@@ -100,7 +101,7 @@ def publisher_rate(app: TicketingApp, settings: Settings) -> tuple[int, float]:
         producer.close()
     ticket_events = sum(
         1
-        for n in app.recorder.select_notifications(1, 10_000_000)
+        for n in app.store.recorder.select_notifications(1, 10_000_000)
         if n.topic.startswith("domain.ticket:")
     )
     return ticket_events, ticket_events / elapsed
@@ -130,7 +131,7 @@ def main() -> None:
                 seconds = cancellation_seconds(app, settings, args.tickets)
                 events, rate = publisher_rate(app, settings)
             finally:
-                app.close()
+                app.store.close()
     finally:
         broker.stop()
     print(f"cancellation of {args.tickets:,} open tickets: {seconds:.2f} s (target <= 10 s)")

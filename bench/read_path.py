@@ -230,11 +230,11 @@ def rebuild_rate(url: str, tickets: int) -> tuple[int, float]:
             ticket.close_by_platform(CloseReason.COMPLETED, at=now)
             batch.append(ticket)
             if len(batch) == 200:
-                app.save(*batch)
+                app.store.save(*batch)
                 batch = []
-        app.save(*batch)
+        app.store.save(*batch)
     finally:
-        app.close()
+        app.store.close()
     event_log = TicketingEventLog(eventsourcing_env(url, 2))
     try:
         view = ReadModelView(event_log.datastore)

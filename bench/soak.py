@@ -199,8 +199,8 @@ def main() -> None:
         ensure_topics(bootstrap, settings.all_topics)
         app = build_app(settings)
         for n in range(WORKSPACES * 3):
-            app.member_joined(f"soak-ws-{n % WORKSPACES}", f"soak-user-{n}", str(uuid4()))
-        app.close()
+            app.platform.member_joined(f"soak-ws-{n % WORKSPACES}", f"soak-user-{n}", str(uuid4()))
+        app.store.close()
         env = {"TICKETING_DATABASE_URL": database_url, "TICKETING_JWT_SECRET": SECRET,
                "TICKETING_KAFKA_BOOTSTRAP": bootstrap, "TICKETING_DEFAULT_ASSIGNEE": "soak-admin",
                "TICKETING_LOG_LEVEL": "WARNING"}  # fmt: skip

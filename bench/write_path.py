@@ -36,7 +36,7 @@ def application_rate(database_url: str, tickets: int) -> float:
     app = build_app(Settings(database_url=database_url, default_assignee=admin.account_id))
     try:
         workspace_id = f"bench-{uuid4().hex[:8]}"
-        app.member_joined(workspace_id, alice.account_id, str(uuid4()))
+        app.platform.member_joined(workspace_id, alice.account_id, str(uuid4()))
         started = time.perf_counter()
         for n in range(tickets):
             ticket_id = str(
@@ -49,7 +49,7 @@ def application_rate(database_url: str, tickets: int) -> float:
             app.complete(admin, ticket_id)
         return tickets * COMMANDS_PER_TICKET / (time.perf_counter() - started)
     finally:
-        app.close()
+        app.store.close()
 
 
 def recorder_rate(database_url: str, statements: int) -> float:
@@ -63,7 +63,7 @@ def recorder_rate(database_url: str, statements: int) -> float:
     try:
         started = time.perf_counter()
         for _ in range(statements):
-            app.recorder.insert_events(
+            app.store.recorder.insert_events(
                 [
                     StoredEvent(
                         originator_id=uuid4(), originator_version=1, topic="bench", state=b"{}"
@@ -72,7 +72,7 @@ def recorder_rate(database_url: str, statements: int) -> float:
             )
         return statements / (time.perf_counter() - started)
     finally:
-        app.close()
+        app.store.close()
 
 
 def raw_rate(database_url: str, statements: int) -> float:

@@ -24,6 +24,7 @@ from psycopg.sql import SQL, Identifier
 from application.config import Settings
 from application.database import schema_lock
 from application.service_level import ServiceLevel
+from application.store import TicketingStore
 from projections.schema import SCHEMA_VERSION, create_health_table, create_read_model_tables
 from projections.summaries import apply_event
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PROJECTION_NAME = "read_models"
 TRACKING_TABLE = f"{PROJECTION_NAME}_tracking"
-SOURCE_NAME = "ticketing"  # the name of the application whose events are projected
+SOURCE_NAME = TicketingStore.name  # the application whose events are projected
 POLL_INTERVAL = 0.02
 SLA_SETTINGS = "sla_settings"  # read_model_settings row: fingerprint of the SLA settings
 SCHEMA = "schema"  # read_model_settings row: the version of the read-model tables

@@ -31,6 +31,7 @@ from dotenv import dotenv_values
 from application.bootstrap import build_app
 from application.config import ENV_FILE_VARIABLE, Settings
 from application.database import ensure_database
+from application.plumbing import WorkerPlumbing
 from application.tokens import issue_token
 from workers.embedded_broker import EmbeddedBroker
 from workers.embedded_postgres import EmbeddedPostgres
@@ -220,9 +221,9 @@ class DevRunner:
         """The broker's storage is new: what the store remembers of broker logs is void."""
         app = build_app(settings)
         try:
-            app.forget_broker_positions()
+            WorkerPlumbing(app.store).forget_broker_positions()
         finally:
-            app.close()
+            app.store.close()
         log.warning(
             "the broker's storage is new: every stored ticket event is published again and "
             "the platform topics are read from their start"

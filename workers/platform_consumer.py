@@ -26,7 +26,8 @@ from kafka.errors import KafkaError
 from psycopg_pool import PoolTimeout
 
 from application.config import Settings
-from application.recorder import ConsumedOffset
+from application.plumbing import WorkerPlumbing
+from application.records import ConsumedOffset
 from application.tickets import TicketingApp
 from workers.backoff import Backoff
 from workers.kafka_clients import make_consumer, make_producer
@@ -97,15 +98,15 @@ class OffsetGuard:
 class _SeekToRecordedOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, continue where PostgreSQL says the group is."""
 
-    def __init__(self, guard: OffsetGuard, app: TicketingApp, group: str) -> None:
-        self._guard, self._app, self._group = guard, app, group
+    def __init__(self, guard: OffsetGuard, plumbing: WorkerPlumbing, group: str) -> None:
+        self._guard, self._plumbing, self._group = guard, plumbing, group
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Nothing to flush: every offset is committed with its effect."""
         self._guard.forget(revoked)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        offsets = self._app.consumer_offsets(self._group)
+        offsets = self._plumbing.consumer_offsets(self._group)
         for partition in assigned:
             self._guard.resume(partition, offsets.get((partition.topic, partition.partition)))
         log.info("consuming %s", sorted(f"{p.topic}[{p.partition}]" for p in assigned))
@@ -116,6 +117,7 @@ class PlatformConsumer:
 
     def __init__(self, app: TicketingApp, settings: Settings) -> None:
         self.app = app
+        self.plumbing = WorkerPlumbing(app.store)
         self.settings = settings
         self._types = {
             settings.topic_accounts: ACCOUNT_TYPES,
@@ -128,7 +130,7 @@ class PlatformConsumer:
         producer = make_producer(self.settings)
         try:
             guard = OffsetGuard(consumer)
-            listener = _SeekToRecordedOffsets(guard, self.app, self.settings.kafka_group)
+            listener = _SeekToRecordedOffsets(guard, self.plumbing, self.settings.kafka_group)
             consumer.subscribe(list(self.settings.consumed_topics), listener=listener)
             backoff = Backoff()
             while not stop.is_set():
@@ -161,10 +163,10 @@ class PlatformConsumer:
         parsed = parse(record.value, self._types.get(record.topic, {}))
         if isinstance(parsed, Skipped):
             log.info("skipping %s message of unknown type %r", record.topic, parsed.type)
-            self.app.skip_message(consumed)
+            self.plumbing.skip_message(consumed)
         elif isinstance(parsed, Poison):
             self._dead_letter(producer, record, parsed.reason)
-            self.app.skip_message(consumed)
+            self.plumbing.skip_message(consumed)
         else:
             try:
                 applied = self._apply(parsed, consumed)
@@ -173,7 +175,7 @@ class PlatformConsumer:
             except Exception as error:
                 log.exception("cannot apply %s event %s", parsed.type, parsed.event_id)
                 self._dead_letter(producer, record, f"cannot be applied: {error}")
-                self.app.skip_message(consumed)
+                self.plumbing.skip_message(consumed)
                 return
             log.info(
                 "%s %s %s",
@@ -185,16 +187,16 @@ class PlatformConsumer:
     def _apply(self, event: PlatformEvent, consumed: ConsumedOffset) -> bool:
         data = event.data
         commands: dict[str, Callable[[], bool]] = {
-            "AccountCancelled": lambda: self.app.account_cancelled(
+            "AccountCancelled": lambda: self.app.platform.account_cancelled(
                 data["account_id"], event.event_id, consumed
             ),
-            "MemberJoined": lambda: self.app.member_joined(
+            "MemberJoined": lambda: self.app.platform.member_joined(
                 data["workspace_id"], data["account_id"], event.event_id, consumed
             ),
-            "MemberLeft": lambda: self.app.member_left(
+            "MemberLeft": lambda: self.app.platform.member_left(
                 data["workspace_id"], data["account_id"], event.event_id, consumed
             ),
-            "WorkspaceDissolved": lambda: self.app.workspace_dissolved(
+            "WorkspaceDissolved": lambda: self.app.platform.workspace_dissolved(
                 data["workspace_id"], event.event_id, consumed
             ),
         }

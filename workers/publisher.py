@@ -22,6 +22,7 @@ from kafka import KafkaProducer
 
 from application.config import Settings
 from application.messages import encode, is_ticket_event, ticket_event_message
+from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from application.verifications import EMAIL_CHANNEL
 from workers.backoff import Backoff
@@ -63,6 +64,7 @@ class TicketEventPublisher:
 
     def __init__(self, app: TicketingApp, settings: Settings) -> None:
         self.app = app
+        self.plumbing = WorkerPlumbing(app.store)
         self.topic = settings.topic_ticket_events
         self.position_name = f"tickets->{self.topic}"  # a position per destination topic
         self.settings = settings
@@ -76,7 +78,7 @@ class TicketEventPublisher:
         """Send the next batch and record the new position; returns how many events it read."""
         last, count = self.send_batch(producer)
         if count:
-            self.app.set_publisher_position(self.position_name, last)
+            self.plumbing.set_publisher_position(self.position_name, last)
         return count
 
     def send_batch(self, producer: KafkaProducer) -> tuple[int, int]:
@@ -84,11 +86,11 @@ class TicketEventPublisher:
 
         Returns the last notification id read and how many were read.
         """
-        position = self.app.publisher_position(self.position_name)
-        notifications = self.app.recorder.select_notifications(position + 1, BATCH)
+        position = self.plumbing.publisher_position(self.position_name)
+        notifications = self.app.store.recorder.select_notifications(position + 1, BATCH)
         futures = []
         for notification in notifications:
-            domain_event = self.app.mapper.to_domain_event(notification)
+            domain_event = self.app.store.mapper.to_domain_event(notification)
             if not is_ticket_event(domain_event):
                 continue
             number, workspace_id = self._ticket_facts(domain_event.originator_id)
@@ -106,7 +108,7 @@ class TicketEventPublisher:
 
     def _load_ticket_facts(self, ticket_id: UUID) -> tuple[int, str]:
         """Number and workspace of a ticket, from its first event (they never change)."""
-        [submitted] = list(self.app.events.get(ticket_id, lte=1))
+        [submitted] = list(self.app.store.events.get(ticket_id, lte=1))
         facts: Any = submitted
         return int(facts.number), str(facts.workspace_id)
 
@@ -116,6 +118,7 @@ class OutboxPublisher:
 
     def __init__(self, app: TicketingApp, settings: Settings) -> None:
         self.app = app
+        self.plumbing = WorkerPlumbing(app.store)
         self.settings = settings
         self.topics = {EMAIL_CHANNEL: settings.topic_email}
 
@@ -125,7 +128,7 @@ class OutboxPublisher:
 
     def publish_batch(self, producer: KafkaProducer) -> int:
         """Send the oldest messages, wait for the broker, delete them; returns how many."""
-        messages = self.app.outbox_batch(BATCH)
+        messages = self.plumbing.outbox_batch(BATCH)
         futures = [
             producer.send(
                 self.topics[message.channel],
@@ -138,5 +141,5 @@ class OutboxPublisher:
         for future in futures:
             future.get(timeout=SEND_TIMEOUT)
         if messages:
-            self.app.delete_outbox([message.id for message in messages])
+            self.plumbing.delete_outbox([message.id for message in messages])
         return len(messages)

@@ -43,7 +43,7 @@ def sweep(
     closed = skipped = reminded = 0
     for ticket_id in waiting_on_user_since_before(view, now - INACTIVITY_LIMIT):
         try:
-            app.close_if_inactive(ticket_id, now=now)
+            app.housekeeping.close_if_inactive(ticket_id, now=now)
             closed += 1
         except (InvalidTransition, TicketNotFound):
             skipped += 1  # closed meanwhile, answered, or not old enough after all
@@ -51,7 +51,7 @@ def sweep(
         lead = timedelta(hours=reminder_hours)
         text = REMINDER.format(hours=reminder_hours)
         for ticket_id in waiting_on_user_since_before(view, now - INACTIVITY_LIMIT + lead):
-            reminded += app.remind_of_closing(ticket_id, now=now, lead=lead, text=text)
+            reminded += app.housekeeping.remind_of_closing(ticket_id, now=now, lead=lead, text=text)
     if closed or reminded:
         log.info("inactivity sweep: %d closed, %d reminded, %d skipped", closed, reminded, skipped)
     return SweepResult(closed, skipped, reminded)
@@ -63,7 +63,7 @@ def record_breaches(app: TicketingApp, view: ReadModelView, now: datetime) -> in
     recorded = 0
     for ticket_id in breaches_pending(view, now):
         try:
-            recorded += len(app.record_sla_breaches(ticket_id))
+            recorded += len(app.housekeeping.record_sla_breaches(ticket_id))
         except TicketNotFound:
             continue
     if recorded:
@@ -76,19 +76,19 @@ def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> Swe
     app = build_app(settings)
     try:
         view = read_models(app)
-        if not view.wait_for(app.recorder.max_notification_id() or 0, catch_up):
+        if not view.wait_for(app.store.recorder.max_notification_id() or 0, catch_up):
             log.warning(
                 "the read models are behind; tickets not projected yet wait for the next sweep"
             )
         return sweep(app, view, now, settings.closing_reminder_hours)
     finally:
-        app.close()
+        app.store.close()
 
 
 def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
     """The worker's scheduler: a sweep every ``autoclose_interval_seconds``."""
     view = read_models(app)  # the projection may not have created them yet
     while not stop.is_set():
-        sweep(app, view, app.clock.now(), settings.closing_reminder_hours)
-        record_breaches(app, view, app.clock.now())
+        sweep(app, view, app.store.clock.now(), settings.closing_reminder_hours)
+        record_breaches(app, view, app.store.clock.now())
         stop.wait(settings.autoclose_interval_seconds)

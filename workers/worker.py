@@ -40,7 +40,7 @@ def supervise(name: str, target: Callable[[threading.Event], None], stop: thread
 def sweep_unattached(app: TicketingApp, settings: Settings, stop: threading.Event) -> None:
     """Delete uploads never attached to anything, every ``janitor_interval_seconds``."""
     while not stop.is_set():
-        app.delete_unattached(timedelta(hours=settings.unattached_ttl_hours))
+        app.attachments.delete_unattached(timedelta(hours=settings.unattached_ttl_hours))
         stop.wait(settings.janitor_interval_seconds)
 
 
@@ -49,7 +49,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     app = build_app(settings)
     parts: dict[str, Callable[[threading.Event], None]] = {
         "read-model projection": lambda s: run_projections(
-            settings.database_url, s, service_level=app.service_level
+            settings.database_url, s, service_level=app.store.service_level
         ),
         "platform consumer": PlatformConsumer(app, settings).run,
         "ticket event publisher": TicketEventPublisher(app, settings).run,
@@ -69,5 +69,5 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     finally:
         for thread in threads:
             thread.join(JOIN_TIMEOUT)
-        app.close()
+        app.store.close()
         log.info("worker stopped")

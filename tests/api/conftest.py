@@ -38,7 +38,7 @@ def api_settings(database_url: str, broker: str) -> Settings:
 def ticketing(api_settings: Settings) -> Iterator[TicketingApp]:
     app = build_app(api_settings, clock=SystemClock())  # lists order by real submission times
     yield app
-    app.close()
+    app.store.close()
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def member(ticketing: TicketingApp) -> Callable[..., str]:
     def make(*accounts: str) -> str:
         workspace_id = f"ws-{uuid4().hex[:8]}"
         for account in accounts:
-            ticketing.member_joined(workspace_id, account, str(uuid4()))
+            ticketing.platform.member_joined(workspace_id, account, str(uuid4()))
         return workspace_id
 
     return make

@@ -96,7 +96,7 @@ def test_command_metrics_count_outcomes(
     ticket = new_ticket(client, auth, "alice", ws)
     client.post(f"/api/v1/tickets/{ticket['id']}/close", headers=auth("alice"))
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert 'ticketing_commands_total{command="close_ticket",outcome="409"}' in metrics
+    assert 'ticketing_commands_total{command="close",outcome="409"}' in metrics
     assert 'ticketing_commands_total{command="submit",outcome="ok"}' in metrics
 
 
@@ -150,7 +150,7 @@ def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:
     try:
         client = create_app({"SETTINGS": settings, "TICKETING_APP": app}).test_client()
         cast(
-            PostgresFactory, app.factory
+            PostgresFactory, app.store.factory
         ).datastore.pool.close()  # the database is now out of reach
         headers = {"Authorization": f"Bearer {issue_token(SECRET, 'alice')}"}
         response = client.get(f"/api/v1/tickets/{uuid4()}", headers=headers)
@@ -159,7 +159,7 @@ def test_an_unreachable_database_is_503_not_500(database_url: str) -> None:
         assert response.content_type == "application/problem+json"
         assert client.get("/readyz").status_code == 503
     finally:
-        app.close()
+        app.store.close()
 
 
 def test_every_documented_error_is_problem_json(client: FlaskClient) -> None:

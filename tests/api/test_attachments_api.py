@@ -78,7 +78,7 @@ def test_a_refused_batch_stores_nothing(
     who = account()
     response = upload(client, auth, who, ("ok.png", png()), ("bad.png", pdf()))
     assert response.status_code == 415
-    with ticketing.datastore.get_connection() as conn:
+    with ticketing.store.datastore.get_connection() as conn:
         row = conn.execute(
             "SELECT count(*) AS n FROM attachments WHERE uploader_id = %s", (who,)
         ).fetchone()

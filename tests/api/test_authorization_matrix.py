@@ -45,18 +45,18 @@ ACTIONS: dict[str, tuple[str, str, dict[str, Any] | None, str, set[str], int]] =
 @pytest.fixture
 def prepare(ticketing: TicketingApp) -> Callable[[str], str]:
     """A ticket of alice's, assigned to hank, in the named state; returns its id."""
-    roster = ticketing.roster().handlers
+    roster = ticketing.handlers.roster().handlers
     admin = Actor(ADMIN_ID, Role.ADMIN)
     for handler in ("hank", "olga"):
         if handler not in roster:
-            ticketing.register_handler(admin, handler, handler.title(), [])
+            ticketing.handlers.register_handler(admin, handler, handler.title(), [])
     alice = Actor("alice", Role.USER, "Alice")
 
     def make(state: str) -> str:
         workspace_id = f"ws-{uuid4().hex[:8]}"
         for account in ("alice", "bob"):
-            ticketing.member_joined(workspace_id, account, str(uuid4()))
-        ticketing.member_joined(f"other-{workspace_id}", "mallory", str(uuid4()))
+            ticketing.platform.member_joined(workspace_id, account, str(uuid4()))
+        ticketing.platform.member_joined(f"other-{workspace_id}", "mallory", str(uuid4()))
         ticket_id = str(
             ticketing.submit(
                 alice, workspace_id, ticket_type="bug", title="t", description="d"
@@ -69,7 +69,7 @@ def prepare(ticketing: TicketingApp) -> Callable[[str], str]:
             ticketing.accept(admin, ticket_id)
             ticketing.forward(admin, ticket_id, "hank")
         if state == "closed":
-            ticketing.close_ticket(alice, ticket_id)
+            ticketing.close(alice, ticket_id)
         return ticket_id
 
     return make

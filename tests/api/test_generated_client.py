@@ -117,7 +117,7 @@ def test_a_generated_client_runs_the_whole_life_cycle(
     download = _module(package, "api.attachments.download_attachment")
 
     ava, ws = f"ava-{uuid4().hex[:6]}", f"ws-{uuid4().hex[:6]}"
-    ticketing.member_joined(ws, ava, str(uuid4()))
+    ticketing.platform.member_joined(ws, ava, str(uuid4()))
     user = package.AuthenticatedClient(
         base_url=served, token=issue_token(SECRET, ava, "user", name="Ava Martin")
     )

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from flask.testing import FlaskClient
 
-from application.gates import WORKSPACE, Gate
+from application.gates import WORKSPACE
+from application.records import Gate
 from application.tickets import TicketingApp
 from tests.api.conftest import Auth, new_ticket
 
@@ -30,7 +31,7 @@ def test_a_retried_submission_returns_the_first_response(
     assert again.headers["X-Ticketing-Position"] == first.headers["X-Ticketing-Position"]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
-    assert len(ticketing.recorder.tickets_owned(Gate(WORKSPACE, ws))) == 1  # type: ignore[attr-defined]
+    assert len(ticketing.store.ledger.tickets_owned(Gate(WORKSPACE, ws))) == 1
 
 
 def test_the_same_key_with_another_body_is_422(
@@ -99,7 +100,7 @@ def test_concurrent_requests_with_one_key_record_one_ticket(
         results = list(pool.map(post, range(6), timeout=60))
     assert {status for status, _ in results} == {201}
     assert len({ticket_id for _, ticket_id in results}) == 1
-    assert len(ticketing.recorder.tickets_owned(Gate(WORKSPACE, ws))) == 1  # type: ignore[attr-defined]
+    assert len(ticketing.store.ledger.tickets_owned(Gate(WORKSPACE, ws))) == 1
 
 
 def test_bad_keys_are_400(client: FlaskClient, auth: Auth, member: Callable[..., str]) -> None:

@@ -71,7 +71,7 @@ def test_all_tickets_are_the_workspaces_for_its_members(
     first = desk.submit(alice, ws)
     second = desk.submit(bob, ws)
     assert desk.ids(bob, f"/workspaces/{ws}/tickets") == [second["id"], first["id"]]
-    ticketing.member_left(ws, alice, str(uuid4()))
+    ticketing.platform.member_left(ws, alice, str(uuid4()))
     assert desk.ids(bob, f"/workspaces/{ws}/tickets") == [second["id"], first["id"]], "tickets stay"
     assert desk.get(alice, f"/workspaces/{ws}/tickets").status_code == 403
     assert desk.get(mallory, f"/workspaces/{ws}/tickets").status_code == 403
@@ -102,15 +102,15 @@ def test_my_tickets_follow_current_membership(
     in_one, in_two = desk.submit(alice, ws1), desk.submit(alice, ws2)
     assert desk.ids(alice, "/me/tickets") == [in_two["id"], in_one["id"]]
 
-    ticketing.member_left(ws1, alice, str(uuid4()))
-    desk.position = str(ticketing.recorder.max_notification_id())
+    ticketing.platform.member_left(ws1, alice, str(uuid4()))
+    desk.position = str(ticketing.store.recorder.max_notification_id())
     assert desk.ids(alice, "/me/tickets") == [in_two["id"]]
-    ticketing.member_joined(ws1, alice, str(uuid4()))
-    desk.position = str(ticketing.recorder.max_notification_id())
+    ticketing.platform.member_joined(ws1, alice, str(uuid4()))
+    desk.position = str(ticketing.store.recorder.max_notification_id())
     assert desk.ids(alice, "/me/tickets") == [in_two["id"], in_one["id"]]
-    ticketing.workspace_dissolved(ws2, str(uuid4()))
-    ticketing.member_joined(ws2, alice, str(uuid4()))
-    desk.position = str(ticketing.recorder.max_notification_id())
+    ticketing.platform.workspace_dissolved(ws2, str(uuid4()))
+    ticketing.platform.member_joined(ws2, alice, str(uuid4()))
+    desk.position = str(ticketing.store.recorder.max_notification_id())
     assert desk.ids(alice, "/me/tickets") == [in_one["id"]], (
         "a dissolved workspace never comes back"
     )
@@ -239,7 +239,7 @@ def test_position_header(
     impatient = create_app(
         {"SETTINGS": settings, "TICKETING_APP": ticketing, "READ_YOUR_WRITES_TIMEOUT": 0.1}
     )
-    future = str((ticketing.recorder.max_notification_id() or 0) + 1_000_000)
+    future = str((ticketing.store.recorder.max_notification_id() or 0) + 1_000_000)
     response = impatient.test_client().get(
         "/api/v1/me/tickets", headers=desk.auth(alice, **{"X-Ticketing-Position": future})
     )

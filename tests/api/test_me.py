@@ -24,12 +24,12 @@ def test_my_workspaces_are_those_i_am_a_member_of_now(
 ) -> None:
     first, second = member("wanda"), member("wanda", "other")
     member("other")
-    position = str(ticketing.recorder.max_notification_id())
+    position = str(ticketing.store.recorder.max_notification_id())
     headers = auth("wanda", **{"X-Ticketing-Position": position})
     listed = client.get("/api/v1/me/workspaces", headers=headers).get_json()
     assert listed == {"items": [{"workspace_id": ws} for ws in sorted([first, second])]}
-    ticketing.member_left(first, "wanda", "left-" + first)
-    position = str(ticketing.recorder.max_notification_id())
+    ticketing.platform.member_left(first, "wanda", "left-" + first)
+    position = str(ticketing.store.recorder.max_notification_id())
     headers = auth("wanda", **{"X-Ticketing-Position": position})
     listed = client.get("/api/v1/me/workspaces", headers=headers).get_json()
     assert listed == {"items": [{"workspace_id": second}]}

@@ -39,8 +39,8 @@ class Desk:
         self.handler = Actor(f"hal-{uuid4().hex[:8]}", Role.HANDLER, "Hal")
         self.user = Actor(f"user-{uuid4().hex[:8]}", Role.USER, "Una")
         self.workspace = f"ws-{uuid4().hex[:8]}"
-        app.member_joined(self.workspace, self.user.account_id, str(uuid4()))
-        app.register_handler(ADMIN, self.handler.account_id, "Hal", [])
+        app.platform.member_joined(self.workspace, self.user.account_id, str(uuid4()))
+        app.handlers.register_handler(ADMIN, self.handler.account_id, "Hal", [])
 
     def submit(self, when: datetime) -> str:
         """A ticket submitted at ``when`` and forwarded to the desk's handler."""
@@ -60,7 +60,7 @@ class Desk:
 
     def get(self, auth: Auth, path: str, who: Actor | None = None) -> Any:
         who = who or self.handler
-        position = str(self.app.recorder.max_notification_id())
+        position = str(self.app.store.recorder.max_notification_id())
         headers = auth(who.account_id, who.role.value, **{"X-Ticketing-Position": position})
         return self.client.get(f"/api/v1{path}", headers=headers)
 
@@ -90,7 +90,7 @@ def desk(api_settings: Settings) -> Iterator[Desk]:
     app = build_app(api_settings, clock=clock)
     flask_app = create_app({"SETTINGS": api_settings, "TICKETING_APP": app, "TESTING": True})
     yield Desk(app, clock, flask_app.test_client())
-    app.close()
+    app.store.close()
 
 
 def test_summaries_show_the_clocks_as_the_details_do(desk: Desk, auth: Auth) -> None:

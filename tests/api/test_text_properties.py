@@ -105,7 +105,7 @@ def test_any_text_the_api_accepts_is_stored_listed_exported_and_published(
     @PROPERTY_SETTINGS
     def submit_and_follow(title: str, description: str) -> None:
         account, ws = f"p-{uuid4().hex[:8]}", f"ws-{uuid4().hex[:8]}"
-        ticketing.member_joined(ws, account, str(uuid4()))
+        ticketing.platform.member_joined(ws, account, str(uuid4()))
         token = auth(account)
         body = {"type": "bug", "title": title, "description": description}
         response = client.post(f"/api/v1/workspaces/{ws}/tickets", json=body, headers=token)
@@ -144,9 +144,9 @@ def test_any_id_the_service_accepts_can_be_used_everywhere(
         account = f"p-{uuid4().hex[:8]}"
         if identifier_fault(workspace) is not None:
             with pytest.raises(ValidationFailed):
-                ticketing.member_joined(workspace, account, str(uuid4()))
+                ticketing.platform.member_joined(workspace, account, str(uuid4()))
             return
-        ticketing.member_joined(workspace, account, str(uuid4()))
+        ticketing.platform.member_joined(workspace, account, str(uuid4()))
         token = auth(account)
         path = f"/api/v1/workspaces/{quote(workspace, safe='')}/tickets"
         body = {"type": "bug", "title": "t", "description": "d"}

@@ -206,4 +206,4 @@ def test_a_past_state_shows_its_sla_as_it_stood_then(
         then = client.get(f"{url}?version={ticket['version']}", headers=admin).get_json()
         assert then["sla"]["breached"] == []
     finally:
-        app.close()
+        app.store.close()

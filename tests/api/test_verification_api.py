@@ -7,6 +7,7 @@ from uuid import uuid4
 
 from flask.testing import FlaskClient
 
+from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from tests.api.conftest import Auth
 
@@ -24,7 +25,7 @@ def test_verification_flow_over_http(
     assert set(body) == {"verification_id", "expires_at"}
     [message] = [
         m
-        for m in ticketing.outbox_batch(1000)
+        for m in WorkerPlumbing(ticketing.store).outbox_batch(1000)
         if m.payload["data"]["verification_id"] == body["verification_id"]
     ]
     code = message.payload["data"]["code"]

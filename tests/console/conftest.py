@@ -71,7 +71,7 @@ class Console:
         """A new workspace with these members (as the platform's MemberJoined would make it)."""
         workspace_id = f"ws-{uuid4().hex[:6]}"
         for account in members:
-            self.app.member_joined(workspace_id, account, str(uuid4()))
+            self.app.platform.member_joined(workspace_id, account, str(uuid4()))
         return workspace_id
 
     def api(
@@ -130,7 +130,7 @@ def console(database_url: str, broker: str) -> Iterator[Console]:
         serving.join(10)
         stop.set()
         projecting.join(30)
-        app.close()
+        app.store.close()
 
 
 @pytest.fixture(scope="package")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from playwright.sync_api import Page, expect
 
+from application.plumbing import WorkerPlumbing
 from tests.console.conftest import ADMIN_ID, Console, Opener
 
 # smallest valid PNG: the service checks the bytes, not the name
@@ -181,7 +182,7 @@ def test_unbind_mfa_with_the_code_from_the_e_mail(open_page: Opener, console: Co
     expect(dialog.get_by_text("code is on its way")).to_be_visible()
     [message] = [
         m
-        for m in console.app.outbox_batch(100_000)
+        for m in WorkerPlumbing(console.app.store).outbox_batch(100_000)
         if m.payload["data"].get("email") == "carol@example.com"
     ]
     dialog.get_by_label("Verification code").fill(message.payload["data"]["code"])

@@ -50,9 +50,9 @@ def served(tmp_path: Path, broker: str) -> Iterator[StallableServer]:
     settings = Settings(database_url=database_url, jwt_secret=SECRET, kafka_bootstrap=broker)
     app = build_app(settings)
     try:
-        app.member_joined("ws-stall", "alice", str(uuid4()))
+        app.platform.member_joined("ws-stall", "alice", str(uuid4()))
     finally:
-        app.close()
+        app.store.close()
     env = {
         "TICKETING_DATABASE_URL": database_url,
         "TICKETING_JWT_SECRET": SECRET,

@@ -222,12 +222,12 @@ def test_nothing_is_lost_skipped_or_doubled_across_kills_and_a_restart(dev: Dev)
         aggregates = [Workspace.create_id(f"ws-f{n}") for n in range(SUBMITTERS)]
         aggregates += [Account.create_id(f"pa-{n}") for n in range(CANCELLED)]
         for aggregate_id in aggregates:
-            for event in app.events.get(aggregate_id):
+            for event in app.store.events.get(aggregate_id):
                 platform_event_id: Any = getattr(event, "platform_event_id", None)
                 if platform_event_id is not None:
                     effects[platform_event_id] += 1
     finally:
-        app.close()
+        app.store.close()
     emitted = {json.loads(value)["event_id"] for _, _, value in messages}
     assert len(emitted) == 300 - REDELIVERED
     assert set(effects) == emitted, "every platform event took effect"

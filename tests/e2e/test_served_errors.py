@@ -106,9 +106,9 @@ def test_an_id_with_a_slash_is_addressable_through_the_server(
 
     app = build_app(Settings(database_url=database_url, jwt_secret=SECRET))
     try:
-        app.member_joined("team/a%2Fb", "slashy", str(uuid4()))
+        app.platform.member_joined("team/a%2Fb", "slashy", str(uuid4()))
     finally:
-        app.close()
+        app.store.close()
     body = {"type": "bug", "title": "t", "description": "d"}
     token = issue_token(SECRET, "slashy")
     status, ticket = call(f"{served.api}/workspaces/team%2Fa%252Fb/tickets", token, body)

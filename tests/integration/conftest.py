@@ -5,21 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from uuid import uuid4
 
 import pytest
 
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
-from application.tickets import CommandResult, TicketingApp
-from domain.actors import Actor, Role
+from application.tickets import TicketingApp
 from projections.view import ReadModelView
 from tests.conftest import START
+from tests.people import ADMIN, AUDITOR, HANDLER, submit, user, workspace_with
 
-ADMIN = Actor("root-admin", Role.ADMIN, "Root")
-HANDLER = Actor("hank", Role.HANDLER, "Hank")
-AUDITOR = Actor("audrey", Role.AUDITOR, "Audrey")
+__all__ = ["ADMIN", "AUDITOR", "HANDLER", "submit", "user", "workspace_with"]
+
 
 AppFactory = Callable[[], TicketingApp]
 
@@ -58,26 +56,12 @@ def make_app(database_url: str, clock: SettableClock) -> Iterator[AppFactory]:
 
     yield make
     for app in apps:
-        app.close()
+        app.store.close()
 
 
 @pytest.fixture
 def app(make_app: AppFactory) -> TicketingApp:
     return make_app()
-
-
-def user(name: str = "") -> Actor:
-    """A new account with the user role."""
-    account_id = name or f"user-{uuid4().hex[:8]}"
-    return Actor(account_id, Role.USER, account_id.title())
-
-
-def workspace_with(app: TicketingApp, *members: Actor) -> str:
-    """A new workspace whose members are the given accounts."""
-    workspace_id = f"ws-{uuid4().hex[:8]}"
-    for member in members:
-        app.member_joined(workspace_id, member.account_id, str(uuid4()))
-    return workspace_id
 
 
 def caught_up(app: TicketingApp, timeout: float = 60) -> ReadModelView:
@@ -86,21 +70,10 @@ def caught_up(app: TicketingApp, timeout: float = 60) -> ReadModelView:
     Needs a projection running (the ``projecting`` fixture); creating the tables first means
     waiting never races the projection's own start-up.
     """
-    view = ReadModelView(app.datastore, service_level=app.service_level)
+    view = ReadModelView(app.store.datastore, service_level=app.store.service_level)
     view.create_table()
-    assert view.wait_for(app.recorder.max_notification_id() or 0, timeout), "caught up"
+    assert view.wait_for(app.store.recorder.max_notification_id() or 0, timeout), "caught up"
     return view
-
-
-def submit(app: TicketingApp, actor: Actor, workspace_id: str, **fields: object) -> CommandResult:
-    """Submit a bug report unless the fields say otherwise."""
-    values: dict[str, object] = {
-        "ticket_type": "bug",
-        "title": "Dashboard crashes",
-        "description": "It crashes when opened.",
-    }
-    values.update(fields)
-    return app.submit(actor, workspace_id, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

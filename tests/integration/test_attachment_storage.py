@@ -23,7 +23,7 @@ from tests.integration.conftest import submit, user, workspace_with
 @pytest.fixture(params=["postgres", "filesystem"])
 def blobs(request: pytest.FixtureRequest, app: TicketingApp, tmp_path: Path) -> BlobStore:
     if request.param == "postgres":
-        return PostgresBlobStore(app.datastore)
+        return PostgresBlobStore(app.store.datastore)
     return FilesystemBlobStore(tmp_path / "blobs")
 
 
@@ -45,24 +45,24 @@ def test_unattached_uploads_are_deleted_after_the_ttl(
 ) -> None:
     alice = user()
     ws = workspace_with(app, alice)
-    [kept] = app.upload_attachments(alice, [("kept.png", png())])
-    [same_bytes] = app.upload_attachments(alice, [("copy.png", png())])
+    [kept] = app.attachments.upload(alice, [("kept.png", png())])
+    [same_bytes] = app.attachments.upload(alice, [("copy.png", png())])
     unique = pdf() + uuid4().hex.encode()  # content no other test has uploaded
-    [dropped] = app.upload_attachments(alice, [("dropped.pdf", unique)])
+    [dropped] = app.attachments.upload(alice, [("dropped.pdf", unique)])
     submit(app, alice, ws, attachment_ids=[kept["id"]])
 
     clock.advance(timedelta(hours=23))
-    app.delete_unattached(timedelta(hours=24))
-    assert app.attachment_download(alice, dropped["id"])[1] == unique, "not old enough yet"
+    app.attachments.delete_unattached(timedelta(hours=24))
+    assert app.attachments.download(alice, dropped["id"])[1] == unique, "not old enough yet"
 
     clock.advance(timedelta(hours=2))
-    assert app.delete_unattached(timedelta(hours=24)) >= 2
+    assert app.attachments.delete_unattached(timedelta(hours=24)) >= 2
     for gone in (dropped, same_bytes):
         with pytest.raises(AttachmentNotFound):
-            app.attachment_download(alice, gone["id"])
-    assert app.attachment_download(alice, kept["id"])[1] == png(), "shared content stays"
+            app.attachments.download(alice, gone["id"])
+    assert app.attachments.download(alice, kept["id"])[1] == png(), "shared content stays"
     with pytest.raises(KeyError):
-        app.blobs.get(dropped["sha256"])
+        app.store.blobs.get(dropped["sha256"])
 
 
 def test_the_filesystem_store_is_used_when_configured(database_url: str, tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_the_filesystem_store_is_used_when_configured(database_url: str, tmp_pat
     )
     app = build_app(settings)
     try:
-        [record] = app.upload_attachments(user(), [("scan.pdf", pdf())])
+        [record] = app.attachments.upload(user(), [("scan.pdf", pdf())])
         sha = record["sha256"]
         assert (tmp_path / sha[:2] / sha).read_bytes() == pdf()
     finally:
-        app.close()
+        app.store.close()

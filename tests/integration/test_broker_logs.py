@@ -13,7 +13,8 @@ from uuid import uuid4
 import pytest
 
 from application.config import Settings
-from application.recorder import ConsumedOffset
+from application.plumbing import WorkerPlumbing
+from application.records import ConsumedOffset
 from application.tickets import TicketingApp
 from tests.integration.conftest import user
 from tests.integration.kafka_support import platform_event, produce, read_topic, wait_until
@@ -28,7 +29,7 @@ def test_a_stored_offset_beyond_the_partitions_end_rewinds_to_its_start(
     ws, alice = f"ws-{uuid4().hex[:8]}", user()
     # offsets remembered from a broker that has since lost its log (227, as once seen)
     for partition in range(3):
-        app.skip_message(
+        WorkerPlumbing(app.store).skip_message(
             ConsumedOffset(settings.kafka_group, settings.topic_workspaces, partition, 227)
         )
     produce(

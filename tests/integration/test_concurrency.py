@@ -62,11 +62,11 @@ def test_numbers_are_unique_under_concurrent_submissions(make_app: AppFactory) -
 
 RACES: dict[str, tuple[Callable[[TicketingApp, str, str], object], CloseReason]] = {
     "account cancelled": (
-        lambda app, account_id, _: app.account_cancelled(account_id, str(uuid4())),
+        lambda app, account_id, _: app.platform.account_cancelled(account_id, str(uuid4())),
         CloseReason.ACCOUNT_CANCELLED,
     ),
     "workspace dissolved": (
-        lambda app, _, workspace_id: app.workspace_dissolved(workspace_id, str(uuid4())),
+        lambda app, _, workspace_id: app.platform.workspace_dissolved(workspace_id, str(uuid4())),
         CloseReason.WORKSPACE_DISSOLVED,
     ),
 }
@@ -96,11 +96,11 @@ def test_both_outcomes_of_the_race_occur_and_each_is_consistent(app: TicketingAp
     """Sequential forms of the race: cancellation first refuses, submission first closes."""
     alice, bob = user(), user()
     ws = workspace_with(app, alice, bob)
-    app.account_cancelled(alice.account_id, str(uuid4()))
+    app.platform.account_cancelled(alice.account_id, str(uuid4()))
     with pytest.raises(NotAllowed):
         submit(app, alice, ws)
     ticket_id = str(submit(app, bob, ws).ticket.id)
-    app.account_cancelled(bob.account_id, str(uuid4()))
+    app.platform.account_cancelled(bob.account_id, str(uuid4()))
     assert app.ticket(ADMIN, ticket_id).close_reason == CloseReason.ACCOUNT_CANCELLED
 
 
@@ -113,7 +113,7 @@ def test_processes_starting_together_create_the_schema_once(database_url: str) -
         settings = Settings(database_url=fresh)
 
         def application() -> object:
-            started.append(build_app(settings))
+            started.append(build_app(settings).store)
             return started[-1]
 
         def projection() -> object:

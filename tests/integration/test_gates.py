@@ -15,8 +15,9 @@ from psycopg.conninfo import make_conninfo
 from application.bootstrap import build_app
 from application.config import Settings
 from application.database import drop_database, ensure_database
-from application.gates import ACCOUNT, WORKSPACE, Gate
-from application.recorder import ConsumedOffset
+from application.gates import ACCOUNT, WORKSPACE
+from application.plumbing import WorkerPlumbing
+from application.records import ConsumedOffset, Gate
 from application.tickets import TicketingApp
 from domain.errors import NotAllowed
 from domain.platform import Workspace
@@ -36,7 +37,7 @@ def test_many_submissions_racing_a_dissolution_are_each_refused_or_closed(
             lambda app=app, who=who: submit(app, who, ws)
             for app, who in zip(apps[:4], members, strict=True)
         ],
-        lambda: apps[4].workspace_dissolved(ws, str(uuid4())),
+        lambda: apps[4].platform.workspace_dissolved(ws, str(uuid4())),
     )
     for result in results[:4]:
         if isinstance(result, NotAllowed):
@@ -53,11 +54,13 @@ def test_a_platform_event_delivered_twice_at_once_has_one_effect(make_app: AppFa
     first, second = make_app(), make_app()
     ws, alice, event_id = f"ws-{uuid4().hex[:8]}", user(), str(uuid4())
     results = run_together(
-        lambda: first.member_joined(ws, alice.account_id, event_id),
-        lambda: second.member_joined(ws, alice.account_id, event_id),
+        lambda: first.platform.member_joined(ws, alice.account_id, event_id),
+        lambda: second.platform.member_joined(ws, alice.account_id, event_id),
     )
     assert sorted(results) == [False, True]  # type: ignore[type-var]
-    joined = [e for e in first.events.get(Workspace.create_id(ws)) if "Joined" in type(e).__name__]
+    joined = [
+        e for e in first.store.events.get(Workspace.create_id(ws)) if "Joined" in type(e).__name__
+    ]
     assert len(joined) == 1
 
 
@@ -69,7 +72,7 @@ def test_a_cancellation_that_died_halfway_finishes_when_delivered_again(
     tickets = [submit(app, alice, ws).ticket.id for _ in range(5)]
     monkeypatch.setattr("application.platform_facts.CLOSE_BATCH", 2)
     event_id, calls = str(uuid4()), {"n": 0}
-    get_ticket = app._get_ticket
+    get_ticket = app.store.get_ticket
 
     def dying(ticket_id: Any) -> Any:
         calls["n"] += 1
@@ -77,20 +80,26 @@ def test_a_cancellation_that_died_halfway_finishes_when_delivered_again(
             raise SystemExit("killed")
         return get_ticket(ticket_id)
 
-    monkeypatch.setattr(app, "_get_ticket", dying)
+    monkeypatch.setattr(app.store, "get_ticket", dying)
     offset = ConsumedOffset("gates-test", "platform.accounts", 0, 41)
     with pytest.raises(SystemExit):
-        app.account_cancelled(alice.account_id, event_id, offset)
+        app.platform.account_cancelled(alice.account_id, event_id, offset)
     with pytest.raises(NotAllowed):
         submit(app, alice, ws)  # the gate closed before anything else
-    assert app.consumer_offsets("gates-test") == {}, "not consumed until every ticket closed"
+    assert WorkerPlumbing(app.store).consumer_offsets("gates-test") == {}, (
+        "not consumed until every ticket closed"
+    )
 
-    monkeypatch.setattr(app, "_get_ticket", get_ticket)
-    assert app.account_cancelled(alice.account_id, event_id, offset) is False, "a duplicate"
+    monkeypatch.setattr(app.store, "get_ticket", get_ticket)
+    assert app.platform.account_cancelled(alice.account_id, event_id, offset) is False, (
+        "a duplicate"
+    )
     assert {app.ticket(ADMIN, str(t)).close_reason for t in tickets} == {
         CloseReason.ACCOUNT_CANCELLED
     }
-    assert app.consumer_offsets("gates-test") == {("platform.accounts", 0): 41}
+    assert WorkerPlumbing(app.store).consumer_offsets("gates-test") == {
+        ("platform.accounts", 0): 41
+    }
 
 
 def test_the_tables_are_filled_from_a_store_written_before_them(database_url: str) -> None:
@@ -103,27 +112,27 @@ def test_the_tables_are_filled_from_a_store_written_before_them(database_url: st
         ws, gone = workspace_with(app, alice, bob), workspace_with(app, bob)
         ticket = submit(app, alice, ws).ticket.id
         joined = str(uuid4())
-        app.member_joined(ws, "carol", joined)
-        app.workspace_dissolved(gone, str(uuid4()))
-        app.account_cancelled(bob.account_id, str(uuid4()))
-        with app.datastore.transaction(commit=True) as curs:
+        app.platform.member_joined(ws, "carol", joined)
+        app.platform.workspace_dissolved(gone, str(uuid4()))
+        app.platform.account_cancelled(bob.account_id, str(uuid4()))
+        with app.store.datastore.transaction(commit=True) as curs:
             for table in ("ticket_owners", "submission_gates", "applied_platform_events",
                           "ticketing_migrations"):  # fmt: skip
                 curs.execute(f"DELETE FROM {table}")  # noqa: S608 - our tables
     finally:
-        app.close()
+        app.store.close()
     app = build_app(settings)  # a start after the upgrade fills them from the events
     try:
-        recorder: Any = app.recorder
+        recorder: Any = app.store.recorder
         assert recorder.tickets_owned(Gate(WORKSPACE, ws)) == [ticket]
         assert recorder.tickets_owned(Gate(ACCOUNT, alice.account_id)) == [ticket]
         assert recorder.was_applied(joined)
-        assert app.member_joined(ws, "carol", joined) is False, "its effect is remembered"
+        assert app.platform.member_joined(ws, "carol", joined) is False, "its effect is remembered"
         with pytest.raises(NotAllowed):
             submit(app, bob, ws)  # cancelled
         assert submit(app, alice, ws).ticket.number > 0
     finally:
-        app.close()
+        app.store.close()
         drop_database(url)
 
 

@@ -13,6 +13,7 @@ from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
 from application.database import ensure_database
+from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from domain.platform import Workspace
 from domain.status import CloseReason
@@ -37,8 +38,15 @@ WAIT = 30.0
 def joined_events(app: TicketingApp, workspace_id: str) -> int:
     return sum(
         type(e).__name__ == "MemberJoined"
-        for e in app.events.get(Workspace.create_id(workspace_id))
+        for e in app.store.events.get(Workspace.create_id(workspace_id))
     )
+
+
+def join_over_kafka(app: TicketingApp, settings: Settings, ws: str, account_id: str) -> None:
+    """Produce a MemberJoined and wait until the running consumer applied it."""
+    event = platform_event("MemberJoined", workspace_id=ws, account_id=account_id)
+    produce(settings, settings.topic_workspaces, event)
+    wait_until(lambda: app.is_member(ws, account_id))
 
 
 def test_each_platform_event_takes_effect(app: TicketingApp, settings: Settings, run: Any) -> None:
@@ -47,12 +55,7 @@ def test_each_platform_event_takes_effect(app: TicketingApp, settings: Settings,
     bobs = submit(app, bob, ws).ticket.id
     run(PlatformConsumer(app, settings).run)
 
-    produce(
-        settings,
-        settings.topic_workspaces,
-        platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
-    )
-    wait_until(lambda: app.is_member(ws, alice.account_id))
+    join_over_kafka(app, settings, ws, alice.account_id)
     alices = submit(app, alice, ws).ticket.id
     produce(
         settings,
@@ -70,7 +73,7 @@ def test_each_platform_event_takes_effect(app: TicketingApp, settings: Settings,
         settings, settings.topic_workspaces, platform_event("WorkspaceDissolved", workspace_id=ws)
     )
     wait_until(lambda: app.ticket(ADMIN, str(bobs)).close_reason == CloseReason.WORKSPACE_DISSOLVED)
-    offsets = app.consumer_offsets(settings.kafka_group)
+    offsets = WorkerPlumbing(app.store).consumer_offsets(settings.kafka_group)
     assert sum(offsets.values()) == 4, "every message's offset was recorded with its effect"
 
 
@@ -84,7 +87,9 @@ def test_a_redelivered_message_has_no_second_effect(
     later = platform_event("MemberLeft", workspace_id=ws, account_id=alice.account_id)
     produce(settings, settings.topic_workspaces, same, later, same)
     run(PlatformConsumer(app, settings).run)
-    wait_until(lambda: sum(app.consumer_offsets(settings.kafka_group).values()) == 3)
+    wait_until(
+        lambda: sum(WorkerPlumbing(app.store).consumer_offsets(settings.kafka_group).values()) == 3
+    )
     assert joined_events(app, ws) == 1
     assert not app.is_member(ws, alice.account_id), "the duplicate did not re-join"
 
@@ -138,7 +143,9 @@ def test_a_restarted_consumer_resumes_without_loss_or_double_effect(
     run(PlatformConsumer(app, settings).run)
     wait_until(lambda: joined_events(app, ws) == 10)
     assert all(app.is_member(ws, account) for account in accounts)
-    assert sum(app.consumer_offsets(settings.kafka_group).values()) == 10, "no message read twice"
+    assert sum(WorkerPlumbing(app.store).consumer_offsets(settings.kafka_group).values()) == 10, (
+        "no message read twice"
+    )
 
 
 def ticket_history(app: TicketingApp, how_many: int) -> dict[str, list[int]]:
@@ -174,13 +181,15 @@ def test_the_publisher_sends_every_event_in_order_after_a_crash(
     app: TicketingApp, settings: Settings
 ) -> None:
     publisher = TicketEventPublisher(app, settings)
-    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    WorkerPlumbing(app.store).set_publisher_position(
+        publisher.position_name, app.store.recorder.max_notification_id() or 0
+    )
     histories = ticket_history(app, 8)
     producer = make_producer(settings)
     try:
         last, count = publisher.send_batch(producer)  # sent, then "crashed" before the position
         assert count > 0
-        assert app.publisher_position(publisher.position_name) < last
+        assert WorkerPlumbing(app.store).publisher_position(publisher.position_name) < last
         restarted = TicketEventPublisher(app, settings)
         while restarted.publish_batch(producer):
             pass
@@ -197,7 +206,9 @@ def test_the_publisher_sends_every_event_in_order_after_a_crash(
 
 def test_published_messages_have_the_contract_shape(app: TicketingApp, settings: Settings) -> None:
     publisher = TicketEventPublisher(app, settings)
-    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    WorkerPlumbing(app.store).set_publisher_position(
+        publisher.position_name, app.store.recorder.max_notification_id() or 0
+    )
     alice = user()
     ws = workspace_with(app, alice)
     ticket = submit(app, alice, ws).ticket
@@ -242,13 +253,15 @@ def test_the_publisher_survives_a_broker_restart(
     try:
         settings = settings_for(bootstrap, database_url)
         publisher = TicketEventPublisher(app, settings)
-        app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+        WorkerPlumbing(app.store).set_publisher_position(
+            publisher.position_name, app.store.recorder.max_notification_id() or 0
+        )
         run(publisher.run)
         before = ticket_history(app, 2)
         wait_until(
             lambda: (
-                app.publisher_position(publisher.position_name)
-                == app.recorder.max_notification_id()
+                WorkerPlumbing(app.store).publisher_position(publisher.position_name)
+                == app.store.recorder.max_notification_id()
             )
         )
         server.stop()
@@ -279,12 +292,7 @@ def test_the_consumer_waits_out_a_database_outage(broker: str, run: Any, tmp_pat
         try:
             ws, alice, bob = f"ws-{uuid4().hex[:8]}", user(), user()
             run(PlatformConsumer(app, settings).run)
-            produce(
-                settings,
-                settings.topic_workspaces,
-                platform_event("MemberJoined", workspace_id=ws, account_id=alice.account_id),
-            )
-            wait_until(lambda: app.is_member(ws, alice.account_id))
+            join_over_kafka(app, settings, ws, alice.account_id)
             server.stop()
             produce(
                 settings,
@@ -294,9 +302,11 @@ def test_the_consumer_waits_out_a_database_outage(broker: str, run: Any, tmp_pat
             server.start()
             wait_until(lambda: app.is_member(ws, bob.account_id), timeout=90)
             assert joined_events(app, ws) == 2
-            assert sum(app.consumer_offsets(settings.kafka_group).values()) == 2
+            assert (
+                sum(WorkerPlumbing(app.store).consumer_offsets(settings.kafka_group).values()) == 2
+            )
         finally:
-            app.close()
+            app.store.close()
     finally:
         server.stop()
 
@@ -305,7 +315,9 @@ def test_an_sla_breach_goes_out_once_on_tickets_events(
     app: TicketingApp, settings: Settings, clock: SettableClock, projecting: None
 ) -> None:
     publisher = TicketEventPublisher(app, settings)
-    app.set_publisher_position(publisher.position_name, app.recorder.max_notification_id() or 0)
+    WorkerPlumbing(app.store).set_publisher_position(
+        publisher.position_name, app.store.recorder.max_notification_id() or 0
+    )
     clock.set(datetime(2032, 3, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
     alice = user()
     ticket_id = submit(app, alice, workspace_with(app, alice)).ticket.id
@@ -320,7 +332,7 @@ def test_an_sla_breach_goes_out_once_on_tickets_events(
             assert batches < 1_000, "the publisher reached the end of the store"
     finally:
         producer.close()
-    version: int = app.repository.get(ticket_id).version  # other tickets' breaches go out too
+    version: int = app.store.repository.get(ticket_id).version  # other tickets' breaches go out too
 
     def mine(records: list[Any]) -> list[dict[str, Any]]:
         messages = (json.loads(record.value) for record in records)

@@ -38,7 +38,7 @@ PLACEHOLDER = "SURROGATE-GOES-HERE"
 def old_ticket(app: TicketingApp, workspace_id: str, submitter: str, title: str) -> Ticket:
     """A ticket as an older version stored it: no text rule checked."""
     return Ticket(
-        number=app.numbers.allocate(),
+        number=app.store.numbers.allocate(),
         workspace_id=workspace_id,
         ticket_type="bug",
         title=title,
@@ -57,9 +57,9 @@ def store_raw(app: TicketingApp, aggregate: Aggregate, old: bytes, new: bytes) -
     application could never have encoded itself (an escaped unpaired surrogate)."""
     stored = [
         dataclasses.replace(event, state=bytes(event.state).replace(old, new))
-        for event in map(app.mapper.to_stored_event, aggregate.collect_events())
+        for event in map(app.store.mapper.to_stored_event, aggregate.collect_events())
     ]
-    app.recorder.insert_events(stored)
+    app.store.recorder.insert_events(stored)
 
 
 def written(app: TicketingApp) -> tuple[str, list[UUID]]:
@@ -68,14 +68,14 @@ def written(app: TicketingApp) -> tuple[str, list[UUID]]:
     alice = user()
     ws = workspace_with(app, alice)
     nul = old_ticket(app, ws, alice.account_id, "a\u0000b\u0007c")
-    app.save(nul)
+    app.store.save(nul)
     surrogate = old_ticket(app, ws, alice.account_id, PLACEHOLDER)
     store_raw(app, surrogate, PLACEHOLDER.encode(), b"x\\ud800y")
     odd = Workspace(workspace_id=f"old\u0000{uuid4().hex[:6]}", timestamp=START)
     odd._record_member_joined(
         account_id="bo\u0000b", platform_event_id=str(uuid4()), timestamp=START
     )
-    app.save(odd)
+    app.store.save(odd)
     return ws, [nul.id, surrogate.id]
 
 
@@ -125,12 +125,12 @@ def test_the_publisher_passes_old_poison(app: TicketingApp, settings: Settings, 
 def test_the_audit_and_a_rebuild_pass_old_poison(app: TicketingApp) -> None:
     written(app)
     view = caught_up(app)
-    event_log = TicketingEventLog(app.env)
+    event_log = TicketingEventLog(app.store.env)
     try:
-        tools_view = ReadModelView(event_log.datastore, service_level=app.service_level)
+        tools_view = ReadModelView(event_log.datastore, service_level=app.store.service_level)
         assert maintenance.audit(tools_view, event_log)[1] == []
         assert maintenance.rebuild(tools_view, event_log) == maintenance.head(event_log)
         assert maintenance.audit(tools_view, event_log)[1] == []
     finally:
         event_log.close()
-    assert view.position() == app.recorder.max_notification_id()
+    assert view.position() == app.store.recorder.max_notification_id()

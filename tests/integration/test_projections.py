@@ -88,7 +88,7 @@ def test_revoke_restart_and_forward(app: TicketingApp, runner: Runner) -> None:
     runner.wait(app.restart(alice, ticket_id).position, timeout=5)
     assert summary_row(runner, ticket_id)["status"] == "waiting_for_assignment"
     handler = f"h-{uuid4().hex[:6]}"
-    app.register_handler(ADMIN, handler, "Helen", [])
+    app.handlers.register_handler(ADMIN, handler, "Helen", [])
     done = app.forward(ADMIN, ticket_id, handler)
     runner.wait(done.position, timeout=5)
     row = summary_row(runner, ticket_id)
@@ -98,19 +98,19 @@ def test_revoke_restart_and_forward(app: TicketingApp, runner: Runner) -> None:
 def test_memberships_follow_the_platform(app: TicketingApp, runner: Runner) -> None:
     alice, bob = user(), user()
     ws = workspace_with(app, alice, bob)
-    app.member_left(ws, bob.account_id, str(uuid4()))
-    app.member_joined(ws, bob.account_id, str(uuid4()))
-    app.member_left(ws, alice.account_id, str(uuid4()))
+    app.platform.member_left(ws, bob.account_id, str(uuid4()))
+    app.platform.member_joined(ws, bob.account_id, str(uuid4()))
+    app.platform.member_left(ws, alice.account_id, str(uuid4()))
     runner.wait(_head(app), timeout=5)
     assert members(runner, ws) == {bob.account_id}
-    app.workspace_dissolved(ws, str(uuid4()))
-    app.member_joined(ws, alice.account_id, str(uuid4()))
+    app.platform.workspace_dissolved(ws, str(uuid4()))
+    app.platform.member_joined(ws, alice.account_id, str(uuid4()))
     runner.wait(_head(app), timeout=5)
     assert members(runner, ws) == set()
 
 
 def _head(app: TicketingApp) -> int:
-    return app.recorder.max_notification_id() or 0
+    return app.store.recorder.max_notification_id() or 0
 
 
 def test_reprocessing_an_event_changes_nothing(app: TicketingApp, runner: Runner) -> None:
@@ -119,8 +119,8 @@ def test_reprocessing_an_event_changes_nothing(app: TicketingApp, runner: Runner
     result = submit(app, alice, ws)
     runner.wait(result.position, timeout=5)
     before = summary_row(runner, result.ticket.id)
-    notification = app.notification_log.select(start=result.position, limit=1)[0]
-    event = app.mapper.to_domain_event(notification)
+    notification = app.store.notification_log.select(start=result.position, limit=1)[0]
+    event = app.store.mapper.to_domain_event(notification)
     applied = runner.view.apply(event, Tracking("ticketing", notification.id))
     assert applied is False
     assert summary_row(runner, result.ticket.id) == before

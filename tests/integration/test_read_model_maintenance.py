@@ -86,7 +86,7 @@ def perform(
         case "restart":
             app.restart(actor, ticket)
         case "close":
-            app.close_ticket(actor, ticket)
+            app.close(actor, ticket)
         case "complete":
             app.complete(ADMIN, ticket)
         case "rate":
@@ -94,9 +94,9 @@ def perform(
         case "forward":
             app.forward(ADMIN, ticket, handler)
         case "leave":
-            app.member_left(ws, actor.account_id, str(uuid4()))
+            app.platform.member_left(ws, actor.account_id, str(uuid4()))
         case "join":
-            app.member_joined(ws, actor.account_id, str(uuid4()))
+            app.platform.member_joined(ws, actor.account_id, str(uuid4()))
 
 
 # every column of a summary, as the ticket itself has it; the SLA columns are compared through
@@ -149,7 +149,7 @@ def test_random_histories_project_exactly(
     users = [user() for _ in range(3)]
     ws = workspace_with(app, *users)
     handler = f"h-{uuid4().hex[:6]}"
-    app.register_handler(ADMIN, handler, "Hal", [])
+    app.handlers.register_handler(ADMIN, handler, "Hal", [])
     tickets: list[UUID] = []
     submitters: list[Actor] = []
     for operation, who, which, minutes in operations:
@@ -170,14 +170,14 @@ def test_random_histories_project_exactly(
             row = conn.execute(
                 "SELECT * FROM ticket_summaries WHERE ticket_id = %s", (ticket_id,)
             ).fetchone()
-            aggregate: Aggregate = app.repository.get(ticket_id)
+            aggregate: Aggregate = app.store.repository.get(ticket_id)
             assert isinstance(aggregate, Ticket)
             assert row is not None
             expected = expected_row(aggregate)
             assert set(row) == set(expected) | SLA_COLUMNS, "a new column: compare it here"
             assert {column: row[column] for column in expected} == expected
             # the SLA clocks, as the ticket details show them, now and later
-            calendar = app.service_level.calendar
+            calendar = app.store.service_level.calendar
             for later in (timedelta(0), timedelta(hours=5), timedelta(days=9)):
                 now = clock.now() + later
                 assert summary(row, calendar, now)["sla"] == vars(app.sla(aggregate, at=now))
@@ -191,7 +191,7 @@ def test_random_histories_project_exactly(
         }
     assert members == {u.account_id for u in users if app.is_member(ws, u.account_id)}
     position, differences = maintenance.audit(view, event_log)
-    assert position == app.recorder.max_notification_id()
+    assert position == app.store.recorder.max_notification_id()
     assert differences == []
 
 
@@ -208,7 +208,7 @@ def test_a_backlog_is_worked_off_in_batches_by_two_at_once(
     for ticket_id in tickets:
         app.accept(ADMIN, str(ticket_id))
         app.reply(ADMIN, str(ticket_id), "h")
-    stored = app.recorder.max_notification_id() or 0
+    stored = app.store.recorder.max_notification_id() or 0
     assert view.position() < stored, "a backlog"
     reached: list[int] = []
     workers = [
@@ -228,7 +228,7 @@ def test_a_backlog_is_worked_off_in_batches_by_two_at_once(
             "SELECT ticket_id, status, version FROM ticket_summaries WHERE ticket_id = ANY(%s)",
             (tickets,),
         ).fetchall()
-    aggregates: list[Ticket] = [app.repository.get(ticket_id) for ticket_id in tickets]
+    aggregates: list[Ticket] = [app.store.repository.get(ticket_id) for ticket_id in tickets]
     expected = {ticket.id: (ticket.status, ticket.version) for ticket in aggregates}
     assert {r["ticket_id"]: (r["status"], r["version"]) for r in rows} == expected
     assert set(expected.values()) == {("feedback_provided", 4)}
@@ -272,7 +272,7 @@ def test_audit_finds_tampering_and_rebuild_repairs_it(
         ("ticket_summaries", "replay only", "Original"),
     }
     last = maintenance.rebuild(view, event_log)
-    assert last == app.recorder.max_notification_id()
+    assert last == app.store.recorder.max_notification_id()
     assert view.position() == last
     assert maintenance.audit(view, event_log)[1] == []
     with view.datastore.get_connection() as conn:
@@ -290,7 +290,7 @@ def test_status_reports_position_and_lag(
     alice = user()
     workspace_with(app, alice)  # written while no projection runs
     [entry] = maintenance.status(view, event_log)
-    assert entry.head == app.recorder.max_notification_id()
+    assert entry.head == app.store.recorder.max_notification_id()
     assert entry.lag == entry.head - entry.position
     assert entry.lag >= 1
 
@@ -339,18 +339,18 @@ def test_the_worker_survives_a_database_restart(tmp_path: Path) -> None:
             alice = user()
             ws = workspace_with(app, alice)
             app.submit(alice, ws, ticket_type="bug", title="before", description="d")
-            assert view.wait_for(app.recorder.max_notification_id() or 0, 30), "caught up"
+            assert view.wait_for(app.store.recorder.max_notification_id() or 0, 30), "caught up"
             server.stop()
             server.start()
             app.submit(alice, ws, ticket_type="bug", title="after", description="d")
-            assert view.wait_for(app.recorder.max_notification_id() or 0, 90), "caught up"
+            assert view.wait_for(app.store.recorder.max_notification_id() or 0, 90), "caught up"
             with view.datastore.get_connection() as conn:
                 titles = {r["title"] for r in conn.execute("SELECT title FROM ticket_summaries")}
             assert titles == {"before", "after"}
         finally:
             stop.set()
             thread.join(timeout=60)
-            app.close()
+            app.store.close()
             event_log.close()
         assert not thread.is_alive()
     finally:
@@ -391,7 +391,7 @@ def test_changed_sla_settings_are_reported_until_a_rebuild(
                 alice, workspace_with(app, alice), ticket_type="bug", title="t", description="d"
             ).ticket.id
         finally:
-            app.close()
+            app.store.close()
         monkeypatch.setenv("TICKETING_DATABASE_URL", url)
         assert run(["projections", "rebuild"]) == 0
         assert run(["projections", "status"]) == 0

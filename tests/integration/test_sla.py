@@ -43,7 +43,7 @@ def test_sla_follows_configuration_and_time(database_url: str) -> None:
         clock.advance(timedelta(hours=3))
         assert app.sla(app.ticket(ADMIN, ticket_id)).breached == ["first_response"]
     finally:
-        app.close()
+        app.store.close()
 
 
 def test_calendar_from_an_icalendar_file(tmp_path: Path) -> None:
@@ -84,13 +84,13 @@ def test_breaches_are_recorded_once_and_published_as_ticket_sla_breached(
     clock.advance(timedelta(hours=5))  # past the 4 service hours for a first response
     assert ticket_id not in breaches_pending(view, clock.now() - timedelta(hours=2))
     assert ticket_id in breaches_pending(view, clock.now())
-    assert app.record_sla_breaches(ticket_id) == ["first_response"]
-    assert app.record_sla_breaches(ticket_id) == []
+    assert app.housekeeping.record_sla_breaches(ticket_id) == ["first_response"]
+    assert app.housekeeping.record_sla_breaches(ticket_id) == []
     assert ticket_id not in breaches_pending(caught_up(app), clock.now()), "no longer pending"
     history = app.history(ADMIN, str(ticket_id))
     [breach] = [entry for entry in history if entry.type == "TicketSlaBreached"]
     assert breach.data == {"target": "first_response"}
-    message = ticket_event_message(list(app.events.get(ticket_id))[-1], 1, ws)
+    message = ticket_event_message(list(app.store.events.get(ticket_id))[-1], 1, ws)
     assert (message["type"], message["data"]["target"]) == ("TicketSlaBreached", "first_response")
 
 

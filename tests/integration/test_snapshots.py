@@ -17,9 +17,9 @@ def test_snapshotted_ticket_equals_replayed(app: TicketingApp) -> None:
     for n in range(60):
         app.reply(ADMIN if n % 2 else alice, str(ticket_id), f"message {n}")
 
-    assert app.snapshots is not None
-    assert list(app.snapshots.get(ticket_id)), "a snapshot was taken"
-    replayed: Aggregate = Repository(event_store=app.events).get(ticket_id)
-    from_snapshot: Aggregate = app.repository.get(ticket_id)
+    assert app.store.snapshots is not None
+    assert list(app.store.snapshots.get(ticket_id)), "a snapshot was taken"
+    replayed: Aggregate = Repository(event_store=app.store.events).get(ticket_id)
+    from_snapshot: Aggregate = app.store.repository.get(ticket_id)
     assert from_snapshot.version == replayed.version == 63
     assert vars(from_snapshot) == vars(replayed)

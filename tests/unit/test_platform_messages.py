@@ -6,14 +6,7 @@ import json
 
 import pytest
 
-from workers.platform_messages import (
-    ACCOUNT_TYPES,
-    WORKSPACE_TYPES,
-    PlatformEvent,
-    Poison,
-    Skipped,
-    parse,
-)
+from workers import platform_messages as messages
 
 EVENT_ID = "6f1f0f6e-1a52-4d8b-9a43-0a7e5a4f7f11"
 
@@ -25,19 +18,22 @@ def message(**fields: object) -> bytes:
 
 
 def test_a_well_formed_event() -> None:
-    parsed = parse(
-        message(type="MemberJoined", data={"workspace_id": "w", "account_id": "a"}), WORKSPACE_TYPES
+    parsed = messages.parse(
+        message(type="MemberJoined", data={"workspace_id": "w", "account_id": "a"}),
+        messages.WORKSPACE_TYPES,
     )
-    assert parsed == PlatformEvent(
+    assert parsed == messages.PlatformEvent(
         EVENT_ID, "MemberJoined", {"workspace_id": "w", "account_id": "a"}
     )
 
 
 def test_unknown_types_are_skipped() -> None:
-    assert parse(message(type="WorkspaceRenamed", data={}), WORKSPACE_TYPES) == Skipped(
-        "WorkspaceRenamed"
-    )
-    assert parse(message(type="MemberJoined", data={}), ACCOUNT_TYPES) == Skipped("MemberJoined")
+    assert messages.parse(
+        message(type="WorkspaceRenamed", data={}), messages.WORKSPACE_TYPES
+    ) == messages.Skipped("WorkspaceRenamed")
+    assert messages.parse(
+        message(type="MemberJoined", data={}), messages.ACCOUNT_TYPES
+    ) == messages.Skipped("MemberJoined")
 
 
 @pytest.mark.parametrize(
@@ -64,6 +60,6 @@ def test_unknown_types_are_skipped() -> None:
     ],
 )
 def test_poison_messages_say_why(value: bytes) -> None:
-    parsed = parse(value, WORKSPACE_TYPES)
-    assert isinstance(parsed, Poison)
+    parsed = messages.parse(value, messages.WORKSPACE_TYPES)
+    assert isinstance(parsed, messages.Poison)
     assert parsed.reason

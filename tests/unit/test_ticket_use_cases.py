@@ -1,4 +1,4 @@
-"""A ticket's whole life through the application and the real event store."""
+"""A ticket's whole life through the application, on in-memory persistence."""
 
 from __future__ import annotations
 
@@ -13,22 +13,14 @@ from application.tickets import TicketingApp
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
 from domain.status import CloseReason, Status
-from tests.integration.conftest import (
-    ADMIN,
-    AUDITOR,
-    HANDLER,
-    AppFactory,
-    submit,
-    user,
-    workspace_with,
-)
+from tests.people import ADMIN, AUDITOR, HANDLER, submit, user, workspace_with
 
 
 def test_full_life_cycle(app: TicketingApp, clock: SettableClock) -> None:
     alice = user()
     ws = workspace_with(app, alice)
     hank = Actor(f"hank-{uuid4().hex[:8]}", Role.HANDLER, "Hank")
-    app.register_handler(ADMIN, hank.account_id, hank.name, ["tech"])
+    app.handlers.register_handler(ADMIN, hank.account_id, hank.name, ["tech"])
 
     submitted = submit(app, alice, ws)
     ticket_id = str(submitted.ticket.id)
@@ -43,7 +35,7 @@ def test_full_life_cycle(app: TicketingApp, clock: SettableClock) -> None:
     assert app.reply(hank, ticket_id, "Which browser?").ticket.status == Status.FEEDBACK_PROVIDED
     assert app.reply(alice, ticket_id, "Firefox").ticket.status == Status.WAITING_FOR_FEEDBACK
     app.reply(hank, ticket_id, "Fixed in 2.1")
-    closed = app.close_ticket(alice, ticket_id)
+    closed = app.close(alice, ticket_id)
     assert (closed.ticket.status, closed.ticket.close_reason) == (
         Status.CLOSED,
         CloseReason.SUBMITTER,
@@ -66,18 +58,6 @@ def test_full_life_cycle(app: TicketingApp, clock: SettableClock) -> None:
     assert history[2].occurred_at == history[0].occurred_at + timedelta(minutes=5)
 
 
-def test_a_new_application_instance_reads_the_same_state(make_app: AppFactory) -> None:
-    first = make_app()
-    alice = user()
-    ws = workspace_with(first, alice)
-    ticket_id = str(submit(first, alice, ws).ticket.id)
-    first.accept(ADMIN, ticket_id)
-    first.reply(ADMIN, ticket_id, "hello")
-
-    again = make_app().ticket(alice, ticket_id)
-    assert vars(again) == vars(first.ticket(alice, ticket_id))
-
-
 def test_numbers_increase_and_are_never_reused(app: TicketingApp) -> None:
     alice = user()
     ws = workspace_with(app, alice)
@@ -97,7 +77,7 @@ def test_refused_commands_leave_no_trace(app: TicketingApp) -> None:
     with pytest.raises(NotAllowed):
         app.revoke(bob, ticket_id)
     with pytest.raises(InvalidTransition):
-        app.close_ticket(alice, ticket_id)
+        app.close(alice, ticket_id)
     with pytest.raises(ValidationFailed):
         app.reply(alice, ticket_id, "")
     with pytest.raises(ValidationFailed):
@@ -127,10 +107,10 @@ def test_leaving_the_workspace_hides_its_tickets(app: TicketingApp) -> None:
     alice = user()
     ws = workspace_with(app, alice)
     ticket_id = str(submit(app, alice, ws).ticket.id)
-    app.member_left(ws, alice.account_id, str(uuid4()))
+    app.platform.member_left(ws, alice.account_id, str(uuid4()))
     with pytest.raises(TicketNotFound):
         app.ticket(alice, ticket_id)
-    app.member_joined(ws, alice.account_id, str(uuid4()))
+    app.platform.member_joined(ws, alice.account_id, str(uuid4()))
     assert app.ticket(alice, ticket_id).workspace_id == ws
 
 
@@ -174,8 +154,10 @@ def test_inactive_tickets_close_after_168_hours(app: TicketingApp, clock: Settab
     app.accept(ADMIN, str(ticket_id))
     app.reply(ADMIN, str(ticket_id), "Does this help?")
     with pytest.raises(InvalidTransition):
-        app.close_if_inactive(ticket_id, now=clock.now() + timedelta(hours=168))
-    closed = app.close_if_inactive(ticket_id, now=clock.now() + timedelta(hours=168, seconds=1))
+        app.housekeeping.close_if_inactive(ticket_id, now=clock.now() + timedelta(hours=168))
+    closed = app.housekeeping.close_if_inactive(
+        ticket_id, now=clock.now() + timedelta(hours=168, seconds=1)
+    )
     assert closed.ticket.close_reason == CloseReason.INACTIVITY
 
 
@@ -183,9 +165,9 @@ def test_platform_events_apply_once(app: TicketingApp) -> None:
     alice = user()
     ws = workspace_with(app)
     event_id = str(uuid4())
-    assert app.member_joined(ws, alice.account_id, event_id) is True
-    app.member_left(ws, alice.account_id, str(uuid4()))
-    assert app.member_joined(ws, alice.account_id, event_id) is False
+    assert app.platform.member_joined(ws, alice.account_id, event_id) is True
+    app.platform.member_left(ws, alice.account_id, str(uuid4()))
+    assert app.platform.member_joined(ws, alice.account_id, event_id) is False
     assert app.is_member(ws, alice.account_id) is False
 
 
@@ -198,14 +180,14 @@ def test_cancellation_and_dissolution_close_open_tickets(app: TicketingApp) -> N
     app.complete(ADMIN, done)
     bobs = str(submit(app, bob, ws).ticket.id)
 
-    assert app.account_cancelled(alice.account_id, "cancel-" + alice.account_id) is True
+    assert app.platform.account_cancelled(alice.account_id, "cancel-" + alice.account_id) is True
     assert app.ticket(ADMIN, revoked).close_reason == CloseReason.ACCOUNT_CANCELLED
     assert app.ticket(ADMIN, done).close_reason == CloseReason.COMPLETED
     assert app.ticket(ADMIN, bobs).status == Status.WAITING_FOR_ASSIGNMENT
     with pytest.raises(NotAllowed):
         submit(app, alice, ws)
 
-    assert app.workspace_dissolved(ws, str(uuid4())) is True
+    assert app.platform.workspace_dissolved(ws, str(uuid4())) is True
     assert app.ticket(ADMIN, bobs).close_reason == CloseReason.WORKSPACE_DISSOLVED
     with pytest.raises(TicketNotFound):
         app.ticket(bob, bobs)

@@ -1,0 +1,68 @@
+"""Queries on one ticket: its state now or in the past, its SLA clocks, its history.
+
+Lists and searches are read models (``projections``); these read the aggregate itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from eventsourcing.domain import Aggregate
+
+from application.errors import TicketNotFound
+from application.history import HistoryEntry, history_entry
+from application.store import TicketingStore
+from domain.actors import Actor, Role
+from domain.errors import NotAllowed, ValidationFailed
+from domain.sla import SlaStatus
+from domain.ticket import Ticket
+
+
+class TicketQueries:
+    """What the caller may see of one ticket."""
+
+    store: TicketingStore
+
+    def ticket(
+        self,
+        actor: Actor,
+        ticket_id: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Ticket:
+        """A ticket the caller may see, now or (admins, auditors) at a version or a time."""
+        ticket = self.store.visible_ticket(actor, ticket_id)
+        if version is None and as_of is None:
+            return ticket
+        if actor.role not in (Role.ADMIN, Role.AUDITOR):
+            raise NotAllowed("only admins and auditors may read past states")
+        if as_of is not None:
+            versions = [
+                e.originator_version
+                for e in self.store.events.get(ticket.id)
+                if cast(Any, e).timestamp <= as_of
+            ]
+            if not versions:
+                raise TicketNotFound(ticket_id)
+            version = versions[-1] if version is None else min(version, versions[-1])
+        assert version is not None
+        if not 1 <= version <= ticket.version:
+            raise ValidationFailed({"version": [f"must be from 1 to {ticket.version}"]})
+        past: Aggregate = self.store.repository.get(ticket.id, version=version)
+        assert isinstance(past, Ticket)
+        return past
+
+    def sla(self, ticket: Ticket, *, at: datetime | None = None) -> SlaStatus:
+        """The ticket's service-level clocks as of ``at`` (now by default)."""
+        return self.store.service_level.of(ticket, at or self.store.clock.now())
+
+    def history(self, actor: Actor, ticket_id: str) -> list[HistoryEntry]:
+        """Every event of a ticket the caller may see, oldest first."""
+        ticket = self.store.visible_ticket(actor, ticket_id)
+        return [history_entry(e) for e in self.store.events.get(ticket.id)]
+
+    def is_member(self, workspace_id: str, account_id: str) -> bool:
+        """Whether an account is a current member of a live workspace."""
+        return self.store.is_member(workspace_id, account_id)
