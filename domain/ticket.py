@@ -1,6 +1,6 @@
 """The Ticket aggregate: every transition of CONTRACT.md §1 and who may make it.
 
-Public command methods check first (``_refusal``) and only then trigger the event;
+Public command methods check first (``domain.permissions``) and only then trigger the event;
 the decorated ``_record_*`` methods are the state changes, replayed as they are.
 """
 
@@ -13,33 +13,11 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import content
-from domain.actors import SYSTEM, Actor, Role
-from domain.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
+from domain import content, inactivity, permissions
+from domain.actors import SYSTEM, Actor
+from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
 from domain.status import QUEUE_STATE, Action, CloseReason, QueueState, Status
-from domain.ticket_types import TYPE_INFO
-
-INACTIVITY_LIMIT = timedelta(hours=168)
-ACKNOWLEDGEMENT = (
-    "Thank you for contacting support. We have received your ticket and will reply "
-    "as soon as possible within our service hours."
-)
-
-_OPEN = frozenset(
-    {Status.WAITING_FOR_ASSIGNMENT, Status.WAITING_FOR_FEEDBACK, Status.FEEDBACK_PROVIDED}
-)
-_ALLOWED_FROM: dict[Action, frozenset[Status]] = {
-    Action.REVOKE: frozenset({Status.WAITING_FOR_ASSIGNMENT}),
-    Action.RESTART: frozenset({Status.REVOKED}),
-    Action.CLOSE: frozenset({Status.WAITING_FOR_FEEDBACK, Status.FEEDBACK_PROVIDED}),
-    Action.RATE: frozenset({Status.CLOSED}),
-    Action.ACCEPT: frozenset({Status.WAITING_FOR_ASSIGNMENT}),
-    Action.FORWARD: _OPEN,
-    Action.COMPLETE: _OPEN,
-}
-_USER_REPLY_FROM = _OPEN
-_STAFF_REPLY_FROM = frozenset({Status.WAITING_FOR_FEEDBACK, Status.FEEDBACK_PROVIDED})
-_SUBMITTER_ACTIONS = frozenset({Action.REVOKE, Action.RESTART, Action.CLOSE, Action.RATE})
+from domain.submission import ACKNOWLEDGEMENT, check_submission
 
 Record = dict[str, Any]
 
@@ -104,46 +82,28 @@ class Ticket(Aggregate):
 
         The number is allocated only once every check has passed, so refusals use none up.
         """
-        if submitter.role is not Role.USER:
-            raise NotAllowed("only workspace members with the user role may submit tickets")
-        errors: content.Errors = {}
-        code = content.ticket_type(errors, ticket_type)
-        clean_title = content.trimmed_text(errors, "title", title, content.TITLE_MAX)
-        clean_description = content.trimmed_text(
-            errors, "description", description, content.DESCRIPTION_MAX
+        form = check_submission(
+            submitter,
+            ticket_type=ticket_type,
+            title=title,
+            description=description,
+            attachments=attachments,
+            verified_email=verified_email,
         )
-        records = content.attachments(errors, "attachment_ids", attachments)
-        info = TYPE_INFO.get(code)
-        if info is not None and info.requires_attachment and not records:
-            errors.setdefault("attachment_ids", []).append(
-                f"a {info.name} ticket needs at least one attachment (the application form)"
-            )
-        if info is not None and info.requires_verified_email and not verified_email:
-            errors.setdefault("verification", []).append(
-                f"a {info.name} ticket needs a verified e-mail address"
-            )
-        content.raise_if_any(errors)
         ticket = cls(
             number=allocate_number(),
             workspace_id=workspace_id,
-            ticket_type=code,
-            title=clean_title,
-            description=clean_description,
+            ticket_type=form.ticket_type,
+            title=form.title,
+            description=form.description,
             submitter={"account_id": submitter.account_id, "name": submitter.name},
             assignee=assignee,
-            verified_email=verified_email if info and info.requires_verified_email else None,
-            attachments=records,
+            verified_email=form.verified_email,
+            attachments=form.attachments,
             actor=submitter.as_record(),
             timestamp=at,
         )
-        ticket._record_handler_reply(
-            message_id=str(uuid4()),
-            actor=SYSTEM.as_record(),
-            body=ACKNOWLEDGEMENT,
-            attachments=[],
-            automatic=True,
-            timestamp=at,
-        )
+        ticket._post_automatic(ACKNOWLEDGEMENT, at)
         return ticket
 
     def reply(
@@ -157,7 +117,7 @@ class Ticket(Aggregate):
     ) -> str:
         """Add a message from the submitter or the support side; returns its id."""
         self._check(Action.REPLY, actor)
-        from_submitter = self._is_submitter(actor)
+        from_submitter = permissions.is_submitter(self, actor)
         if automatic and from_submitter:
             raise NotAllowed("only handlers may send automatic replies")
         errors: content.Errors = {}
@@ -165,22 +125,12 @@ class Ticket(Aggregate):
         records = content.attachments(errors, "attachment_ids", attachments)
         content.raise_if_any(errors)
         message_id = str(uuid4())
+        said: Record = {"message_id": message_id, "actor": actor.as_record(), "body": text}
         if from_submitter:
-            self._record_user_reply(
-                message_id=message_id,
-                actor=actor.as_record(),
-                body=text,
-                attachments=records,
-                timestamp=at,
-            )
+            self._record_user_reply(**said, attachments=records, timestamp=at)
         else:
             self._record_handler_reply(
-                message_id=message_id,
-                actor=actor.as_record(),
-                body=text,
-                attachments=records,
-                automatic=automatic,
-                timestamp=at,
+                **said, attachments=records, automatic=automatic, timestamp=at
             )
         return message_id
 
@@ -201,9 +151,7 @@ class Ticket(Aggregate):
     def close(self, actor: Actor, *, at: datetime) -> None:
         """The submitter ends the conversation."""
         self._check(Action.CLOSE, actor)
-        self._record_closed(
-            actor=actor.as_record(), reason=CloseReason.SUBMITTER.value, timestamp=at
-        )
+        self._close_as(actor, CloseReason.SUBMITTER, at)
 
     def rate(self, actor: Actor, score: object, comment: object = None, *, at: datetime) -> None:
         """Rate a closed ticket, once."""
@@ -218,11 +166,8 @@ class Ticket(Aggregate):
     def accept(self, actor: Actor, *, at: datetime) -> None:
         """Handle the ticket: the acceptor becomes its assignee."""
         self._check(Action.ACCEPT, actor)
-        self._record_accepted(
-            actor=actor.as_record(),
-            assignee={"account_id": actor.account_id, "name": actor.name},
-            timestamp=at,
-        )
+        acceptor = {"account_id": actor.account_id, "name": actor.name}
+        self._record_accepted(actor=actor.as_record(), assignee=acceptor, timestamp=at)
 
     def forward(self, actor: Actor, to: Record | None, *, at: datetime) -> None:
         """Hand the ticket to another active handler (``to`` is None if there is none such)."""
@@ -234,20 +179,16 @@ class Ticket(Aggregate):
     def complete(self, actor: Actor, *, at: datetime) -> None:
         """Mark the ticket complete from the support side."""
         self._check(Action.COMPLETE, actor)
-        self._record_closed(
-            actor=actor.as_record(), reason=CloseReason.COMPLETED.value, timestamp=at
-        )
+        self._close_as(actor, CloseReason.COMPLETED, at)
 
     def close_for_inactivity(self, *, now: datetime) -> None:
         """Close a ticket left in feedback_provided for more than 168 hours."""
         since = self.feedback_provided_since
-        if self.status != Status.FEEDBACK_PROVIDED or since is None:
+        if since is None:
             raise InvalidTransition("only tickets waiting on the user close for inactivity")
-        if now - since <= INACTIVITY_LIMIT:
+        if not inactivity.overdue(since, now):
             raise InvalidTransition("the ticket has not been inactive for 168 hours yet")
-        self._record_closed(
-            actor=SYSTEM.as_record(), reason=CloseReason.INACTIVITY.value, timestamp=now
-        )
+        self._close_as(SYSTEM, CloseReason.INACTIVITY, now)
 
     def remind_of_closing(self, *, now: datetime, lead: timedelta, text: str) -> bool:
         """Post an automatic reply ``lead`` before the inactivity close, once per wait.
@@ -256,21 +197,9 @@ class Ticket(Aggregate):
         close to closing yet, or was reminded during this wait already.
         """
         since = self.feedback_provided_since
-        if self.status != Status.FEEDBACK_PROVIDED or since is None:
+        if since is None or not inactivity.reminder_due(since, self.reminded_at, now, lead):
             return False
-        if now < since + INACTIVITY_LIMIT - lead:
-            return False
-        if self.reminded_at is not None and self.reminded_at >= since:
-            return False
-        self._record_handler_reply(
-            message_id=str(uuid4()),
-            actor=SYSTEM.as_record(),
-            body=text,
-            attachments=[],
-            automatic=True,
-            timestamp=now,
-            reminder=True,
-        )
+        self._post_automatic(text, now, reminder=True)
         return True
 
     def record_sla_breaches(self, breached: Sequence[str], *, at: datetime) -> list[str]:
@@ -284,7 +213,7 @@ class Ticket(Aggregate):
         """Close because the account or workspace is gone; False if already closed."""
         if self.status == Status.CLOSED:
             return False
-        self._record_closed(actor=SYSTEM.as_record(), reason=reason.value, timestamp=at)
+        self._close_as(SYSTEM, reason, at)
         return True
 
     # ----------------------------------------------------------------- queries
@@ -300,52 +229,34 @@ class Ticket(Aggregate):
         return None if self.assignee is None else str(self.assignee["account_id"])
 
     def is_visible_to_staff(self, actor: Actor) -> bool:
-        """Its assignee, admins, auditors and the system see a ticket whatever their
-        memberships (members of its workspace see it too: the application knows them)."""
-        return actor.role in (Role.ADMIN, Role.AUDITOR, Role.SYSTEM) or (
-            actor.account_id == self.assignee_id and actor.role is Role.HANDLER
-        )
+        """Whether the actor sees the ticket by their role (``domain.permissions``)."""
+        return permissions.is_visible_to_staff(self, actor)
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
         """The commands this actor may issue now."""
-        return [action for action in Action if self._refusal(action, actor) is None]
+        return permissions.allowed_actions(self, actor)
 
-    # ----------------------------------------------------------------- checks
-
-    def _is_submitter(self, actor: Actor) -> bool:
-        return actor.role is Role.USER and actor.account_id == self.submitter["account_id"]
-
-    def _is_staff_for(self, actor: Actor) -> bool:
-        return actor.role is Role.ADMIN or (
-            actor.role is Role.HANDLER and actor.account_id == self.assignee_id
-        )
-
-    def _refusal(self, action: Action, actor: Actor) -> DomainError | None:
-        if action is Action.REPLY:
-            if self._is_submitter(actor):
-                allowed = _USER_REPLY_FROM
-            elif self._is_staff_for(actor):
-                allowed = _STAFF_REPLY_FROM
-            else:
-                return NotAllowed("only the submitter, the assignee or an admin may reply")
-        elif action in _SUBMITTER_ACTIONS:
-            if not self._is_submitter(actor):
-                return NotAllowed(f"only the submitter may {action} this ticket")
-            allowed = _ALLOWED_FROM[action]
-        else:
-            if not self._is_staff_for(actor):
-                return NotAllowed(f"only the assignee or an admin may {action} this ticket")
-            allowed = _ALLOWED_FROM[action]
-        if self.status not in allowed:
-            return InvalidTransition(f"cannot {action} a ticket that is {self.status}")
-        if action is Action.RATE and self.rating is not None:
-            return InvalidTransition("the ticket has been rated already")
-        return None
+    # ----------------------------------------------------------------- helpers
 
     def _check(self, action: Action, actor: Actor) -> None:
-        refusal = self._refusal(action, actor)
-        if refusal is not None:
-            raise refusal
+        refused = permissions.refusal(self, action, actor)
+        if refused is not None:
+            raise refused
+
+    def _close_as(self, actor: Actor, reason: CloseReason, at: datetime) -> None:
+        self._record_closed(actor=actor.as_record(), reason=reason.value, timestamp=at)
+
+    def _post_automatic(self, text: str, at: datetime, *, reminder: bool = False) -> None:
+        """A message from the system: the acknowledgement, a closing reminder."""
+        self._record_handler_reply(
+            message_id=str(uuid4()),
+            actor=SYSTEM.as_record(),
+            body=text,
+            attachments=[],
+            automatic=True,
+            timestamp=at,
+            reminder=reminder,
+        )
 
     # ----------------------------------------------------------------- events
 
@@ -365,7 +276,6 @@ class Ticket(Aggregate):
             self.reminded_at = timestamp
         if not automatic and self.status != Status.FEEDBACK_PROVIDED:
             self._enter(Status.FEEDBACK_PROVIDED, timestamp)
-            self.feedback_provided_since = timestamp
         if not automatic and self.first_responded_at is None:
             self.first_responded_at = timestamp
 
@@ -381,7 +291,6 @@ class Ticket(Aggregate):
         self._append_message(message_id, actor, body, attachments, False, timestamp)
         if self.status == Status.FEEDBACK_PROVIDED:
             self._enter(Status.WAITING_FOR_FEEDBACK, timestamp)
-            self.feedback_provided_since = None
 
     @event("Revoked")
     def _record_revoked(self, actor: Record, timestamp: datetime) -> None:
@@ -406,7 +315,6 @@ class Ticket(Aggregate):
         self._enter(Status.CLOSED, timestamp)
         self.close_reason = reason
         self.closed_at = timestamp
-        self.feedback_provided_since = None
 
     @event("SlaBreached")
     def _record_sla_breached(self, actor: Record, target: str, timestamp: datetime) -> None:
@@ -419,9 +327,13 @@ class Ticket(Aggregate):
         self.rating = {"score": score, "comment": comment, "rated_at": timestamp}
 
     def _enter(self, status: Status, at: datetime) -> None:
-        """Change status, keeping when each status began (the SLA clocks pause on some)."""
+        """Change status, keeping when each status began (the SLA clocks pause on some) and
+        when the ticket began waiting on its user (``domain.inactivity``)."""
         self.status = status.value
         self.timeline.append({"at": at, "status": status.value})
+        self.feedback_provided_since = inactivity.clock_after(
+            self.status, self.feedback_provided_since, at
+        )
 
     def _append_message(
         self,
@@ -432,13 +344,5 @@ class Ticket(Aggregate):
         automatic: bool,
         at: datetime,
     ) -> None:
-        self.messages.append(
-            {
-                "id": message_id,
-                "author": author,
-                "body": body,
-                "attachments": attachments,
-                "automatic": automatic,
-                "created_at": at,
-            }
-        )
+        message = {"id": message_id, "author": author, "body": body, "attachments": attachments}
+        self.messages.append({**message, "automatic": automatic, "created_at": at})

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from psycopg.types.string import StrDumperUnknown
 
 from application.service_level import ServiceLevel
+from domain import inactivity
 from domain.content import storable
 from domain.platform import Workspace
 from domain.sla import FIRST_RESPONSE, SlaClocks
@@ -125,16 +126,13 @@ def _submitted(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
 _RETURNING = " RETURNING status, sla_clocks"
 
 
-def _set(status_sql: str, *, assignee: bool = False) -> Apply:
-    """An update of status (an SQL expression of the old row) and, if asked, the assignee."""
+def _set(status_sql: str, *, assignee: bool = False, responded: bool = False) -> Apply:
+    """An update of status (an SQL expression of the old row), the inactivity clock that
+    follows from it (``domain.inactivity``), and, if asked, the assignee."""
     assignments = f"status = {status_sql}"
     if assignee:
         assignments += ", assignee_id = %(assignee_id)s, assignee_name = %(assignee_name)s"
-    # the inactivity clock keeps running only while the ticket stays in feedback_provided
-    assignments += (
-        f", feedback_provided_since = CASE WHEN {status_sql} = 'feedback_provided' "
-        "THEN feedback_provided_since END"
-    )
+    assignments += f", feedback_provided_since = {inactivity.clock_after_sql(status_sql)}"
     statement = (
         f"UPDATE ticket_summaries SET {assignments}, {_TOUCH} WHERE ticket_id = %(ticket_id)s"  # noqa: S608 - fixed fragments only
         + _RETURNING
@@ -148,23 +146,17 @@ def _set(status_sql: str, *, assignee: bool = False) -> Apply:
                 "assignee_name": event.assignee.get("name", ""),
             }
         row = curs.execute(statement, _params(event, **extra)).fetchone()
-        _advance_clocks(curs, event, row, level)
+        _advance_clocks(curs, event, row, level, responded=responded)
 
     return apply
 
 
+_AUTOMATIC_REPLY = _set("status")
+_HANDLER_REPLY = _set(f"'{Status.FEEDBACK_PROVIDED.value}'", responded=True)
+
+
 def _handler_replied(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
-    if event.automatic:
-        _set("status")(curs, event, level)
-        return
-    # the inactivity clock starts when the ticket enters feedback_provided, not on every reply
-    row = curs.execute(
-        "UPDATE ticket_summaries SET feedback_provided_since = CASE status "  # noqa: S608 - a fixed statement with parameters
-        "WHEN 'feedback_provided' THEN feedback_provided_since ELSE %(at)s END, "
-        f"status = 'feedback_provided', {_TOUCH} WHERE ticket_id = %(ticket_id)s" + _RETURNING,
-        _params(event),
-    ).fetchone()
-    _advance_clocks(curs, event, row, level, responded=True)
+    (_AUTOMATIC_REPLY if event.automatic else _HANDLER_REPLY)(curs, event, level)
 
 
 def _sla_breached(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:

@@ -17,7 +17,7 @@ from application.config import Settings
 from application.errors import TicketNotFound
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
-from domain.ticket import INACTIVITY_LIMIT
+from domain.inactivity import INACTIVITY_LIMIT
 from projections.candidates import breaches_pending, waiting_on_user_since_before
 from projections.view import ReadModelView
 

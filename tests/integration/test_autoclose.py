@@ -10,8 +10,8 @@ import pytest
 from application.clock import SettableClock
 from application.tickets import TicketingApp
 from domain.actors import Actor, Role
+from domain.inactivity import INACTIVITY_LIMIT
 from domain.status import CloseReason, Status
-from domain.ticket import INACTIVITY_LIMIT
 from tests.conftest import START
 from tests.integration.conftest import (
     ADMIN,

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
+from domain.inactivity import INACTIVITY_LIMIT
 from domain.status import CloseReason, Status
-from domain.ticket import INACTIVITY_LIMIT
 from tests.unit.builders import (
     ADMIN,
     ASSIGNEE,
