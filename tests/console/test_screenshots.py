@@ -13,7 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import ADMIN_ID, Console, Opener
-from tests.console.test_console import someone
+from tests.console.steps import someone
 
 
 def shoot(page: Page, folder: Path, name: str) -> None:

@@ -11,8 +11,9 @@ import pytest
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
+from application.database import eventsourcing_env
 from application.tickets import TicketingApp
-from projections.view import ReadModelView
+from projections.view import ReadModelView, TicketingEventLog
 from tests.conftest import START
 from tests.people import ADMIN, AUDITOR, HANDLER, submit, user, workspace_with
 
@@ -112,3 +113,12 @@ def run_together(*calls: Callable[[], object]) -> list[object]:
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(run, calls, timeout=60))
+
+
+@pytest.fixture
+def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]]:
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    view = ReadModelView(event_log.datastore)
+    view.create_table()
+    yield view, event_log
+    event_log.close()
