@@ -79,6 +79,12 @@ def member(ticketing: TicketingApp) -> Callable[..., str]:
     return make
 
 
+@pytest.fixture
+def alices_ticket(client: FlaskClient, auth: Auth, member: Callable[..., str]) -> dict[str, Any]:
+    """A ticket alice submitted through HTTP to a new workspace of hers."""
+    return new_ticket(client, auth, "alice", member("alice"))
+
+
 def new_ticket(
     client: FlaskClient, auth: Auth, account: str, workspace_id: str, **body: Any
 ) -> dict[str, Any]:

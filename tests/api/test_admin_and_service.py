@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 from uuid import uuid4
 
 from eventsourcing.postgres import PostgresFactory
@@ -16,12 +15,12 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
-from tests.api.conftest import ADMIN_ID, SECRET, Auth, new_ticket
+from tests.api.conftest import ADMIN_ID, SECRET, Auth
 from workers.embedded_broker import free_port
 
 
 def test_handler_administration(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
     admin = auth(ADMIN_ID, "admin")
     olga = f"olga-{uuid4().hex[:6]}"
@@ -61,8 +60,7 @@ def test_handler_administration(
         == 404
     )
 
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     forward = f"/api/v1/tickets/{ticket['id']}/forward"
     forwarded = client.post(forward, json={"handler_id": olga}, headers=admin)
     assert forwarded.get_json()["assignee"] == {"account_id": olga, "name": "Olga"}
@@ -90,10 +88,9 @@ def test_service_endpoints(client: FlaskClient) -> None:
 
 
 def test_command_metrics_count_outcomes(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     client.post(f"/api/v1/tickets/{ticket['id']}/close", headers=auth("alice"))
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'ticketing_commands_total{command="close",outcome="409"}' in metrics

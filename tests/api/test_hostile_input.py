@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -72,10 +73,9 @@ def test_no_hostile_body_causes_a_500(
     ["version=abc", "version=-1", "as_of=yesterday", "as_of=2026-01-01T00:00:00", "version=1.5"],
 )
 def test_bad_queries_are_4xx(
-    client: FlaskClient, auth: Auth, member: Callable[..., str], query: str
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], query: str
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     response = client.get(
         f"/api/v1/tickets/{ticket['id']}?{query}", headers=auth(ADMIN_ID, "admin")
     )
@@ -85,10 +85,9 @@ def test_bad_queries_are_4xx(
 
 @pytest.mark.parametrize("if_match", ['"abc"', "W/", '"-3"', "1, 2"])
 def test_bad_if_match_is_412(
-    client: FlaskClient, auth: Auth, member: Callable[..., str], if_match: str
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], if_match: str
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     response = client.post(
         f"/api/v1/tickets/{ticket['id']}/revoke", headers=auth("alice", **{"If-Match": if_match})
     )

@@ -51,10 +51,9 @@ def test_text_anyone_can_store_is_accepted_as_sent(
 
 @pytest.mark.parametrize("bad", list(BAD_TEXT.values()), ids=list(BAD_TEXT))
 def test_replies_ratings_and_handlers_refuse_it_too(
-    client: FlaskClient, auth: Auth, member: Callable[..., str], bad: str
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], bad: str
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     base = f"/api/v1/tickets/{ticket['id']}"
     problem(client.post(f"{base}/messages", json={"body": bad}, headers=auth("alice")), 422, "body")
     admin = auth(ADMIN_ID, "admin")
@@ -76,10 +75,9 @@ def test_handler_ids_follow_the_id_rule(client: FlaskClient, auth: Auth, account
 
 
 def test_forwarding_to_a_malformed_handler_id_is_422(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     response = client.post(
         f"/api/v1/tickets/{ticket['id']}/forward",
         json={"handler_id": "a\u0000b"},
@@ -137,10 +135,9 @@ def test_deeply_nested_json_is_400(client: FlaskClient, auth: Auth) -> None:
 
 
 def test_a_huge_number_is_422_not_500(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     response = client.post(
         f"/api/v1/tickets/{ticket['id']}/rating",
         data=b'{"score": ' + b"9" * 5000 + b"}",

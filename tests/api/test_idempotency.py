@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,7 +13,7 @@ from flask.testing import FlaskClient
 from application.gates import WORKSPACE
 from application.records import Gate
 from application.tickets import TicketingApp
-from tests.api.conftest import Auth, new_ticket
+from tests.api.conftest import Auth
 
 BODY = {"type": "bug", "title": "Crash", "description": "It crashes"}
 
@@ -57,10 +58,9 @@ def test_keys_belong_to_one_account(
 
 
 def test_a_retried_reply_records_one_message(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     url = f"/api/v1/tickets/{ticket['id']}/messages"
     headers = auth("alice", **{"Idempotency-Key": "reply-1"})
     first = client.post(url, json={"body": "more"}, headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -55,10 +56,9 @@ def test_submit_returns_the_ticket_with_headers(
 
 
 def test_conversation_to_rating(
-    client: FlaskClient, auth: Auth, member: Callable[..., str]
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
 ) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+    ticket = alices_ticket
     base = f"/api/v1/tickets/{ticket['id']}"
     admin = auth(ADMIN_ID, "admin")
 
@@ -84,9 +84,8 @@ def test_conversation_to_rating(
     assert history[0]["data"]["title"] == "Crash"
 
 
-def test_if_match(client: FlaskClient, auth: Auth, member: Callable[..., str]) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+def test_if_match(client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]) -> None:
+    ticket = alices_ticket
     url = f"/api/v1/tickets/{ticket['id']}/messages"
     stale = client.post(url, json={"body": "x"}, headers=auth("alice", **{"If-Match": '"1"'}))
     assert stale.status_code == 412
@@ -174,9 +173,10 @@ def test_framework_errors_are_problems(
         assert response.content_type == "application/problem+json"
 
 
-def test_details_carry_the_sla(client: FlaskClient, auth: Auth, member: Callable[..., str]) -> None:
-    ws = member("alice")
-    ticket = new_ticket(client, auth, "alice", ws)
+def test_details_carry_the_sla(
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
+) -> None:
+    ticket = alices_ticket
     sla = ticket["sla"]
     assert set(sla) == {
         "first_response_due_at",

@@ -104,6 +104,12 @@ class Console:
         assert status == 201, answer
         return dict(answer)
 
+    def register_handler(self, account_id: str, name: str) -> None:
+        """An admin adds an active handler to the roster."""
+        handler = {"account_id": account_id, "name": name, "roles": ["handler"]}
+        status, answer = self.api("POST", "/admin/handlers", self.token(ADMIN_ID, "admin"), handler)
+        assert status == 201, answer
+
 
 @pytest.fixture(scope="package")
 def console(database_url: str, broker: str) -> Iterator[Console]:

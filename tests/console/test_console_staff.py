@@ -24,11 +24,7 @@ def test_the_handler_queues_put_the_nearest_due_first_and_mark_breaches(
     fresh = console.submit(heidi, ws, title="New export problem")
     handler = someone("handler")
     admin = console.token(ADMIN_ID, "admin")
-    status, _ = console.api(
-        "POST", "/admin/handlers", admin,
-        {"account_id": handler, "name": "Hal Handler", "roles": ["handler"]},
-    )  # fmt: skip
-    assert status == 201
+    console.register_handler(handler, "Hal Handler")
     for ticket in (late, fresh):
         status, _ = console.api(
             "POST", f"/tickets/{ticket['id']}/forward", admin, {"handler_id": handler}
@@ -58,12 +54,7 @@ def test_forward_offers_the_active_handlers(open_page: Opener, console: Console)
     ticket = console.submit(ivan, ws, title="Forward me")
     admin = console.token(ADMIN_ID, "admin")
     target = someone("handler")
-    console.api(
-        "POST",
-        "/admin/handlers",
-        admin,
-        {"account_id": target, "name": "Tara Target", "roles": ["handler"]},
-    )
+    console.register_handler(target, "Tara Target")
     page = open_page(admin, f"/tickets/{ticket['id']}")
     page.get_by_role("button", name="Forward").click()
     expect(page.get_by_role("alert")).to_contain_text("Handler")

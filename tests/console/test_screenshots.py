@@ -54,12 +54,7 @@ def test_screenshots_of_every_main_view(
         )
     ]
     sam = someone("sam")
-    console.api(
-        "POST",
-        "/admin/handlers",
-        admin,
-        {"account_id": sam, "name": "Sam Support", "roles": ["handler"]},
-    )
+    console.register_handler(sam, "Sam Support")
     for ticket in (late, *filed):
         console.api("POST", f"/tickets/{ticket['id']}/forward", admin, {"handler_id": sam})
     handler = console.token(sam, "handler", name="Sam Support")
