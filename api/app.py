@@ -56,12 +56,14 @@ class _DatabaseDeadline:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the HTTP API.
 
-    ``config`` may carry ``TICKETING_APP`` (an application already built, as tests do),
-    ``SETTINGS`` and ``READ_YOUR_WRITES_TIMEOUT`` (seconds, default 5); otherwise settings
-    come from the environment.
+    ``config`` carries ``SETTINGS`` (read from the environment by the entry point,
+    ``api/wsgi.py``, not here) and may carry ``TICKETING_APP`` (an application already built,
+    as tests do) and ``READ_YOUR_WRITES_TIMEOUT`` (seconds, default 5).
     """
     config = dict(config or {})
-    settings: Settings = config.pop("SETTINGS", None) or Settings.from_env()
+    settings: Settings | None = config.pop("SETTINGS", None)
+    if settings is None:
+        raise ConfigError("create_app needs SETTINGS; the entry point reads them")
     if not settings.jwt_secret:
         raise ConfigError("TICKETING_JWT_SECRET must be set")
     ticketing: TicketingApp = config.pop("TICKETING_APP", None) or build_app(settings)
