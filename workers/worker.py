@@ -10,11 +10,14 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from application.bootstrap import build_app
 from application.config import Settings
+from application.database import deadline
 from application.tickets import TicketingApp
 from workers.backoff import Backoff
+from workers.health import keep_beating
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
 from workers.publisher import OutboxPublisher, TicketEventPublisher
@@ -22,6 +25,7 @@ from workers.sweeps import sweep_periodically
 
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 30.0
+HEALTH_DEADLINE = 3.0  # seconds the database has to answer the heartbeat's ping
 
 
 def supervise(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> None:
@@ -44,6 +48,16 @@ def sweep_unattached(app: TicketingApp, settings: Settings, stop: threading.Even
         stop.wait(settings.janitor_interval_seconds)
 
 
+def _problem(app: TicketingApp, threads: list[threading.Thread]) -> str | None:
+    """What keeps this worker from being healthy: a part's thread gone, the database silent."""
+    stopped = [thread.name for thread in threads if not thread.is_alive()]
+    if stopped:
+        return f"not running: {', '.join(stopped)}"
+    with deadline(HEALTH_DEADLINE):
+        app.store.infrastructure.ping()
+    return None
+
+
 def run_worker(settings: Settings, stop: threading.Event) -> None:
     """Run every background part until ``stop`` is set, then wait for them to finish."""
     app = build_app(settings)
@@ -63,6 +77,15 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
     ]
     for thread in threads:
         thread.start()
+    if settings.worker_heartbeat_file:
+        heart = threading.Thread(
+            target=keep_beating,
+            args=(Path(settings.worker_heartbeat_file), lambda: _problem(app, threads), stop),
+            name="heartbeat",
+            daemon=True,
+        )
+        heart.start()
+        threads.append(heart)
     log.info("worker running: %s", ", ".join(parts))
     try:
         stop.wait()
