@@ -28,8 +28,9 @@ from psycopg_pool import PoolTimeout
 
 from application.attachment_index import PostgresAttachmentIndex
 from application.blobs import BlobStore, PostgresBlobStore
+from application.ledger import PostgresLedger
 from application.numbers import PostgresTicketNumbers
-from application.ports import AttachmentIndex, TicketNumbers
+from application.ports import AttachmentIndex, Ledger, TicketNumbers
 
 SCHEMA_LOCK = 7_204_112  # advisory lock key held while tables and functions are created
 CONNECT_TIMEOUT = 3  # seconds to establish a connection (libpq counts whole seconds)
@@ -112,6 +113,10 @@ class TicketingPostgresFactory(PostgresFactory):
                 raise DeadlineExceeded("no database connection was free in time") from None
 
         pool.getconn = getconn  # type: ignore[method-assign]
+
+    def ledger(self) -> Ledger:
+        """The recorder's tables, read with this factory's connection pool."""
+        return PostgresLedger(self.datastore)
 
     def ticket_numbers(self) -> TicketNumbers:
         """Numbers from a PostgreSQL sequence."""

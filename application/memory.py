@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,14 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Store
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
 from application.gates import ACCOUNT, WORKSPACE, GateClosed
-from application.ports import AttachmentIndex, Record, StoredAttachment, TicketNumbers
+from application.ports import (
+    AttachmentIndex,
+    Ledger,
+    PublisherTurn,
+    Record,
+    StoredAttachment,
+    TicketNumbers,
+)
 from application.records import (
     NOTHING_ELSE,
     Alongside,
@@ -47,6 +55,8 @@ class InMemoryTicketingRecorder(POPOApplicationRecorder):
         self._publishers: dict[str, int] = {}
         self._outbox: dict[int, OutboxMessage] = {}
         self._outbox_ids = itertools.count(1)
+        self._claimed: set[int] = set()
+        self._turns: dict[str, threading.Lock] = {}
         self._verification_requests: list[VerificationRequest] = []
         self.references: dict[UUID, AttachmentReference] = {}
         self._closed_gates: set[tuple[str, str]] = set()
@@ -167,11 +177,46 @@ class InMemoryTicketingRecorder(POPOApplicationRecorder):
         with self._database_lock:
             return [self._outbox[n] for n in sorted(self._outbox)[:limit]]
 
-    def delete_outbox(self, ids: Sequence[int]) -> None:
-        """Forget outbox messages the broker has acknowledged."""
+    @contextmanager
+    def publisher_turn(self, publisher: str) -> Iterator[PublisherTurn | None]:
+        """This publisher's position for the block, or None while another has its turn."""
         with self._database_lock:
-            for number in ids:
-                self._outbox.pop(number, None)
+            lock = self._turns.setdefault(publisher, threading.Lock())
+        if not lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            turn = _Turn(self.publisher_position(publisher))
+            yield turn
+            self.set_publisher_position(publisher, turn.position)
+        finally:
+            lock.release()
+
+    @contextmanager
+    def claimed_outbox(self, limit: int) -> Iterator[list[OutboxMessage]]:
+        """The oldest outbox messages nobody else holds; deleted when the block succeeds."""
+        with self._database_lock:
+            free = [n for n in sorted(self._outbox) if n not in self._claimed][:limit]
+            self._claimed.update(free)
+        try:
+            yield [self._outbox[n] for n in free]
+            with self._database_lock:
+                for number in free:
+                    del self._outbox[number]
+        finally:
+            with self._database_lock:
+                self._claimed.difference_update(free)
+
+
+class _Turn:
+    """A publisher's position during its turn."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def advance(self, position: int) -> None:
+        """Move the position on (kept once the turn ends without an error)."""
+        self.position = position
 
 
 class InMemoryAttachmentIndex:
@@ -248,6 +293,10 @@ class InMemoryFactory(POPOFactory):
     def application_recorder(self) -> ApplicationRecorder:
         """The in-memory ticketing recorder (one per application)."""
         self._recorder = InMemoryTicketingRecorder()
+        return self._recorder
+
+    def ledger(self) -> Ledger:
+        """The recorder itself keeps the ledger in memory."""
         return self._recorder
 
     def ticket_numbers(self) -> TicketNumbers:

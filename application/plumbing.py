@@ -7,8 +7,9 @@ its in-memory broker restarts. Each worker builds one of these from the store it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
+from application.ports import PublisherTurn
 from application.records import ConsumedOffset, OutboxMessage
 from application.store import TicketingStore
 
@@ -23,9 +24,13 @@ class WorkerPlumbing:
         """The oldest messages waiting in the outbox."""
         return self.store.ledger.outbox_batch(limit)
 
-    def delete_outbox(self, ids: Sequence[int]) -> None:
-        """Forget outbox messages once published."""
-        self.store.ledger.delete_outbox(ids)
+    def claimed_outbox(self, limit: int) -> AbstractContextManager[list[OutboxMessage]]:
+        """Outbox messages this worker alone sends now; forgotten once the block succeeds."""
+        return self.store.ledger.claimed_outbox(limit)
+
+    def publisher_turn(self, publisher: str) -> AbstractContextManager[PublisherTurn | None]:
+        """The publisher's position while it is this worker's turn; None while another's."""
+        return self.store.ledger.publisher_turn(publisher)
 
     def publisher_position(self, publisher: str) -> int:
         """The last store position a publisher has relayed."""

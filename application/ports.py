@@ -7,7 +7,7 @@ interfaces only; which implementations it gets is decided where the store is bui
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,6 +26,15 @@ class StoredAttachment:
     record: Record
     uploader_id: str
     ticket_id: UUID | None
+
+
+class PublisherTurn(Protocol):
+    """A publisher's position while it is this publisher's turn to send what follows it."""
+
+    position: int
+
+    def advance(self, position: int) -> None:
+        """Move the position on (kept once the turn ends without an error)."""
 
 
 class Ledger(Protocol):
@@ -61,8 +70,11 @@ class Ledger(Protocol):
     def outbox_batch(self, limit: int) -> list[OutboxMessage]:
         """The oldest outbox messages, in the order they were written."""
 
-    def delete_outbox(self, ids: Sequence[int]) -> None:
-        """Forget outbox messages the broker has acknowledged."""
+    def publisher_turn(self, publisher: str) -> AbstractContextManager[PublisherTurn | None]:
+        """This publisher's position for the block, or None while another has its turn."""
+
+    def claimed_outbox(self, limit: int) -> AbstractContextManager[list[OutboxMessage]]:
+        """The oldest outbox messages nobody else holds; deleted when the block succeeds."""
 
 
 class AttachmentIndex(Protocol):
@@ -88,6 +100,9 @@ class TicketNumbers(Protocol):
 
 class Infrastructure(Protocol):
     """What the event store's persistence factory builds besides the recorders."""
+
+    def ledger(self) -> Ledger:
+        """Reads and bookkeeping on what the recorder keeps beside the events."""
 
     def ticket_numbers(self) -> TicketNumbers:
         """The ticket number allocator."""

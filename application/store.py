@@ -99,6 +99,7 @@ class TicketingStore(Application[UUID]):
         self.attempts = attempts
         self.code_key = code_key
         self.service_level = service_level or ServiceLevel()
+        self.ledger: Ledger = self.infrastructure.ledger()
         self.numbers = self.infrastructure.ticket_numbers()
         self.attachment_index = self.infrastructure.attachment_index()
         self.blobs = blobs or self.infrastructure.blob_store()
@@ -107,11 +108,6 @@ class TicketingStore(Application[UUID]):
     def infrastructure(self) -> Infrastructure:
         """The persistence factory's ports."""
         return cast(Infrastructure, self.factory)
-
-    @property
-    def ledger(self) -> Ledger:
-        """What the recorder keeps beside the events."""
-        return cast(Ledger, self.recorder)
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The events recorder, its tables created under the schema lock."""

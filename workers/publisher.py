@@ -7,6 +7,10 @@
   with the same stable ``event_id``s.
 - Outbox messages (e-mail verification codes for ``notifications.email``): sent in the
   order written, deleted once acknowledged.
+
+Every worker runs both publishers, and they take turns (``application.ledger``): the position
+row, or the outbox rows, stay locked while one sends, so another worker's publisher waits
+instead of sending the same messages again, and carries on if the first dies.
 """
 
 from __future__ import annotations
@@ -75,18 +79,21 @@ class TicketEventPublisher:
         relay(self.publish_batch, self.settings, stop)
 
     def publish_batch(self, producer: KafkaProducer) -> int:
-        """Send the next batch and record the new position; returns how many events it read."""
-        last, count = self.send_batch(producer)
-        if count:
-            self.plumbing.set_publisher_position(self.position_name, last)
-        return count
+        """On this worker's turn, send the next batch and move the position on; returns how
+        many events it read (0 while another worker's publisher has the turn)."""
+        with self.plumbing.publisher_turn(self.position_name) as turn:
+            if turn is None:
+                return 0
+            last, count = self.send_batch(producer, turn.position)
+            if count:
+                turn.advance(last)
+            return count
 
-    def send_batch(self, producer: KafkaProducer) -> tuple[int, int]:
-        """Send the next batch and wait for the broker's acknowledgements (position unchanged).
+    def send_batch(self, producer: KafkaProducer, position: int) -> tuple[int, int]:
+        """Send what follows ``position`` and wait for the broker's acknowledgements.
 
         Returns the last notification id read and how many were read.
         """
-        position = self.plumbing.publisher_position(self.position_name)
         notifications = self.app.store.recorder.select_notifications(position + 1, BATCH)
         futures = []
         for notification in notifications:
@@ -127,19 +134,18 @@ class OutboxPublisher:
         relay(self.publish_batch, self.settings, stop)
 
     def publish_batch(self, producer: KafkaProducer) -> int:
-        """Send the oldest messages, wait for the broker, delete them; returns how many."""
-        messages = self.plumbing.outbox_batch(BATCH)
-        futures = [
-            producer.send(
-                self.topics[message.channel],
-                key=message.key.encode(),
-                value=encode(message.payload),
-            )
-            for message in messages
-        ]
-        producer.flush(timeout=SEND_TIMEOUT)
-        for future in futures:
-            future.get(timeout=SEND_TIMEOUT)
-        if messages:
-            self.plumbing.delete_outbox([message.id for message in messages])
-        return len(messages)
+        """Send the oldest messages no other worker holds, wait for the broker, forget them;
+        returns how many."""
+        with self.plumbing.claimed_outbox(BATCH) as messages:
+            futures = [
+                producer.send(
+                    self.topics[message.channel],
+                    key=message.key.encode(),
+                    value=encode(message.payload),
+                )
+                for message in messages
+            ]
+            producer.flush(timeout=SEND_TIMEOUT)
+            for future in futures:
+                future.get(timeout=SEND_TIMEOUT)
+            return len(messages)

@@ -265,7 +265,7 @@ def test_two_hosts_share_the_work_and_lose_nothing(cluster: Cluster, tmp_path: P
             seen.setdefault(key, set()).add(message["event_id"])
         return expected <= set(seen)
 
-    read_topic(cluster.broker.bootstrap, "tickets.events", 0, timeout=90, until=published)
+    records = read_topic(cluster.broker.bootstrap, "tickets.events", 0, timeout=90, until=published)
     assert expected <= set(seen), f"{len(expected - set(seen))} stored events not published"
     for (ticket_id, version), ids in seen.items():
         assert ids == {event_id(UUID(ticket_id), version)}, "a duplicate has its original id"
@@ -289,6 +289,7 @@ def test_two_hosts_share_the_work_and_lose_nothing(cluster: Cluster, tmp_path: P
         "read-your-writes across hosts "
         f"p50 {waits[len(waits) // 2] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms; "
         f"worker killed: the survivor applied a later event {takeover_seconds:.1f}s after; "
+        f"{len(records)} messages on tickets.events for {len(seen)} ticket events; "
         f"{sizes['stored']} stored events, {sizes['events'] // len(tickets)} bytes of event "
         f"store and {sizes['summaries'] // len(tickets)} of read model per ticket"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,8 @@ def test_the_publisher_sends_every_event_in_order_after_a_crash(
     histories = ticket_history(app, 8)
     producer = make_producer(settings)
     try:
-        last, count = publisher.send_batch(producer)  # sent, then "crashed" before the position
+        position = WorkerPlumbing(app.store).publisher_position(publisher.position_name)
+        last, count = publisher.send_batch(producer, position)  # sent, then "crashed"
         assert count > 0
         assert WorkerPlumbing(app.store).publisher_position(publisher.position_name) < last
         restarted = TicketEventPublisher(app, settings)
@@ -202,6 +204,42 @@ def test_the_publisher_sends_every_event_in_order_after_a_crash(
         sent = per_ticket[ticket_id]
         assert [v for v, _ in sent] == versions * 2, "resent after the crash, in version order"
         assert len({event_id for _, event_id in sent}) == len(versions), "stable event ids"
+
+
+def test_two_workers_publishers_take_turns_and_send_each_event_once(
+    make_app: AppFactory, settings: Settings
+) -> None:
+    first, second = make_app(), make_app()
+    publishers = [TicketEventPublisher(first, settings), TicketEventPublisher(second, settings)]
+    name = publishers[0].position_name
+    WorkerPlumbing(first.store).set_publisher_position(
+        name, first.store.recorder.max_notification_id() or 0
+    )
+    histories = ticket_history(first, 6)
+    producers = [make_producer(settings), make_producer(settings)]
+    try:
+        with WorkerPlumbing(first.store).publisher_turn(name) as turn:
+            assert turn is not None
+            assert publishers[1].publish_batch(producers[1]) == 0, "not its turn: it waits"
+
+        def drain(index: int) -> None:
+            for _ in range(200):  # bounded: a few batches at most
+                publishers[index].publish_batch(producers[index])
+                if WorkerPlumbing(first.store).publisher_position(name) >= head:
+                    return
+
+        head = first.store.recorder.max_notification_id() or 0
+        threads = [threading.Thread(target=drain, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for producer in producers:
+            producer.close()
+    total = sum(len(v) for v in histories.values())
+    per_ticket = published(settings, total + 1, timeout=5)  # any duplicate would arrive by now
+    assert {t: [v for v, _ in sent] for t, sent in per_ticket.items()} == histories
 
 
 def test_published_messages_have_the_contract_shape(app: TicketingApp, settings: Settings) -> None:
