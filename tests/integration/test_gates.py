@@ -123,10 +123,10 @@ def test_the_tables_are_filled_from_a_store_written_before_them(database_url: st
         app.store.close()
     app = build_app(settings)  # a start after the upgrade fills them from the events
     try:
-        recorder: Any = app.store.recorder
-        assert recorder.tickets_owned(Gate(WORKSPACE, ws)) == [ticket]
-        assert recorder.tickets_owned(Gate(ACCOUNT, alice.account_id)) == [ticket]
-        assert recorder.was_applied(joined)
+        ledger = app.store.ledger
+        assert ledger.tickets_owned(Gate(WORKSPACE, ws)) == [ticket]
+        assert ledger.tickets_owned(Gate(ACCOUNT, alice.account_id)) == [ticket]
+        assert ledger.was_applied(joined)
         assert app.platform.member_joined(ws, "carol", joined) is False, "its effect is remembered"
         with pytest.raises(NotAllowed):
             submit(app, bob, ws)  # cancelled
