@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -61,3 +62,19 @@ def test_the_health_command_reads_the_heartbeat(
     monkeypatch.delenv("TICKETING_WORKER_HEARTBEAT_FILE")
     assert run(["health", "worker"]) == 2
     assert run(["health", "api", "--url", "http://127.0.0.1:9/healthz"]) == 1
+
+
+def test_kafka_noise_about_a_socket_closed_on_purpose_is_not_an_error() -> None:
+    from application.logs import ClosedSocketNoise
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord(
+            "kafka.net.transport", logging.ERROR, __file__, 1, message, None, None
+        )
+
+    noise = record("<KafkaTCPTransport [none] (closed)>: Error receiving network data")
+    assert ClosedSocketNoise().filter(noise) is False  # DEBUG, below the kafka loggers' level
+    assert noise.levelname == "DEBUG"
+    real = record("<KafkaTCPTransport [127.0.0.1:9092]>: socket disconnected")
+    assert ClosedSocketNoise().filter(real) is True
+    assert real.levelname == "ERROR"

@@ -1,0 +1,266 @@
+"""HTTP path: the Request Tracker workload against the service as it runs in production.
+
+``ticketing serve`` with its default processes and threads and ``ticketing worker`` beside it,
+as subprocesses on a scratch database and a broker, driven by keep-alive HTTP clients:
+
+1. creates, one client, then four clients;
+2. replies from the submitters, four clients;
+3. title search with a status filter in a workspace of 100,000 tickets (bulk-loaded: events,
+   owners and read-model rows, ``bench/history.py``), one client, p50 and p95.
+
+Printed beside each: the rate of the same commands through the application alone (in this
+process, no HTTP) and the CPU milliseconds the server processes (API and worker) spent per
+command. Targets: creates with 4 clients >= 200/s, replies >= 250/s, list p95 <= 10 ms.
+
+    .venv/bin/python bench/http_path.py [--creates 400] [--history 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from application.bootstrap import build_app, read_models
+from application.config import Settings
+from application.plumbing import WorkerPlumbing
+from application.tokens import issue_token
+from bench.history import load_history
+from bench.support import scratch_database
+from domain.actors import Actor, Role
+from workers.embedded_broker import EmbeddedBroker, free_port
+from workers.kafka_clients import ensure_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "http-bench-secret-that-is-long-enough"  # noqa: S105 - a scratch server's
+CLIENTS = 4
+WORKSPACE, BIG = "rt", "rt-big"
+MEMBERS = [f"rt-user-{n}" for n in range(8)]
+BODY = {"type": "bug", "title": "Dashboard shows no data", "description": "Since the upgrade."}
+
+
+class Client:
+    """One keep-alive HTTP connection (one per thread)."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, account: str, body: Any = None) -> tuple[int, Any]:
+        token = issue_token(SECRET, account, "user", ttl=3600)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        payload = None if body is None else json.dumps(body)
+        self.connection.request(method, f"/api/v1{path}", body=payload, headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+
+class Server:
+    """``ticketing serve`` and ``ticketing worker`` as subprocesses, and their CPU time."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.processes = [self._start(role, env, folder) for role in ("serve", "worker")]
+
+    @staticmethod
+    def _start(role: str, env: dict[str, str], folder: Path) -> subprocess.Popen[bytes]:
+        log = (folder / f"{role}.log").open("ab")
+        command = [sys.executable, "-m", "workers.cli", role]
+        return subprocess.Popen(  # noqa: S603 - our own command line
+            command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU of the server processes and their children so far."""
+        total = 0.0
+        for process in self.processes:
+            parent = psutil.Process(process.pid)
+            for each in [parent, *parent.children(recursive=True)]:
+                try:
+                    times = each.cpu_times()
+                    total += times.user + times.system
+                except psutil.NoSuchProcess:
+                    continue
+        return total
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def measured(
+    server: Server, clients: int, work: list[Any], run: Any, port: int
+) -> tuple[float, float]:
+    """Run ``run(client, item)`` over ``work`` on ``clients`` threads: (per second, CPU ms per
+    item in the server processes)."""
+    local = threading.local()
+
+    def one(item: Any) -> None:
+        if not hasattr(local, "client"):
+            local.client = Client(port)
+        run(local.client, item)
+
+    cpu = server.cpu_seconds()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, work))
+    elapsed = time.perf_counter() - started
+    return len(work) / elapsed, (server.cpu_seconds() - cpu) * 1000 / len(work)
+
+
+def application_rates(url: str, count: int) -> tuple[float, float]:
+    """Creates and replies per second through the application alone, one thread."""
+    app = build_app(Settings(database_url=url, default_assignee="lead"))
+    try:
+        alice = Actor("app-only", Role.USER, "App")
+        app.platform.member_joined("app-only-ws", alice.account_id, str(uuid4()))
+        started = time.perf_counter()
+        ids = [
+            str(app.submit(alice, "app-only-ws", ticket_type="bug", title="t", description="d")
+                .ticket.id)
+            for _ in range(count)
+        ]  # fmt: skip
+        creates = count / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for ticket_id in ids:
+            app.reply(alice, ticket_id, "more detail")
+        return creates, count / (time.perf_counter() - started)
+    finally:
+        app.store.close()
+
+
+def prepare(url: str, history: int) -> None:
+    """Members, the big workspace's history, and positions past it (nothing to replay)."""
+    app = build_app(Settings(database_url=url, default_assignee="lead"))
+    try:
+        view = read_models(app)
+        for member in MEMBERS:
+            for ws in (WORKSPACE, BIG):
+                app.platform.member_joined(ws, member, str(uuid4()))
+        started = time.perf_counter()
+        load_history(app, BIG, Actor(MEMBERS[0], Role.USER, "RT"), history, view)
+        print(f"loaded {history:,} tickets in {time.perf_counter() - started:.0f}s", flush=True)
+        head = app.store.recorder.max_notification_id() or 0
+        # the memberships above are projected by the worker; the bulk history already is
+        with app.store.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO memberships (workspace_id, account_id) "
+                "SELECT ws, m FROM unnest(%s::text[]) ws, unnest(%s::text[]) m "
+                "ON CONFLICT DO NOTHING",
+                ([WORKSPACE, BIG], MEMBERS),
+            )
+            view.set_position(curs, head)
+        WorkerPlumbing(app.store).set_publisher_position("tickets->tickets.events", head)
+    finally:
+        app.store.close()
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--creates", type=int, default=400)
+    parser.add_argument("--history", type=int, default=100_000)
+    args = parser.parse_args()
+    folder = ROOT / "var" / "http-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker(free_port(), folder / "broker.log")
+    with scratch_database() as url:
+        bootstrap = broker.start()
+        ensure_topics(bootstrap, Settings().all_topics)
+        prepare(url, args.history)
+        port = free_port()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/"),
+            "TICKETING_DATABASE_URL": url,
+            "TICKETING_KAFKA_BOOTSTRAP": bootstrap,
+            "TICKETING_JWT_SECRET": SECRET,
+            "TICKETING_DEFAULT_ASSIGNEE": "lead",
+            "TICKETING_BIND": f"127.0.0.1:{port}",
+            "TICKETING_LOG_LEVEL": "WARNING",
+        }
+        server = Server(env, folder)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if Client(port).call("GET", "/ticket-types", MEMBERS[0])[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            created: list[tuple[str, str]] = []
+            lock = threading.Lock()
+
+            def create(client: Client, n: int) -> None:
+                account = MEMBERS[n % len(MEMBERS)]
+                status, ticket = client.call(
+                    "POST", f"/workspaces/{WORKSPACE}/tickets", account, BODY
+                )
+                assert status == 201, ticket
+                with lock:
+                    created.append((account, ticket["id"]))
+
+            def reply(client: Client, item: tuple[str, str]) -> None:
+                account, ticket_id = item
+                status, body = client.call(
+                    "POST", f"/tickets/{ticket_id}/messages", account, {"body": "Still broken."}
+                )
+                assert status == 201, body
+
+            measured(server, 1, list(range(50)), create, port)  # warm up every process
+            sequential = measured(server, 1, list(range(args.creates)), create, port)
+            parallel = measured(server, CLIENTS, list(range(2 * args.creates)), create, port)
+            replies = measured(server, CLIENTS, created[-2 * args.creates :], reply, port)
+            client = Client(port)
+            samples = []
+            for n in range(400):
+                query = (
+                    f"/workspaces/{BIG}/tickets?q=latency%20dashboard&status=waiting_for_feedback"
+                )
+                started = time.perf_counter()
+                status, page = client.call(
+                    "GET", query if n % 2 else query + "&limit=50", MEMBERS[0]
+                )
+                samples.append((time.perf_counter() - started) * 1000)
+                assert status == 200, page
+            p50, p95 = percentiles(samples)
+        finally:
+            server.stop()
+            broker.stop()
+        app_creates, app_replies = application_rates(url, args.creates)
+
+    def line(name: str, figures: tuple[float, float]) -> str:
+        return f"{name:20} {figures[0]:7.1f}/s   {figures[1]:5.1f} server CPU ms each"
+
+    print(line("creates, 1 client:", sequential))
+    print(line(f"creates, {CLIENTS} clients:", parallel), "  (target >= 200/s;", end=" ")
+    print(f"application alone, 1 thread: {app_creates:.1f}/s)")
+    print(line(f"replies, {CLIENTS} clients:", replies), "  (target >= 250/s;", end=" ")
+    print(f"application alone, 1 thread: {app_replies:.1f}/s)")
+    print(f"title search + status in {args.history:,} tickets: p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+          "   (target p95 <= 10 ms)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
