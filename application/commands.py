@@ -186,7 +186,7 @@ class TicketCommands:
         content.check_identifiers(handler_id=handler_id)
 
         def change(ticket: Ticket, now: datetime) -> None:
-            roster = self.handlers.roster()
+            roster = self.handlers.roster(read_only=True)
             target = roster.active_handler(handler_id) if isinstance(handler_id, str) else None
             ticket.forward(actor, target, at=now)
 
@@ -242,13 +242,13 @@ class TicketCommands:
         return CommandResult(ticket, self.store.commit(*changed, alongside=alongside))
 
     def _check_may_submit(self, actor: Actor, workspace_id: str) -> None:
-        workspace = self.store.find(Workspace, Workspace.create_id(workspace_id))
+        """Membership here; a cancelled account or a dissolved workspace is refused by its
+        gate in the commit's transaction (``application.gates``), which is also what makes
+        a submission racing the cancellation safe."""
+        workspace = self.store.find(Workspace, Workspace.create_id(workspace_id), read_only=True)
         if workspace is None:
             raise NotAllowed("only current members of the workspace may submit tickets to it")
         workspace.check_can_submit(actor)
-        account = self.store.find(Account, Account.create_id(actor.account_id))
-        if account is not None:
-            account.check_can_submit()
 
     def _verification_used(
         self, actor: Actor, form: Submission, now: datetime

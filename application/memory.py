@@ -83,6 +83,9 @@ class InMemoryTicketingRecorder(POPOApplicationRecorder):
             raise IntegrityError(f"idempotency key {key.key} used concurrently")
         if any(r.attachment_id in self.references for r in alongside.attachment_references):
             raise IntegrityError("an attachment attached twice")
+        for aggregate_id, version in alongside.unchanged:
+            if max(self._stored_events_index[str(aggregate_id)], default=0) > version:
+                raise IntegrityError(f"aggregate {aggregate_id} changed since it was read")
         if alongside.platform_event_id in self._applied:
             raise IntegrityError(f"platform event {alongside.platform_event_id} applied twice")
 

@@ -20,8 +20,17 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    ProgrammingError,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -41,6 +50,25 @@ from application.schema import (
 )
 from application.subscription import ListeningSubscription
 
+# Fails the transaction, as a unique violation (so the command is retried), if any of the
+# aggregates has an event past the version the command read it at.
+UNCHANGED_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed uuid;
+BEGIN
+    SELECT e.originator_id INTO changed FROM {table} e
+    JOIN unnest(ids, versions) AS r(id, version)
+    ON e.originator_id = r.id AND e.originator_version > r.version
+    LIMIT 1;
+    IF changed IS NOT NULL THEN
+        RAISE EXCEPTION 'aggregate % changed since the command read it', changed
+        USING ERRCODE = 'unique_violation';
+    END IF;
+END
+$$"""
+
 
 class TicketingRecorder(PostgresApplicationRecorder):
     """PostgreSQL application recorder that also writes idempotency records atomically."""
@@ -48,6 +76,12 @@ class TicketingRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements += ticketing_ddl()
+        self.unchanged_function = f"{events_table_name}_unchanged"
+        self.sql_create_statements.append(
+            SQL(UNCHANGED_FUNCTION).format(
+                function=Identifier(self.unchanged_function), table=Identifier(events_table_name)
+            )
+        )
 
     def create_table(self) -> None:
         """The tables, then the gate tables filled from older events (once).
@@ -141,6 +175,41 @@ class TicketingRecorder(PostgresApplicationRecorder):
                     idempotency.message_id,
                 ),
             )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert; a transaction a closed gate failed is that gate's refusal."""
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        except ProgrammingError as error:
+            refusal = gates.closed_gate(error)
+            if refusal is None:
+                raise
+            raise refusal from None
+        return ids
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        alongside: Alongside = NOTHING_ELSE,
+        **kwargs: Any,
+    ) -> None:
+        """The library's insert (lock, notify, insert), with the check that what the command
+        read is unchanged made under the table's lock: no event can be added in between."""
+        self._lock_table(curs)
+        if alongside.unchanged:
+            ids, versions = zip(*alongside.unchanged, strict=True)
+            curs.execute(
+                SQL("SELECT {function}(%s, %s)").format(
+                    function=Identifier(self.unchanged_function)
+                ),
+                (list(ids), list(versions)),
+            )
+        self._notify_channel(curs)
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
         self,

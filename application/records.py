@@ -89,6 +89,9 @@ class Alongside:
     ticket_owner: TicketOwner | None = None
     gate: Gate | None = None
     platform_event_id: str | None = None
+    # aggregates the command read but does not write, at the versions it read: the commit
+    # fails (and the command is retried) if any of them changed meanwhile
+    unchanged: tuple[tuple[UUID, int], ...] = ()
 
 
 NOTHING_ELSE = Alongside()

@@ -17,9 +17,10 @@ class HandlerAdministration:
     def __init__(self, store: TicketingStore) -> None:
         self.store = store
 
-    def roster(self) -> HandlerRoster:
-        """The handler roster (empty if no handler was ever registered)."""
-        return self.store.find(HandlerRoster, ROSTER_ID) or HandlerRoster(
+    def roster(self, *, read_only: bool = False) -> HandlerRoster:
+        """The handler roster (empty if no handler was ever registered); ``read_only`` when
+        the caller only looks."""
+        return self.store.find(HandlerRoster, ROSTER_ID, read_only=read_only) or HandlerRoster(
             timestamp=self.store.clock.now()
         )
 
@@ -57,7 +58,7 @@ class HandlerAdministration:
     def default_assignee(self) -> dict[str, Any]:
         """Who new and restarted tickets go to: ``{account_id, name}``."""
         account_id = self.store.default_assignee
-        return {"account_id": account_id, "name": self.roster().name_of(account_id)}
+        return {"account_id": account_id, "name": self.roster(read_only=True).name_of(account_id)}
 
     @staticmethod
     def _require_admin(actor: Actor) -> None:

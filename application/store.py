@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from copy import deepcopy
+from dataclasses import replace
 from typing import TypeVar, cast
 from uuid import UUID
 
@@ -35,6 +37,7 @@ from domain.platform import Account, Workspace
 from domain.ticket import Ticket
 
 log = logging.getLogger(__name__)
+ABSENT_MAXSIZE = 10_000  # ids remembered as having no aggregate
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
@@ -71,9 +74,40 @@ class DeadlineRepository(Repository[UUID]):
         return cast(threading.Lock, _DeadlineLock(super()._use_fastforward_lock(aggregate_id)))
 
 
+class _Reads(threading.local):
+    """What the current command attempt read, in this thread (``TicketingStore.retrying``)."""
+
+    def __init__(self) -> None:
+        self.optimistic = False  # serve cached aggregates as they are, check them at commit
+        self.versions: dict[UUID, int] = {}
+        self.from_cache = False
+        self.committed = False
+
+    def start(self, optimistic: bool) -> None:
+        self.optimistic, self.versions, self.from_cache, self.committed = (
+            optimistic,
+            {},
+            False,
+            False,
+        )
+
+    def state(self) -> tuple[bool, dict[UUID, int], bool, bool]:
+        return self.optimistic, self.versions, self.from_cache, self.committed
+
+    def restore(self, state: tuple[bool, dict[UUID, int], bool, bool]) -> None:
+        self.optimistic, self.versions, self.from_cache, self.committed = state
+
+
 class TicketingStore(Application[UUID]):
     """The ticketing event store and the ports every use case shares: loading, saving in one
     transaction with what must commit alongside, bounded retries of lost write races.
+
+    Commands read optimistically: an aggregate this process has in its cache is used as it
+    is, without asking the database for newer events, and the commit checks instead, after
+    taking the events table's lock, that nothing the command read has changed (the version of
+    what it writes, and ``Alongside.unchanged`` for the rest). A command that read stale state
+    fails there and is retried on fresh reads; one refused on cached state is decided again on
+    fresh reads before the refusal stands. Queries always read fresh.
 
     Which persistence it runs on is eventsourcing's ``PERSISTENCE_MODULE``: PostgreSQL
     (``application.database``) or memory (``application.memory``, for application tests).
@@ -103,6 +137,8 @@ class TicketingStore(Application[UUID]):
         self.numbers = self.infrastructure.ticket_numbers()
         self.attachment_index = self.infrastructure.attachment_index()
         self.blobs = blobs or self.infrastructure.blob_store()
+        self._reads = _Reads()
+        self._absent: set[UUID] = set()  # ids found to have no events (for optimistic reads)
 
     @property
     def infrastructure(self) -> Infrastructure:
@@ -144,21 +180,50 @@ class TicketingStore(Application[UUID]):
         return cast(PostgresFactory, self.factory).datastore
 
     def retrying(self, attempt: Callable[[], T]) -> T:
-        """Run ``attempt`` until it saves without losing a write race (bounded, jittered)."""
-        for number in range(1, self.attempts + 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                if number == self.attempts:
-                    break
-                log.debug("lost a write race (attempt %d); retrying", number)
-                time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
-        raise Contention(f"gave up after {self.attempts} conflicting attempts")
+        """Run ``attempt`` until it saves without losing a write race (bounded, jittered):
+        first on cached reads, then on fresh ones."""
+        reads, outer = self._reads, self._reads.state()
+        optimistic = self.repository.cache is not None
+        number = 0
+        try:
+            while True:
+                number += 1
+                reads.start(optimistic)
+                try:
+                    return attempt()
+                except IntegrityError:
+                    if number >= self.attempts:
+                        raise Contention(
+                            f"gave up after {self.attempts} conflicting attempts"
+                        ) from None
+                    log.debug("lost a write race (attempt %d); retrying", number)
+                    optimistic = False
+                    time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
+                except Exception:
+                    if not (optimistic and reads.from_cache and not reads.committed):
+                        raise
+                    optimistic = False  # refused on cached state: decide again on fresh
+        finally:
+            reads.restore(outer)
 
     def commit(self, *aggregates: Aggregate, alongside: Alongside = NOTHING_ELSE) -> int:
         """Save the aggregates' new events in one transaction with what must commit alongside
         them (``application.records``); returns the last position."""
+        written = {aggregate.id for aggregate in aggregates}
+        unchanged = tuple(
+            (aggregate_id, version)
+            for aggregate_id, version in self._reads.versions.items()
+            if aggregate_id not in written
+        )
+        if unchanged:
+            alongside = replace(alongside, unchanged=alongside.unchanged + unchanged)
         recordings = self.save(*aggregates, alongside=alongside)
+        self._reads.committed = True
+        cache = self.repository.cache
+        for aggregate in aggregates:
+            self._absent.discard(aggregate.id)
+            if cache is not None:  # the next command starts from what this one wrote
+                cache.put(aggregate.id, deepcopy(aggregate))
         return max((r.notification.id for r in recordings), default=0)
 
     def get_ticket(self, ticket_id: UUID) -> Ticket:
@@ -168,17 +233,53 @@ class TicketingStore(Application[UUID]):
             raise TicketNotFound(str(ticket_id))
         return ticket
 
-    def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        """The aggregate of this kind with this id, if there is one."""
+    def find(self, kind: type[A], aggregate_id: UUID, *, read_only: bool = False) -> A | None:
+        """The aggregate of this kind with this id, if there is one; ``read_only`` when the
+        caller will not change it (no private copy is made)."""
+        reads = self._reads
+        if reads.optimistic:
+            if aggregate_id in self._absent:  # checked at commit like any other read
+                reads.versions[aggregate_id] = 0
+                reads.from_cache = True
+                return None
+            cached = self._cached(aggregate_id, read_only)
+            if cached is not None:
+                reads.versions[aggregate_id] = cached.version
+                reads.from_cache = True
+                return cached if isinstance(cached, kind) else None
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(
+                aggregate_id, deepcopy_from_cache=not read_only
+            )
         except AggregateNotFoundError:
+            self._note_absent(aggregate_id)
+            if reads.optimistic:
+                reads.versions[aggregate_id] = 0
             return None
+        self._absent.discard(aggregate_id)
+        if reads.optimistic:
+            reads.versions[aggregate_id] = aggregate.version
         return aggregate if isinstance(aggregate, kind) else None
+
+    def _note_absent(self, aggregate_id: UUID) -> None:
+        if len(self._absent) >= ABSENT_MAXSIZE:
+            self._absent.clear()  # bounded: forgetting only costs a read
+        self._absent.add(aggregate_id)
+
+    def _cached(self, aggregate_id: UUID, read_only: bool) -> Aggregate | None:
+        """The cached aggregate as it is (a copy unless ``read_only``), or None."""
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            cached = cast(Aggregate, cache.get(aggregate_id))
+        except KeyError:
+            return None
+        return cached if read_only else deepcopy(cached)
 
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""
-        workspace = self.find(Workspace, Workspace.create_id(workspace_id))
+        workspace = self.find(Workspace, Workspace.create_id(workspace_id), read_only=True)
         return workspace is not None and workspace.is_member(account_id)
 
     def visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:

@@ -19,6 +19,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import psycopg
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from application.bootstrap import build_app
 from application.config import Settings
+from application.tickets import TicketingApp
 from bench.history import load_history
 from bench.support import scratch_database
 from domain.actors import Actor, Role
@@ -35,25 +37,30 @@ from domain.actors import Actor, Role
 COMMANDS_PER_TICKET = 5
 
 
-def application_rate(database_url: str, tickets: int) -> float:
-    """Commands per second through TicketingApp."""
+def application_seconds(app: TicketingApp, tickets: int) -> float:
+    """Seconds the application takes for ``tickets`` tickets' five commands each."""
     admin = Actor("bench-admin", Role.ADMIN, "Admin")
     alice = Actor("bench-alice", Role.USER, "Alice")
-    app = build_app(Settings(database_url=database_url, default_assignee=admin.account_id))
+    workspace_id = f"bench-{uuid4().hex[:8]}"
+    app.platform.member_joined(workspace_id, alice.account_id, str(uuid4()))
+    started = time.perf_counter()
+    for n in range(tickets):
+        ticket_id = str(
+            app.submit(
+                alice, workspace_id, ticket_type="bug", title=f"Bench {n}", description="d"
+            ).ticket.id
+        )
+        for reply in range(3):
+            app.reply(alice, ticket_id, f"reply {reply}")
+        app.complete(admin, ticket_id)
+    return time.perf_counter() - started
+
+
+def application_rate(database_url: str, tickets: int) -> float:
+    """Commands per second through TicketingApp (profiling and other benchmarks)."""
+    app = build_app(Settings(database_url=database_url, default_assignee="bench-admin"))
     try:
-        workspace_id = f"bench-{uuid4().hex[:8]}"
-        app.platform.member_joined(workspace_id, alice.account_id, str(uuid4()))
-        started = time.perf_counter()
-        for n in range(tickets):
-            ticket_id = str(
-                app.submit(
-                    alice, workspace_id, ticket_type="bug", title=f"Bench {n}", description="d"
-                ).ticket.id
-            )
-            for reply in range(3):
-                app.reply(alice, ticket_id, f"reply {reply}")
-            app.complete(admin, ticket_id)
-        return tickets * COMMANDS_PER_TICKET / (time.perf_counter() - started)
+        return tickets * COMMANDS_PER_TICKET / application_seconds(app, tickets)
     finally:
         app.store.close()
 
@@ -87,38 +94,46 @@ def history_rates(database_url: str, long: int, submissions: int) -> tuple[float
         app.store.close()
 
 
-def recorder_rate(database_url: str, statements: int) -> float:
-    """The library's PostgreSQL recorder alone: one stored event per transaction.
+def recorder_seconds(app: TicketingApp, statements: int) -> float:
+    """Seconds the library's PostgreSQL recorder alone takes for ``statements`` inserts of one
+    stored event each: its insert locks the events table (so notification ids commit in
+    order, which the projections and the Kafka publisher rely on) and notifies listeners.
+    This is the ceiling of any application built on it."""
+    started = time.perf_counter()
+    for _ in range(statements):
+        app.store.recorder.insert_events(
+            [StoredEvent(originator_id=uuid4(), originator_version=1, topic="bench", state=b"{}")]
+        )
+    return time.perf_counter() - started
 
-    Its insert locks the events table (so notification ids commit in order, which the
-    projections and the Kafka publisher rely on) and notifies listeners; this is the
-    ceiling of any application built on it.
-    """
-    app = build_app(Settings(database_url=database_url))
+
+def raw_seconds(conn: psycopg.Connection[Any], statements: int) -> float:
+    """Seconds for single-row INSERT + COMMIT with plain psycopg."""
+    started = time.perf_counter()
+    for n in range(statements):
+        conn.execute("INSERT INTO bench_raw (t) VALUES (%s)", (f"row {n}",))
+    return time.perf_counter() - started
+
+
+def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> tuple[float, float, float]:
+    """Application, recorder and raw rates, measured in alternating rounds so that the
+    machine's changing speed during a run weighs on all three alike."""
+    app = build_app(Settings(database_url=url, default_assignee="bench-admin"))
+    seconds = {"application": 0.0, "recorder": 0.0, "raw": 0.0}
     try:
-        started = time.perf_counter()
-        for _ in range(statements):
-            app.store.recorder.insert_events(
-                [
-                    StoredEvent(
-                        originator_id=uuid4(), originator_version=1, topic="bench", state=b"{}"
-                    )
-                ]
-            )
-        return statements / (time.perf_counter() - started)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, t text)")
+            raw_seconds(conn, 200)  # warm the server up
+            per_round = max(1, tickets // rounds)
+            commands = per_round * COMMANDS_PER_TICKET
+            for _ in range(rounds):
+                seconds["application"] += application_seconds(app, per_round)
+                seconds["recorder"] += recorder_seconds(app, commands)
+                seconds["raw"] += raw_seconds(conn, commands)
     finally:
         app.store.close()
-
-
-def raw_rate(database_url: str, statements: int) -> float:
-    """Single-row INSERT + COMMIT per second with plain psycopg."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_raw")
-        conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, body text NOT NULL)")
-        started = time.perf_counter()
-        for n in range(statements):
-            conn.execute("INSERT INTO bench_raw (body) VALUES (%s)", (f"row {n}",))
-        return statements / (time.perf_counter() - started)
+    total = rounds * per_round * COMMANDS_PER_TICKET
+    return total / seconds["application"], total / seconds["recorder"], total / seconds["raw"]
 
 
 def main() -> None:
@@ -129,11 +144,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=500, help="into each workspace")
     args = parser.parse_args()
     with scratch_database() as url:
-        raw_rate(url, 200)  # warm the server up
-        commands = args.tickets * COMMANDS_PER_TICKET
-        app = application_rate(url, args.tickets)
-        recorder = recorder_rate(url, commands)
-        raw = raw_rate(url, commands)
+        app, recorder, raw = interleaved_rates(url, args.tickets)
         short, long = history_rates(url, args.history, args.submissions)
     print(f"application:   {app:8.1f} commands/s ({args.tickets} tickets x {COMMANDS_PER_TICKET})")
     print(f"recorder only: {recorder:8.1f} commits/s (eventsourcing insert_events, 1 event)")

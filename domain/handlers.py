@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain import content
+from domain.copying import CheapCopy
 from domain.errors import InvalidTransition, ValidationFailed
 
 ROSTER_ID: UUID = uuid5(NAMESPACE_URL, "urn:ticketing:handler-roster")
@@ -31,7 +32,7 @@ def _clean_roles(errors: content.Errors, roles: object) -> list[str]:
     return cleaned
 
 
-class HandlerRoster(Aggregate):
+class HandlerRoster(CheapCopy, Aggregate):
     """Every handler account, its display name, roles and whether it takes tickets."""
 
     @staticmethod

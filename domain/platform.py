@@ -16,12 +16,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actors import Actor
 from domain.content import check_identifiers
+from domain.copying import CheapCopy
 from domain.errors import NotAllowed
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ticketing:platform")
 
 
-class Workspace(Aggregate):
+class Workspace(CheapCopy, Aggregate):
     """A workspace's current members and whether it was dissolved."""
 
     @staticmethod
@@ -85,7 +86,7 @@ class Workspace(Aggregate):
         """Recorded by older versions with each submission; changes nothing now."""
 
 
-class Account(Aggregate):
+class Account(CheapCopy, Aggregate):
     """A platform account: whether it was cancelled."""
 
     @staticmethod

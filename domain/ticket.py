@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import content, inactivity, permissions
 from domain.actors import SYSTEM, Actor
+from domain.copying import CheapCopy
 from domain.errors import InvalidTransition, NotAllowed, ValidationFailed
 from domain.status import QUEUE_STATE, Action, CloseReason, QueueState, Status
 from domain.submission import ACKNOWLEDGEMENT, check_submission
@@ -22,7 +23,7 @@ from domain.submission import ACKNOWLEDGEMENT, check_submission
 Record = dict[str, Any]
 
 
-class Ticket(Aggregate):
+class Ticket(CheapCopy, Aggregate):
     """A support request of one submitter in one workspace, and its conversation."""
 
     @event("Submitted")
