@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -201,15 +202,18 @@ class TicketingRecorder(PostgresApplicationRecorder):
         read is unchanged made under the table's lock: no event can be added in between."""
         self._lock_table(curs)
         if alongside.unchanged:
-            ids, versions = zip(*alongside.unchanged, strict=True)
-            curs.execute(
-                SQL("SELECT {function}(%s, %s)").format(
-                    function=Identifier(self.unchanged_function)
-                ),
-                (list(ids), list(versions)),
-            )
+            self._check_unchanged(curs, alongside.unchanged)
         self._notify_channel(curs)
         PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
+    def _check_unchanged(self, curs: Cursor[DictRow], read: Sequence[tuple[UUID, int]]) -> None:
+        """Fail the transaction (a unique violation: retried) if any aggregate has an event
+        past the version it was read at."""
+        ids, versions = zip(*read, strict=True)
+        curs.execute(
+            SQL("SELECT {function}(%s, %s)").format(function=Identifier(self.unchanged_function)),
+            (list(ids), list(versions)),
+        )
 
     def _fetch_ids_after_insert_events(
         self,

@@ -37,7 +37,7 @@ from domain.platform import Account, Workspace
 from domain.ticket import Ticket
 
 log = logging.getLogger(__name__)
-ABSENT_MAXSIZE = 10_000  # ids remembered as having no aggregate
+REMEMBERED_MAXSIZE = 10_000  # ids remembered as having no aggregate
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
@@ -84,12 +84,7 @@ class _Reads(threading.local):
         self.committed = False
 
     def start(self, optimistic: bool) -> None:
-        self.optimistic, self.versions, self.from_cache, self.committed = (
-            optimistic,
-            {},
-            False,
-            False,
-        )
+        self.restore((optimistic, {}, False, False))
 
     def state(self) -> tuple[bool, dict[UUID, int], bool, bool]:
         return self.optimistic, self.versions, self.from_cache, self.committed
@@ -102,12 +97,14 @@ class TicketingStore(Application[UUID]):
     """The ticketing event store and the ports every use case shares: loading, saving in one
     transaction with what must commit alongside, bounded retries of lost write races.
 
-    Commands read optimistically: an aggregate this process has in its cache is used as it
-    is, without asking the database for newer events, and the commit checks instead, after
-    taking the events table's lock, that nothing the command read has changed (the version of
-    what it writes, and ``Alongside.unchanged`` for the rest). A command that read stale state
-    fails there and is retried on fresh reads; one refused on cached state is decided again on
-    fresh reads before the refusal stands. Queries always read fresh.
+    What a command only consults (the workspace for membership, the handler roster, an
+    account) is read optimistically: the copy this process has cached is used as it is, and
+    the commit checks, after taking the events table's lock, that it has not changed
+    (``Alongside.unchanged``); a command that read stale state fails there and is retried on
+    fresh reads, and one refused on cached state is decided again on fresh reads before the
+    refusal stands. What a command changes (the ticket) is read fresh, as queries are: the
+    API's processes take turns on a conversation's commands, and a stale copy there costs a
+    failed commit (``docs/benchmarks.md``).
 
     Which persistence it runs on is eventsourcing's ``PERSISTENCE_MODULE``: PostgreSQL
     (``application.database``) or memory (``application.memory``, for application tests).
@@ -139,6 +136,7 @@ class TicketingStore(Application[UUID]):
         self.blobs = blobs or self.infrastructure.blob_store()
         self._reads = _Reads()
         self._absent: set[UUID] = set()  # ids found to have no events (for optimistic reads)
+        self.retries = 0  # attempts lost to a write race or a stale read, since start
 
     @property
     def infrastructure(self) -> Infrastructure:
@@ -197,6 +195,7 @@ class TicketingStore(Application[UUID]):
                             f"gave up after {self.attempts} conflicting attempts"
                         ) from None
                     log.debug("lost a write race (attempt %d); retrying", number)
+                    self.retries += 1
                     optimistic = False
                     time.sleep(random.uniform(0, 0.002 * number))  # noqa: S311 - jitter only
                 except Exception:
@@ -237,12 +236,12 @@ class TicketingStore(Application[UUID]):
         """The aggregate of this kind with this id, if there is one; ``read_only`` when the
         caller will not change it (no private copy is made)."""
         reads = self._reads
-        if reads.optimistic:
+        if reads.optimistic and read_only:
             if aggregate_id in self._absent:  # checked at commit like any other read
                 reads.versions[aggregate_id] = 0
                 reads.from_cache = True
                 return None
-            cached = self._cached(aggregate_id, read_only)
+            cached = self._cached(aggregate_id)
             if cached is not None:
                 reads.versions[aggregate_id] = cached.version
                 reads.from_cache = True
@@ -252,7 +251,7 @@ class TicketingStore(Application[UUID]):
                 aggregate_id, deepcopy_from_cache=not read_only
             )
         except AggregateNotFoundError:
-            self._note_absent(aggregate_id)
+            self._remember(self._absent, aggregate_id)
             if reads.optimistic:
                 reads.versions[aggregate_id] = 0
             return None
@@ -261,13 +260,14 @@ class TicketingStore(Application[UUID]):
             reads.versions[aggregate_id] = aggregate.version
         return aggregate if isinstance(aggregate, kind) else None
 
-    def _note_absent(self, aggregate_id: UUID) -> None:
-        if len(self._absent) >= ABSENT_MAXSIZE:
-            self._absent.clear()  # bounded: forgetting only costs a read
-        self._absent.add(aggregate_id)
+    @staticmethod
+    def _remember(ids: set[UUID], *new: UUID) -> None:
+        if len(ids) >= REMEMBERED_MAXSIZE:
+            ids.clear()  # bounded: forgetting only costs a read
+        ids.update(new)
 
-    def _cached(self, aggregate_id: UUID, read_only: bool) -> Aggregate | None:
-        """The cached aggregate as it is (a copy unless ``read_only``), or None."""
+    def _cached(self, aggregate_id: UUID) -> Aggregate | None:
+        """The cached aggregate as it is (not to be changed), or None."""
         cache = self.repository.cache
         if cache is None:
             return None
@@ -275,7 +275,7 @@ class TicketingStore(Application[UUID]):
             cached = cast(Aggregate, cache.get(aggregate_id))
         except KeyError:
             return None
-        return cached if read_only else deepcopy(cached)
+        return cached
 
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""

@@ -31,8 +31,10 @@ def load_history(
     submitter: Actor,
     tickets: int,
     view: ReadModelView | None = None,
+    since: datetime = datetime(2025, 1, 1, tzinfo=UTC),
 ) -> list[UUID]:
-    """``tickets`` tickets of ``submitter`` in ``workspace_id``; their ids."""
+    """``tickets`` tickets of ``submitter`` in ``workspace_id``, submitted from ``since`` on
+    (in the read models); their ids."""
     template = app.submit(
         submitter, workspace_id, ticket_type="bug", title="Template", description="d"
     ).ticket
@@ -51,7 +53,7 @@ def load_history(
             for ticket_id in ids:
                 copy.write_row((ticket_id, workspace_id, submitter.account_id))
         if view is not None:
-            _load_summaries(curs, view, ids, workspace_id, submitter)
+            _load_summaries(curs, view, ids, workspace_id, submitter, since)
     with app.store.datastore.get_connection() as conn:
         conn.execute("ANALYZE ticketing_events")
         conn.execute("ANALYZE ticket_owners")
@@ -61,25 +63,31 @@ def load_history(
 
 
 def _load_summaries(
-    curs: Cursor[DictRow], view: ReadModelView, ids: list[UUID], workspace_id: str, submitter: Actor
+    curs: Cursor[DictRow],
+    view: ReadModelView,
+    ids: list[UUID],
+    workspace_id: str,
+    submitter: Actor,
+    since: datetime,
 ) -> None:
     """Summary rows for the loaded tickets, SLA breaches marked as recorded (the sweeps skip
-    them), numbers far above the sequence's."""
+    them), numbers far above the sequence's and above those loaded before."""
     rng = random.Random(17)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
     level = view.service_level
     columns = (
         "ticket_id, number, workspace_id, type, title, status, submitter_id, submitter_name, "
         "assignee_id, assignee_name, submitted_at, updated_at, version, "
         f"first_response_breach_recorded, resolution_breach_recorded, {', '.join(SLA_COLUMNS)}"
     )
+    row = curs.execute("SELECT max(number) AS n FROM ticket_summaries").fetchone()
+    first = max(10_000_000, (row["n"] if row else 0) or 0) + 1
     with curs.copy(f"COPY ticket_summaries ({columns}) FROM STDIN") as copy:
         for n, ticket_id in enumerate(ids):
-            at = start + timedelta(seconds=n * 13)
+            at = since + timedelta(seconds=n * 13)
             status = rng.choice(STATUSES)
             sla = clock_columns(SlaClocks.started(level.default, at), level)
             copy.write_row((
-                ticket_id, 10_000_000 + n, workspace_id, "bug",
+                ticket_id, first + n, workspace_id, "bug",
                 f"{rng.choice(WORDS)} {rng.choice(WORDS)} problem {n}", status,
                 submitter.account_id, submitter.name, "lead", "Lead", at, at, 2, True, True,
                 *(sla[column] for column in SLA_COLUMNS),

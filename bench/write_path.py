@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -94,6 +95,33 @@ def history_rates(database_url: str, long: int, submissions: int) -> tuple[float
         app.store.close()
 
 
+def retry_rate(url: str, threads: int = 8, each: int = 60) -> tuple[float, float]:
+    """Submissions (with a reply each) from ``threads`` threads into one workspace, and the
+    retries they took per command (write races and stale reads)."""
+    app = build_app(Settings(database_url=url, default_assignee="bench-admin"))
+    try:
+        workspace_id = f"busy-{uuid4().hex[:6]}"
+        people = [Actor(f"busy-{n}", Role.USER, "Busy") for n in range(threads)]
+        for person in people:
+            app.platform.member_joined(workspace_id, person.account_id, str(uuid4()))
+
+        def work(person: Actor) -> None:
+            for n in range(each):
+                ticket = app.submit(
+                    person, workspace_id, ticket_type="bug", title=f"t{n}", description="d"
+                ).ticket
+                app.reply(person, str(ticket.id), "more")
+
+        before = app.store.retries
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, people))
+        commands = threads * each * 2
+        return commands / (time.perf_counter() - started), (app.store.retries - before) / commands
+    finally:
+        app.store.close()
+
+
 def recorder_seconds(app: TicketingApp, statements: int) -> float:
     """Seconds the library's PostgreSQL recorder alone takes for ``statements`` inserts of one
     stored event each: its insert locks the events table (so notification ids commit in
@@ -146,6 +174,7 @@ def main() -> None:
     with scratch_database() as url:
         app, recorder, raw = interleaved_rates(url, args.tickets)
         short, long = history_rates(url, args.history, args.submissions)
+        busy, retries = retry_rate(url)
     print(f"application:   {app:8.1f} commands/s ({args.tickets} tickets x {COMMANDS_PER_TICKET})")
     print(f"recorder only: {recorder:8.1f} commits/s (eventsourcing insert_events, 1 event)")
     print(f"raw insert:    {raw:8.1f} commits/s")
@@ -153,6 +182,7 @@ def main() -> None:
     print(f"app/raw:       {app / raw:8.2f}")
     print(f"submissions:   {short:8.1f}/s with 100 tickets, {long:8.1f}/s with {args.history:,}")
     print(f"long/short:    {long / short:8.2f} (target >= 0.8)")
+    print(f"8 threads, one workspace: {busy:.1f} commands/s, {retries:.3f} retries per command")
 
 
 if __name__ == "__main__":

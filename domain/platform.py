@@ -10,6 +10,7 @@ change nothing now.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -26,6 +27,7 @@ class Workspace(CheapCopy, Aggregate):
     """A workspace's current members and whether it was dissolved."""
 
     @staticmethod
+    @lru_cache(maxsize=10_000)  # a hash per call, on every command of a member
     def create_id(workspace_id: str) -> UUID:
         """One aggregate per platform workspace id."""
         return uuid5(_NAMESPACE, f"workspace:{workspace_id}")
@@ -90,6 +92,7 @@ class Account(CheapCopy, Aggregate):
     """A platform account: whether it was cancelled."""
 
     @staticmethod
+    @lru_cache(maxsize=10_000)
     def create_id(account_id: str) -> UUID:
         """One aggregate per platform account id."""
         return uuid5(_NAMESPACE, f"account:{account_id}")
