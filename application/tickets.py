@@ -15,7 +15,7 @@ the API, are its own methods::
 from __future__ import annotations
 
 from application.attachments import Attachments
-from application.commands import Submission, TicketCommands
+from application.commands import TicketCommands
 from application.housekeeping import Housekeeping
 from application.platform_facts import PlatformFacts
 from application.queries import TicketQueries
@@ -24,7 +24,7 @@ from application.roster import HandlerAdministration
 from application.store import TicketingStore
 from application.verifications import EmailVerifications
 
-__all__ = ["CommandResult", "IdempotencyKey", "Submission", "TicketingApp"]
+__all__ = ["CommandResult", "IdempotencyKey", "TicketingApp"]
 
 
 class TicketingApp(TicketCommands, TicketQueries):
