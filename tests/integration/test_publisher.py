@@ -17,7 +17,7 @@ from tests.integration.kafka_support import (
     wait_until,
 )
 from workers.embedded_broker import EmbeddedBroker, free_port
-from workers.kafka_clients import ensure_topics, make_producer
+from workers.kafka_clients import make_producer
 from workers.publisher import TicketEventPublisher
 
 WAIT = 30.0
@@ -38,11 +38,28 @@ def ticket_history(app: TicketingApp, how_many: int) -> dict[str, list[int]]:
 
 
 def published(
-    settings: Settings, expected: int, timeout: float = WAIT
+    settings: Settings,
+    expected: int,
+    timeout: float = WAIT,
+    awaited: dict[str, list[int]] | None = None,
 ) -> dict[str, list[tuple[int, str]]]:
-    """ticket id -> [(version, event_id)] in the order the topic holds them."""
+    """ticket id -> [(version, event_id)] in the order the topic holds them: once ``expected``
+    records have arrived, or, given ``awaited`` (ticket id -> versions), once every one of
+    those has (a resent batch can reach the count with duplicates before the rest arrive)."""
+    until = None
+    if awaited is not None:
+        wanted = {(ticket_id, v) for ticket_id, versions in awaited.items() for v in versions}
+
+        def until(records: list[Any]) -> bool:
+            seen = {
+                (m["ticket_id"], m["version"]) for m in map(json.loads, (r.value for r in records))
+            }
+            return wanted <= seen
+
     per_ticket: dict[str, list[tuple[int, str]]] = {}
-    records = read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, expected, timeout)
+    records = read_topic(
+        settings.kafka_bootstrap, settings.topic_ticket_events, expected, timeout, until
+    )
     for record in records:
         message = json.loads(record.value)
         assert record.key == message["ticket_id"].encode()
@@ -50,6 +67,24 @@ def published(
             (message["version"], message["event_id"])
         )
     return per_ticket
+
+
+def in_order_at_least_once(sent: list[tuple[int, str]], versions: list[int]) -> bool:
+    """Whether ``sent`` is ``versions`` in order, possibly after restarts from the first of
+    them (a batch resent from its start), each version always with the same event id."""
+    runs: list[list[int]] = []
+    for version, _ in sent:
+        if runs and version == runs[-1][-1] + 1:
+            runs[-1].append(version)
+        else:
+            runs.append([version])
+    one_id_each = len({v for v, _ in sent}) == len(set(sent))
+    return (
+        bool(runs)
+        and one_id_each
+        and runs[-1] == versions
+        and all(run == versions[: len(run)] for run in runs)
+    )
 
 
 def test_the_publisher_sends_every_event_in_order_after_a_crash(
@@ -159,8 +194,11 @@ def test_published_messages_have_the_contract_shape(app: TicketingApp, settings:
 def test_the_publisher_survives_a_broker_restart(
     make_app: AppFactory, database_url: str, run: Any, tmp_path: Path
 ) -> None:
+    """A durable broker, as Kafka and the dev broker are: an in-memory one comes back without
+    its topics, and Tansu acknowledges writes to a topic it does not have and keeps nothing of
+    them, so what the publisher sent before the topics were created again would be lost."""
     app = make_app()
-    server = EmbeddedBroker(free_port(), tmp_path / "broker.log")
+    server = EmbeddedBroker(free_port(), tmp_path / "broker.log", tmp_path / "broker")
     bootstrap = server.start()
     try:
         settings = settings_for(bootstrap, database_url)
@@ -179,15 +217,12 @@ def test_the_publisher_survives_a_broker_restart(
         server.stop()
         after = ticket_history(app, 2)  # written while the broker is down
         server.start()
-        ensure_topics(bootstrap, settings.all_topics)  # the broker keeps topics in memory only
-        total_after = sum(len(v) for v in after.values())
+        every = before | after
         # the publisher notices the outage on a send timeout, then backs off: allow for both
-        per_ticket = published(settings, total_after, timeout=90)
-        assert set(after) <= set(per_ticket)
-        for ticket_id, versions in after.items():
-            assert [v for v, _ in per_ticket[ticket_id]] == versions
-        assert not set(before) & set(per_ticket), (
-            "the restarted broker lost what it had, as it does"
-        )
+        per_ticket = published(settings, 0, timeout=90, awaited=every)
+        for ticket_id, versions in every.items():
+            # a batch that failed on one partition is sent again whole: the other tickets'
+            # events may come twice, with the same event ids, each time in version order
+            assert in_order_at_least_once(per_ticket[ticket_id], versions), ticket_id
     finally:
         server.stop()
