@@ -71,12 +71,35 @@ def platform_messages() -> list[tuple[str, bytes, bytes]]:
     return joins + mixed + rest[len(redeliveries) :]
 
 
+class Progress:
+    """Counts shared by the test's threads (``counter[key] += 1`` from several threads can
+    lose increments, and a lost "submitted" would leave the emitter waiting for it)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.submissions_over = threading.Event()
+
+    def add(self, key: str) -> None:
+        """One more ``key``."""
+        with self._lock:
+            self._counts[key] += 1
+
+    def __getitem__(self, key: str) -> int:
+        with self._lock:
+            return self._counts[key]
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return repr(dict(self._counts))
+
+
 class Emitter(threading.Thread):
     """The platform: sends each message until the broker acknowledges it, spread over the
     submissions so that messages arrive before, during and after every fault."""
 
     def __init__(
-        self, dev: Dev, messages: list[tuple[str, bytes, bytes]], progress: Counter[str]
+        self, dev: Dev, messages: list[tuple[str, bytes, bytes]], progress: Progress
     ) -> None:
         super().__init__(daemon=True)
         self.dev, self.messages, self.progress, self.sent = dev, messages, progress, 0
@@ -88,7 +111,11 @@ class Emitter(threading.Thread):
         for number, (topic, key, value) in enumerate(self.messages):
             deadline = time.monotonic() + GIVE_UP_AFTER
             due = (number - SUBMITTERS) * total // len(self.messages)
-            while self.progress["submitted"] < due and time.monotonic() < deadline:
+            while (
+                self.progress["submitted"] < due
+                and not self.progress.submissions_over.is_set()
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.02)
             while True:
                 try:
@@ -96,7 +123,7 @@ class Emitter(threading.Thread):
                     producer.send(topic, key=key, value=value).get(timeout=15)
                     break
                 except (KafkaError, OSError) as error:  # the broker is restarting
-                    self.progress["resent"] += 1
+                    self.progress.add("resent")
                     if producer is not None:
                         producer.close(timeout=1)
                         producer = None
@@ -112,7 +139,7 @@ class Emitter(threading.Thread):
 class Submitter(threading.Thread):
     """One customer submitting tickets over HTTP, retrying with the same Idempotency-Key."""
 
-    def __init__(self, dev: Dev, number: int, progress: Counter[str]) -> None:
+    def __init__(self, dev: Dev, number: int, progress: Progress) -> None:
         super().__init__(daemon=True)
         self.dev, self.number, self.progress = dev, number, progress
         self.account, self.workspace = f"sub-{number}", f"ws-f{number}"
@@ -131,7 +158,7 @@ class Submitter(threading.Thread):
                 )
                 if status == 201:
                     self.ticket_ids.append(ticket["id"])
-                    self.progress["submitted"] += 1
+                    self.progress.add("submitted")
                     time.sleep(PACE)  # steady, so that the faults meet submissions in flight
                     break
                 # 0: the API is restarting; 403: the membership is not applied yet;
@@ -139,7 +166,7 @@ class Submitter(threading.Thread):
                 if status not in (0, 403, 503) or time.monotonic() > deadline:
                     self.failures.append(f"{self.account} #{n}: {status} {ticket}")
                     return
-                self.progress[f"retried after {status}"] += 1
+                self.progress.add(f"retried after {status}")
                 time.sleep(0.2)
 
 
@@ -158,7 +185,7 @@ def all_listed(dev: Dev, account: str, workspace: str) -> set[str]:
 def test_nothing_is_lost_skipped_or_doubled_across_kills_and_a_restart(dev: Dev) -> None:
     dev.start()
     messages = platform_messages()
-    progress: Counter[str] = Counter()
+    progress = Progress()
     emitter = Emitter(dev, messages, progress)
     submitters = [Submitter(dev, n, progress) for n in range(SUBMITTERS)]
     emitter.start()
@@ -167,15 +194,24 @@ def test_nothing_is_lost_skipped_or_doubled_across_kills_and_a_restart(dev: Dev)
 
     total = SUBMITTERS * SUBMISSIONS_EACH
 
-    def submitted() -> int:
-        return progress["submitted"]
+    def failures() -> list[str]:
+        return [f for s in submitters for f in s.failures] + emitter.failures
+
+    def submitted() -> tuple[int, list[str]]:
+        return progress["submitted"], failures()
+
+    def reached(at: int, result: tuple[int, list[str]]) -> bool:
+        count, failed = result
+        return count >= at or bool(failed)
 
     def worker() -> int:
         return dev.pid("worker")
 
     for at, fault in ((total // 4, "kill worker"), (total // 2, "restart dev"),
                       (3 * total // 4, "kill worker")):  # fmt: skip
-        until(submitted, partial(operator.le, at), GIVE_UP_AFTER)
+        count, failed = until(submitted, partial(reached, at), GIVE_UP_AFTER)
+        assert failed == [], f"before the fault '{fault}': {failed}"
+        assert count >= at, f"{count} submissions before '{fault}' ({progress})"
         if fault == "kill worker":
             killed = worker()
             kill(killed)
@@ -184,10 +220,12 @@ def test_nothing_is_lost_skipped_or_doubled_across_kills_and_a_restart(dev: Dev)
             assert dev.stop(signal.SIGTERM) == 0
             dev.start()
 
-    for thread in (*submitters, emitter):
-        thread.join(GIVE_UP_AFTER)
-        assert not thread.is_alive()
-    assert [f for s in submitters for f in s.failures] + emitter.failures == []
+    for submitter in submitters:
+        submitter.join(GIVE_UP_AFTER)
+    progress.submissions_over.set()  # the emitter sends the rest without waiting for them
+    emitter.join(GIVE_UP_AFTER)
+    assert failures() == []
+    assert not [t for t in (*submitters, emitter) if t.is_alive()], f"still running: {progress}"
     assert emitter.sent == len(messages) == 300
     assert progress["retried after 0"] > 0, (
         f"submissions met the restart (no test otherwise): {progress}"
