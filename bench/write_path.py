@@ -10,6 +10,10 @@ History: submissions into a workspace (and by an account) with 100 tickets and i
 100,000 (loaded in bulk, ``bench/history.py``), alternating batches, in the same run. Target:
 the second rate >= 0.8 x the first.
 
+Then: eight threads in one workspace (write races), and two application instances replying in
+turn to the same tickets (two API processes with their own caches), each with the retries the
+commands took.
+
     .venv/bin/python bench/write_path.py [--tickets 300] [--history 100000] [--submissions 500]
 """
 
@@ -164,6 +168,32 @@ def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> tuple[float, f
     return total / seconds["application"], total / seconds["recorder"], total / seconds["raw"]
 
 
+def taking_turns(url: str, tickets: int = 100, rounds: int = 12) -> tuple[float, float]:
+    """Replies to the same tickets from two application instances in turn (two API processes
+    behind a load balancer, each with its own cache), and the retries they took per reply."""
+    apps = [build_app(Settings(database_url=url, default_assignee="bench-admin")) for _ in range(2)]
+    try:
+        alice = Actor("turns-alice", Role.USER, "Alice")
+        workspace_id = f"turns-{uuid4().hex[:6]}"
+        apps[0].platform.member_joined(workspace_id, alice.account_id, str(uuid4()))
+        ticket_ids = [
+            str(apps[0].submit(alice, workspace_id, ticket_type="bug", title="t",
+                               description="d").ticket.id)
+            for _ in range(tickets)
+        ]  # fmt: skip
+        before = sum(app.store.retries for app in apps)
+        started = time.perf_counter()
+        for turn in range(rounds):
+            for ticket_id in ticket_ids:
+                apps[turn % 2].reply(alice, ticket_id, f"turn {turn}")
+        replies = tickets * rounds
+        retries = sum(app.store.retries for app in apps) - before
+        return replies / (time.perf_counter() - started), retries / replies
+    finally:
+        for app in apps:
+            app.store.close()
+
+
 def main() -> None:
     """Run both loops on one scratch database and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -175,6 +205,7 @@ def main() -> None:
         app, recorder, raw = interleaved_rates(url, args.tickets)
         short, long = history_rates(url, args.history, args.submissions)
         busy, retries = retry_rate(url)
+        turns, turn_retries = taking_turns(url)
     print(f"application:   {app:8.1f} commands/s ({args.tickets} tickets x {COMMANDS_PER_TICKET})")
     print(f"recorder only: {recorder:8.1f} commits/s (eventsourcing insert_events, 1 event)")
     print(f"raw insert:    {raw:8.1f} commits/s")
@@ -183,6 +214,8 @@ def main() -> None:
     print(f"submissions:   {short:8.1f}/s with 100 tickets, {long:8.1f}/s with {args.history:,}")
     print(f"long/short:    {long / short:8.2f} (target >= 0.8)")
     print(f"8 threads, one workspace: {busy:.1f} commands/s, {retries:.3f} retries per command")
+    print(f"2 processes in turn on 100 tickets: {turns:.1f} replies/s, "
+          f"{turn_retries:.3f} retries per reply")  # fmt: skip
 
 
 if __name__ == "__main__":
