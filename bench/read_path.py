@@ -37,10 +37,11 @@ from domain.sla import SlaClocks
 from domain.status import CloseReason
 from domain.ticket import Ticket
 from projections import maintenance
+from projections.live import LiveProjection
 from projections.queries import DUE, NEWEST, ListFilter, Scope, TicketLists
 from projections.schema import READ_MODEL_TABLES
 from projections.summaries import SLA_COLUMNS, clock_columns
-from projections.view import ReadModelView, TicketingEventLog, start_runner
+from projections.view import ReadModelView, TicketingEventLog
 
 STATUSES = [
     "waiting_for_assignment",
@@ -269,8 +270,8 @@ def catch_up_rates(url: str, live_events: int) -> tuple[float, float]:
         batched = reached / (time.perf_counter() - started)
         forget_read_models(view)
         started = time.perf_counter()
-        with start_runner(env) as runner:
-            runner.wait(live_events, timeout=600)
+        with LiveProjection(env) as projection:
+            projection.wait(live_events, timeout=600)
         live = live_events / (time.perf_counter() - started)
         return batched, live
     finally:

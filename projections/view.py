@@ -14,9 +14,8 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, Tracking
+from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory, PostgresTrackingRecorder
-from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -26,7 +25,6 @@ from application.database import schema_lock
 from application.service_level import ServiceLevel
 from application.store import TicketingStore
 from projections.schema import SCHEMA_VERSION, create_health_table, create_read_model_tables
-from projections.summaries import apply_event
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +56,8 @@ class ReadModelView(PostgresTrackingRecorder):
     """Read-model tables plus their tracking position.
 
     SLA clocks are projected with ``service_level``: the one the composition root built from
-    the process's settings (``start_runner`` binds it, as the runner constructs views without
-    arguments), else the contract's defaults. This module reads no environment.
+    the process's settings, else the contract's defaults. This module reads no environment.
     """
-
-    bound_service_level: ServiceLevel | None = None
 
     def __init__(
         self,
@@ -73,9 +68,7 @@ class ReadModelView(PostgresTrackingRecorder):
         **kwargs: Any,
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
-        self.service_level = (
-            service_level or self.bound_service_level or ServiceLevel.from_settings(Settings())
-        )
+        self.service_level = service_level or ServiceLevel.from_settings(Settings())
 
     def create_table(self) -> None:
         """Tracking table, read-model tables, and a position row starting at 0."""
@@ -135,16 +128,6 @@ class ReadModelView(PostgresTrackingRecorder):
         """Note (in the caller's transaction) that the SLA clocks follow this view's settings."""
         _write_setting(curs, SLA_SETTINGS, self.service_level.fingerprint)
 
-    def apply(self, event: Any, tracking: Tracking) -> bool:
-        """Apply one event unless already applied; False if it was skipped."""
-        with self.datastore.transaction(commit=True) as curs:
-            position = self.locked_position(curs)
-            if tracking.notification_id <= position:
-                return False
-            apply_event(curs, event, self.service_level)
-            self.set_position(curs, tracking.notification_id)
-        return True
-
     def locked_position(self, curs: Cursor[DictRow]) -> int:
         """The position, with its row locked until the transaction ends."""
         row = curs.execute(
@@ -183,29 +166,3 @@ def _write_setting(curs: Cursor[DictRow], name: str, value: str, *, overwrite: b
     on_conflict = "(name) DO UPDATE SET value = EXCLUDED.value" if overwrite else "DO NOTHING"
     statement = SQL("INSERT INTO read_model_settings (name, value) VALUES (%s, %s) ON CONFLICT {}")
     curs.execute(statement.format(SQL(on_conflict)), (name, value))
-
-
-class ReadModels(Projection[ReadModelView]):
-    """Ticket summaries, memberships and dissolved workspaces."""
-
-    name = PROJECTION_NAME
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Apply one event to the read models."""
-        self.view.apply(domain_event, tracking)
-
-
-def start_runner(
-    env: dict[str, str], service_level: ServiceLevel | None = None
-) -> ProjectionRunner[TicketingEventLog, ReadModelView]:
-    """Subscribe to the event store from the read models' position, in a background thread,
-    projecting SLA clocks with ``service_level``."""
-    view_class = type(
-        "BoundReadModelView", (ReadModelView,), {"bound_service_level": service_level}
-    )
-    return ProjectionRunner(
-        application_class=TicketingEventLog,
-        projection_class=ReadModels,
-        view_class=view_class,
-        env=env,
-    )

@@ -16,7 +16,8 @@ import pytest
 
 from application.database import eventsourcing_env
 from projections import maintenance
-from projections.view import ReadModelView, TicketingEventLog, start_runner
+from projections.live import LiveProjection
+from projections.view import ReadModelView, TicketingEventLog
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import scratch_database
 from workers.projector import run_projections
@@ -33,8 +34,8 @@ def audit_whole_history(database_url: str) -> None:
         view = ReadModelView(event_log.datastore)
         view.create_table()
         head = maintenance.head(event_log)
-        with start_runner(env) as runner:
-            runner.wait(head, timeout=120)
+        with LiveProjection(env) as projection:
+            projection.wait(head, timeout=120)
         position, differences = maintenance.audit(view, event_log)
     finally:
         event_log.close()

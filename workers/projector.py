@@ -1,9 +1,10 @@
 """The projection worker: keeps the read models up to date and survives database outages.
 
 Each start first works off any backlog in batches (one transaction per thousand events
-rather than one per event), then follows new events live. A runner that fails (database
-restarted, connection lost) is rebuilt after a backoff and resumes from the position recorded
-in the database, so nothing is lost or applied twice. Meanwhile it reports a heartbeat and its
+rather than one per event), then follows new events live, in batches too
+(``projections.live``). A projection that fails (database restarted, connection lost) starts
+again after a backoff and resumes from the position recorded in the database, so nothing is
+lost or applied twice. Meanwhile it reports a heartbeat and its
 last error (``projections.health``), so that a stuck projection is seen, not only felt.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from application.database import eventsourcing_env
 from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.health import HEARTBEAT_INTERVAL, record_failure, record_heartbeat
-from projections.view import ReadModelView, TicketingEventLog, start_runner
+from projections.live import project_live
+from projections.view import ReadModelView, TicketingEventLog
 from workers.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,8 @@ def run_projections(
             work_off_backlog(env, stop, service_level)
             if stop.is_set():
                 break
-            with start_runner(env, service_level) as runner:
-                log.info("read models: projecting from position %d", runner.view.position())
-                backoff.reset()
-                follow(runner.view, runner.app, runner.is_interrupted, stop)
-                runner.run_forever(timeout=0)  # raises what stopped it, if anything did
-            reason = "its subscription ended"
+            follow(env, stop, service_level, started=backoff.reset)
+            reason = "it stopped following the store"
         except Exception as error:
             reason = str(error) or type(error).__name__
         if not stop.is_set():
@@ -54,18 +53,30 @@ def run_projections(
 
 
 def follow(
-    view: ReadModelView,
-    event_log: TicketingEventLog,
-    interrupted: threading.Event,
+    env: dict[str, str],
     stop: threading.Event,
+    service_level: ServiceLevel | None,
+    started: Callable[[], None],
 ) -> None:
-    """Wait while the runner follows the store, reporting a heartbeat now and then."""
-    next_beat = 0.0
-    while not stop.is_set() and not interrupted.is_set():
-        if time.monotonic() >= next_beat:
-            record_heartbeat(view, view.position(), maintenance.head(event_log))
-            next_beat = time.monotonic() + HEARTBEAT_INTERVAL
-        interrupted.wait(0.5)
+    """Apply new events as they are stored (``projections.live``), reporting a heartbeat
+    now and then."""
+    event_log = TicketingEventLog(env)
+    try:
+        view = ReadModelView(event_log.datastore, service_level=service_level)
+        log.info("read models: projecting from position %d", view.position())
+        next_beat = 0.0
+
+        def reached(position: int) -> None:
+            nonlocal next_beat
+            if next_beat == 0.0:
+                started()  # following: the next failure backs off from the start
+            if time.monotonic() >= next_beat:
+                record_heartbeat(view, position, maintenance.head(event_log))
+                next_beat = time.monotonic() + HEARTBEAT_INTERVAL
+
+        project_live(view, event_log, stop, reached)
+    finally:
+        event_log.close()
 
 
 def work_off_backlog(

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from application.config import Settings
-from projections import maintenance, summaries, view
+from projections import maintenance, summaries
 from tests.api.conftest import Auth, new_ticket
 from workers.maintenance import print_status, run_audit
 
@@ -57,7 +57,6 @@ def test_a_projection_that_fails_on_an_event_shows_everywhere_and_recovers(
             raise RuntimeError("cannot apply this event")
         apply_event(*args)
 
-    monkeypatch.setattr(view, "apply_event", fail)
     monkeypatch.setattr(maintenance, "apply_event", fail)
     new_ticket(client, auth, "alice", member("alice"))
 
@@ -77,7 +76,6 @@ def test_a_projection_that_fails_on_an_event_shows_everywhere_and_recovers(
     assert run_audit(api_settings, catch_up=0) == 1
     assert "events not projected" in capsys.readouterr().out
 
-    monkeypatch.setattr(view, "apply_event", apply_event)
     monkeypatch.setattr(maintenance, "apply_event", apply_event)
     until(lambda: ready(client)[0] == 200)
     assert print_status(api_settings) == 0

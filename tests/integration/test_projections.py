@@ -7,20 +7,19 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import ProjectionRunner
 
 from application.database import eventsourcing_env
 from application.tickets import CommandResult, TicketingApp
-from projections.view import ReadModelView, TicketingEventLog, start_runner
+from projections import maintenance, summaries
+from projections.live import LiveProjection
 from tests.integration.conftest import ADMIN, submit, user, workspace_with
 
-Runner = ProjectionRunner[TicketingEventLog, ReadModelView]
+Runner = LiveProjection
 
 
 @pytest.fixture
 def runner(database_url: str) -> Iterator[Runner]:
-    with start_runner(eventsourcing_env(database_url, 2)) as running:
+    with LiveProjection(eventsourcing_env(database_url, 2)) as running:
         yield running
 
 
@@ -113,14 +112,70 @@ def _head(app: TicketingApp) -> int:
     return app.store.recorder.max_notification_id() or 0
 
 
-def test_reprocessing_an_event_changes_nothing(app: TicketingApp, runner: Runner) -> None:
+def test_a_second_projection_applies_nothing_twice(
+    app: TicketingApp, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alice = user()
     ws = workspace_with(app, alice)
     result = submit(app, alice, ws)
     runner.wait(result.position, timeout=5)
     before = summary_row(runner, result.ticket.id)
-    notification = app.store.notification_log.select(start=result.position, limit=1)[0]
-    event = app.store.mapper.to_domain_event(notification)
-    applied = runner.view.apply(event, Tracking("ticketing", notification.id))
-    assert applied is False
+    applied: list[object] = []
+    monkeypatch.setattr(
+        maintenance, "apply_event", lambda curs, event, level: applied.append(event)
+    )
+    # another worker's projection, as every worker runs one: it reads from the position
+    # recorded by the first, under the tracking row's lock
+    reached = maintenance.catch_up(runner.view, runner.event_log)
+    assert reached == runner.view.position() >= result.position
+    assert applied == []
     assert summary_row(runner, result.ticket.id) == before
+
+
+def test_a_burst_of_writes_is_applied_in_a_few_transactions(
+    app: TicketingApp, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[int] = []
+    set_position = runner.view.set_position
+
+    def counting(curs: Any, notification_id: int) -> None:
+        transactions.append(notification_id)
+        set_position(curs, notification_id)
+
+    monkeypatch.setattr(runner.view, "set_position", counting)
+    alice = user()
+    ws = workspace_with(app, alice)
+    runner.wait(_head(app), timeout=5)
+    transactions.clear()
+    # the tracking row held (as a rebuild holds it) while 50 tickets are submitted, so that
+    # all their events are waiting when the projection looks
+    with runner.view.datastore.transaction(commit=True) as curs:
+        runner.view.locked_position(curs)
+        results = [submit(app, alice, ws) for _ in range(50)]
+    runner.wait(results[-1].position, timeout=10)
+    events = results[-1].position - results[0].position + 1
+    assert events >= 50
+    assert len(transactions) <= 2, f"{events} events in {len(transactions)} transactions"
+    assert all(summary_row(runner, result.ticket.id) for result in results)
+
+
+def test_a_failing_event_stops_the_projection_right_before_it(
+    app: TicketingApp, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    before, _poison, after = (
+        submit(app, alice, ws, title=title) for title in ("Before", "Poison", "After")
+    )
+    apply_event = summaries.apply_event
+
+    def failing(curs: Any, event: Any, service_level: Any) -> None:
+        if getattr(event, "title", None) == "Poison":
+            raise RuntimeError("cannot apply this one")
+        apply_event(curs, event, service_level)
+
+    monkeypatch.setattr(maintenance, "apply_event", failing)
+    with LiveProjection(eventsourcing_env(database_url, 2)) as projection:
+        with pytest.raises(RuntimeError, match="cannot apply this one"):
+            projection.wait(after.position, timeout=10)
+        assert projection.view.position() == before.position  # the poison's first event follows
