@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -98,3 +100,39 @@ def test_hostile_text_is_shown_as_text_never_run(open_page: Opener, console: Con
     assert page.evaluate("window.pwned") is None
     assert page.locator("main img, main script").count() == 0
     assert ticket["title"] == title
+
+
+def test_a_moment_of_database_trouble_offers_to_try_again(
+    open_page: Opener, console: Console
+) -> None:
+    ana = someone()
+    ws = console.workspace(ana)
+    console.submit(ana, ws, title="Still here")
+    page = open_page(console.token(ana), f"/?workspace={ws}")
+    rows = page.locator("#ticket-table tbody")
+    expect(rows).to_contain_text("Still here")
+    answered: list[str] = []
+
+    def unavailable_once(route: Any) -> None:
+        """The list answers 503 once, as the API does while the database stalls."""
+        if answered:
+            route.continue_()
+            return
+        answered.append(route.request.url)
+        problem = {"type": "about:blank", "title": "Service Unavailable", "status": 503,
+                   "detail": "the database is unavailable; try again shortly"}  # fmt: skip
+        route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/problem+json", "Retry-After": "5"},
+            body=json.dumps(problem),
+        )
+
+    page.route(re.compile(r"/api/v1/workspaces/[^/]+/tickets\?"), unavailable_once)
+    page.reload()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("the database is unavailable; try again shortly")
+    expect(rows).to_contain_text("The list could not be loaded.")
+    alert.get_by_role("button", name="Try again").click()
+    expect(rows).to_contain_text("Still here")
+    expect(alert).to_be_hidden()
+    assert len(answered) == 1

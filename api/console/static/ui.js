@@ -90,10 +90,19 @@ export function person(party) {
   return h("span", { title: party.account_id }, party.name || party.account_id);
 }
 
-/** The role=alert element of a form or view; `show(error)` names the fields of a 422. */
+/** Whether trying the same request again may work: offline, or the service's database
+ * briefly unavailable (503). */
+export function isTransient(error) {
+  return Boolean(error) && (error.status === 0 || error.status === 503);
+}
+
+/**
+ * The role=alert element of a form or view; `show(error)` names the fields of a 422, and
+ * offers "Try again" (calling `retry`) when the failure may pass by itself.
+ */
 export function alertBox() {
   const box = h("div", { role: "alert", class: "alert", hidden: true });
-  box.show = (error, labels = {}) => {
+  box.show = (error, labels = {}, retry = null) => {
     box.replaceChildren();
     const message = typeof error === "string" ? error : error.message;
     box.append(h("p", {}, message));
@@ -102,6 +111,9 @@ export function alertBox() {
     if (names.length) {
       box.append(h("ul", {}, names.map((name) =>
         h("li", {}, h("strong", {}, `${labels[name] || name}: `), [].concat(fields[name]).join("; ")))));
+    }
+    if (retry && isTransient(error)) {
+      box.append(h("button", { type: "button", class: "secondary", onclick: () => { box.clear(); retry(); } }, "Try again"));
     }
     box.hidden = false;
     box.scrollIntoView({ block: "nearest" });

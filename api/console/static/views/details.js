@@ -81,7 +81,8 @@ export async function renderDetails(main, { me, ticketId }) {
     ticket = await get(`/tickets/${encodeURIComponent(ticketId)}`, { wait: true });
   } catch (error) {
     main.replaceChildren(h("h1", {}, "Ticket not available"), alert, h("p", {}, h("a", { href: "/", "data-route": true }, "Back to Ticket Management")));
-    alert.show(error.status === 404 ? "No such ticket, or it is not visible to you." : error);
+    alert.show(error.status === 404 ? "No such ticket, or it is not visible to you." : error, {},
+      () => renderDetails(main, { me, ticketId }));
     return;
   }
   const staff = STAFF.includes(me.role);

@@ -47,7 +47,7 @@ export async function renderManagement(main, { me }) {
     workspaces = (await get("/me/workspaces", { wait: true })).items.map((item) => item.workspace_id);
   } catch (error) {
     main.replaceChildren(heading, alert);
-    alert.show(error);
+    alert.show(error, {}, () => renderManagement(main, { me }));
     return;
   }
   if (!workspaces.includes(current.workspace)) current.workspace = workspaces[0] || "";
@@ -156,7 +156,7 @@ export async function renderManagement(main, { me }) {
     } catch (error) {
       if (mine !== generation) return;
       body.replaceChildren(emptyRow(COLUMNS, "The list could not be loaded."));
-      alert.show(error);
+      alert.show(error, {}, () => load(append));
     } finally {
       if (mine === generation) body.removeAttribute("aria-busy");
     }

@@ -57,7 +57,7 @@ export async function renderQueues(main, { me }) {
     } catch (error) {
       if (mine !== generation) return;
       body.replaceChildren(emptyRow(COLUMNS, "The queue could not be loaded."));
-      alert.show(error);
+      alert.show(error, {}, () => load(append));
     }
   }
   tabs.forEach((tab, index) => {
