@@ -24,6 +24,8 @@ from domain.status import CloseReason
 log = logging.getLogger(__name__)
 Consumed = ConsumedOffset | None  # the offset a Kafka message was read at, if it came so
 CLOSE_BATCH = 200  # tickets closed per transaction when a workspace or an account goes
+# recorded with the last batch of such a sweep, where platform event ids are kept: "done"
+SWEPT = "ticketing:swept"
 
 
 class PlatformFacts:
@@ -132,7 +134,15 @@ class PlatformFacts:
         """Close every ticket filed under a closed gate that is still open, in batches; the
         consumed offset commits with the last batch. Run after the gate closed, the owners'
         table holds every ticket the gate let through, and running it again (a redelivered
-        message after a crash halfway) closes what is left."""
+        message after a crash halfway) closes what is left.
+
+        The last batch also records that the sweep is done (no ticket can be filed under a
+        closed gate, so it stays done): a message delivered again afterwards loads none of
+        the tickets again, which for a workspace of 100,000 meant minutes of reads."""
+        swept = f"{SWEPT} {gate.kind} {gate.key}"
+        if self.store.ledger.was_applied(swept):
+            self._skip(consumed)
+            return 0
         ticket_ids = self.store.ledger.tickets_owned(gate)
         closed = 0
         for start in range(0, len(ticket_ids), CLOSE_BATCH):
@@ -140,12 +150,14 @@ class PlatformFacts:
             last = start + CLOSE_BATCH >= len(ticket_ids)
 
             def attempt(batch: list[UUID] = batch, last: bool = last) -> int:
+                if last and self.store.ledger.was_applied(swept):  # another delivery's sweep
+                    self._skip(consumed)
+                    return 0
                 now = self.store.clock.now()
                 tickets = [self.store.get_ticket(ticket_id) for ticket_id in batch]
                 closing = [t for t in tickets if t.close_by_platform(reason, at=now)]
-                self.store.commit(
-                    *closing, alongside=Alongside(consumed=consumed if last else None)
-                )
+                done = Alongside(consumed=consumed, platform_event_id=swept)
+                self.store.commit(*closing, alongside=done if last else Alongside())
                 return len(closing)
 
             closed += self.store.retrying(attempt)

@@ -64,6 +64,26 @@ def test_a_platform_event_delivered_twice_at_once_has_one_effect(make_app: AppFa
     assert len(joined) == 1
 
 
+@pytest.mark.parametrize("round_", range(6))
+def test_one_dissolution_delivered_twice_at_once_closes_everything_once(
+    make_app: AppFactory, round_: int
+) -> None:
+    first, second = make_app(), make_app()
+    alice = user()
+    ws = workspace_with(first, alice)
+    tickets = [str(submit(first, alice, ws).ticket.id) for _ in range(20)]
+    event_id = str(uuid4())
+    results = run_together(
+        lambda: first.platform.workspace_dissolved(ws, event_id),
+        lambda: second.platform.workspace_dissolved(ws, event_id),
+    )
+    assert sorted(results, key=str) == [False, True], "applied once, the other a duplicate"
+    assert {first.ticket(ADMIN, t).close_reason for t in tickets} == {
+        CloseReason.WORKSPACE_DISSOLVED
+    }
+    assert {len(first.history(ADMIN, t)) for t in tickets} == {3}, "each closed once"
+
+
 def test_a_cancellation_that_died_halfway_finishes_when_delivered_again(
     app: TicketingApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -42,6 +43,29 @@ def test_a_dissolved_workspace_closes_its_tickets_and_its_gate(app: TicketingApp
     with pytest.raises(NotAllowed):
         submit(app, alice, ws)
     assert not app.is_member(ws, alice.account_id)
+
+
+def test_a_dissolution_delivered_again_reads_none_of_its_tickets(
+    app: TicketingApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    for _ in range(3):
+        submit(app, alice, ws)
+    event_id = str(uuid4())
+    assert app.platform.workspace_dissolved(ws, event_id) is True
+    loaded: list[object] = []
+    get_ticket = app.store.get_ticket
+
+    def counting(ticket_id: Any) -> Any:
+        loaded.append(ticket_id)
+        return get_ticket(ticket_id)
+
+    monkeypatch.setattr(app.store, "get_ticket", counting)
+    again = ConsumedOffset("group", "platform.workspaces", 0, 7)
+    assert app.platform.workspace_dissolved(ws, event_id, again) is False
+    assert loaded == [], "the sweep was done: no ticket is read again"
+    assert WorkerPlumbing(app.store).consumer_offsets("group") == {("platform.workspaces", 0): 7}
 
 
 def test_a_repeated_request_gets_the_first_outcome(app: TicketingApp) -> None:
