@@ -138,7 +138,7 @@ class PlatformFacts:
 
         The last batch also records that the sweep is done (no ticket can be filed under a
         closed gate, so it stays done): a message delivered again afterwards loads none of
-        the tickets again, which for a workspace of 100,000 meant minutes of reads."""
+        the tickets again (a workspace of 100,000 meant 100,000 aggregate reads)."""
         swept = f"{SWEPT} {gate.kind} {gate.key}"
         if self.store.ledger.was_applied(swept):
             self._skip(consumed)
