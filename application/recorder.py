@@ -22,10 +22,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
-    ApplicationRecorder,
     ProgrammingError,
     StoredEvent,
-    Subscription,
 )
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
@@ -49,7 +47,6 @@ from application.schema import (
     VERIFICATION_REQUESTS_TABLE,
     ticketing_ddl,
 )
-from application.subscription import ListeningSubscription
 
 # Fails the transaction, as a unique violation (so the command is retried), if any of the
 # aggregates has an event past the version the command read it at.
@@ -235,9 +232,3 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 (max(notification_ids), idempotency.account_id, idempotency.key),
             )
         return notification_ids
-
-    def subscribe(
-        self, gt: int | None = None, topics: Sequence[str] = ()
-    ) -> Subscription[ApplicationRecorder]:
-        """Follow the store: LISTEN first, and read again at least every second."""
-        return ListeningSubscription(recorder=self, gt=gt, topics=topics)

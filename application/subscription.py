@@ -3,66 +3,21 @@
 eventsourcing 9.5.6's ``PostgresSubscription`` starts reading before its LISTEN thread has
 issued LISTEN, and then waits for a notification without a timeout
 (pyeventsourcing/eventsourcing#305): an event committed in between stays unread until some
-later write, which on a quiet night can be hours. This subscription reads only once its LISTEN
-is in place, and reads again at least every ``max_wait`` seconds whatever it was told, so a lost
-notification costs at most that long.
+later write, which on a quiet night can be hours. So the service does not follow the store
+with it: its follower (``projections.live``) reads only once :class:`StoreNotifications` has
+its LISTEN in place, and reads again at least every ``MAX_WAIT`` seconds whatever it was
+told, so a lost notification costs at most that long.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 MAX_WAIT = 1.0  # seconds a follower may wait for a notification before reading anyway
 LISTEN_POLL = 0.1
-
-
-class ListeningSubscription(PostgresSubscription):
-    """A ``PostgresSubscription`` that LISTENs before its first read and polls as a fallback."""
-
-    max_wait: float = MAX_WAIT
-
-    def __init__(
-        self,
-        recorder: PostgresApplicationRecorder,
-        gt: int | None = None,
-        topics: Sequence[str] = (),
-    ) -> None:
-        # set before the base class starts the threads that use it
-        self._listening = threading.Event()
-        super().__init__(recorder=recorder, gt=gt, topics=topics)
-
-    def _listen(self) -> None:
-        # the base class's listener, telling the reader once LISTEN is in place (the
-        # connection is in autocommit mode, so LISTEN takes effect as it returns)
-        try:
-            with self._recorder.datastore.get_connection() as conn:
-                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
-                self._listening.set()
-                while not self._has_been_stopped and not self._thread_error:
-                    for _ in conn.notifies(timeout=LISTEN_POLL, stop_after=1):
-                        self._has_been_notified.set()
-        except BaseException as error:
-            if self._thread_error is None:
-                self._thread_error = error
-            self.stop()
-
-    def _loop_on_pull(self) -> None:
-        try:
-            while not self._listening.wait(LISTEN_POLL):
-                if self._has_been_stopped or self._thread_error is not None:
-                    return
-            self._pull()  # already recorded events
-            while not self._has_been_stopped:
-                self._has_been_notified.wait(self.max_wait)
-                self._pull()  # newly recorded ones, notified or not
-        except BaseException as error:
-            if self._thread_error is None:
-                self._thread_error = error
-            self.stop()
 
 
 class StoreNotifications:

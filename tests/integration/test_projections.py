@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import uuid4
@@ -9,12 +10,15 @@ from uuid import uuid4
 import pytest
 
 from application.database import eventsourcing_env
+from application.subscription import MAX_WAIT
 from application.tickets import CommandResult, TicketingApp
 from projections import maintenance, summaries
 from projections.live import LiveProjection
 from tests.integration.conftest import ADMIN, submit, user, workspace_with
 
 Runner = LiveProjection
+
+DELIVERY = 5.0  # well above the one-second fallback read
 
 
 @pytest.fixture
@@ -179,3 +183,16 @@ def test_a_failing_event_stops_the_projection_right_before_it(
         with pytest.raises(RuntimeError, match="cannot apply this one"):
             projection.wait(after.position, timeout=10)
         assert projection.view.position() == before.position  # the poison's first event follows
+
+
+def test_an_event_whose_notification_never_comes_is_applied_within_a_second_or_so(
+    app: TicketingApp, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    runner.wait(_head(app), timeout=5)
+    monkeypatch.setattr(app.store.recorder, "_notify_channel", lambda curs: None)
+    result = submit(app, alice, ws)  # stored without NOTIFY
+    started = time.monotonic()
+    runner.wait(result.position, timeout=DELIVERY)
+    assert time.monotonic() - started < 2 * MAX_WAIT + 0.5, "the fallback read found it"

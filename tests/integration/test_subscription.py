@@ -1,6 +1,7 @@
 """Followers of the event store see every event without waiting for the next write
-(pyeventsourcing/eventsourcing#305): LISTEN before the first read, and read again at least
-every second whatever the notifications say.
+(pyeventsourcing/eventsourcing#305): LISTEN before the first read (``StoreNotifications``),
+and read again at least every second whatever the notifications say (the live projection,
+``tests/integration/test_projections.py``).
 
 Each test uses a database of its own, since it writes events the session audit could not read.
 """
@@ -19,7 +20,7 @@ from eventsourcing.postgres import PostgresSubscription
 from psycopg.conninfo import make_conninfo
 
 from application.database import drop_database, ensure_database, eventsourcing_env
-from application.subscription import ListeningSubscription
+from application.subscription import StoreNotifications
 from projections.view import TicketingEventLog
 
 DELIVERY = 5.0  # well above the one-second fallback read
@@ -72,12 +73,11 @@ def delivered(subscription: Subscription[Any], position: int, timeout: float) ->
 
 
 def race(subscription_class: type[PostgresSubscription], event_log: TicketingEventLog) -> bool:
-    """An event committed (and notified) just after the first read, while the LISTEN is slow
-    to come: is it delivered with no further write and no fallback read?"""
+    """An event committed (and notified) just after the library subscription's first read,
+    while its LISTEN is slow to come: is it delivered with no further write and no fallback
+    read?"""
 
     class Racing(subscription_class):  # type: ignore[valid-type,misc]
-        max_wait = 3600.0  # no fallback read: only the notification can deliver the event
-
         def _listen(self) -> None:
             time.sleep(0.5)  # the listener's connection is slow to come
             super()._listen()
@@ -105,10 +105,24 @@ def race(subscription_class: type[PostgresSubscription], event_log: TicketingEve
         recorder.select_notifications = original
 
 
-def test_an_event_written_before_the_listen_is_in_place_is_still_delivered(
+def test_an_event_written_just_after_the_first_read_wakes_the_follower(
     event_log: TicketingEventLog,
 ) -> None:
-    assert race(ListeningSubscription, event_log)
+    class SlowToListen(StoreNotifications):
+        def _listen(self) -> None:
+            time.sleep(0.5)  # the listener's connection is slow to come
+            super()._listen()
+
+    recorder: Any = event_log.recorder
+    stop = threading.Event()
+    with SlowToListen(recorder, stop) as notified:
+        head = recorder.max_notification_id() or 0
+        recorder.select_notifications(head + 1, 100)  # the follower's first read
+        position = store_event(event_log)  # written and notified right after it
+        started = time.monotonic()
+        notified.wait(DELIVERY)  # no fallback read: only the notification ends this early
+        assert time.monotonic() - started < DELIVERY / 2, "woken by the notification"
+        assert [n.id for n in recorder.select_notifications(head + 1, 100)] == [position]
 
 
 def test_the_library_subscription_misses_that_event(event_log: TicketingEventLog) -> None:
@@ -117,21 +131,10 @@ def test_the_library_subscription_misses_that_event(event_log: TicketingEventLog
     assert not race(PostgresSubscription, event_log)
 
 
-def test_an_event_whose_notification_never_comes_is_read_within_a_second_or_so(
-    event_log: TicketingEventLog,
-) -> None:
-    recorder: Any = event_log.recorder
-    subscription = recorder.subscribe(gt=recorder.max_notification_id() or 0)
-    time.sleep(0.3)  # the subscription is waiting for notifications
-    position = store_event(event_log, notify=False)
-    started = time.monotonic()
-    assert delivered(subscription, position, DELIVERY)
-    assert time.monotonic() - started < 2 * ListeningSubscription.max_wait + 0.5
-
-
-def test_the_recorder_follows_with_the_listening_subscription(event_log: TicketingEventLog) -> None:
-    subscription = event_log.recorder.subscribe(gt=0)
-    try:
-        assert isinstance(subscription, ListeningSubscription)
-    finally:
-        subscription.stop()
+def test_the_follower_is_woken_when_it_is_stopped(event_log: TicketingEventLog) -> None:
+    stop = threading.Event()
+    with StoreNotifications(event_log.recorder, stop) as notified:  # type: ignore[arg-type]
+        threading.Timer(0.2, stop.set).start()
+        started = time.monotonic()
+        notified.wait(DELIVERY)
+        assert time.monotonic() - started < DELIVERY / 2
