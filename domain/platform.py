@@ -102,11 +102,6 @@ class Account(CheapCopy, Aggregate):
         self.account_id = account_id
         self.cancelled = False
 
-    def check_can_submit(self) -> None:
-        """A cancelled account submits nothing more."""
-        if self.cancelled:
-            raise NotAllowed("the account has been cancelled")
-
     def cancel(self, platform_event_id: str, *, at: datetime) -> None:
         """AccountCancelled."""
         self._record_cancelled(platform_event_id=platform_event_id, timestamp=at)
