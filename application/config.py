@@ -75,6 +75,7 @@ class Settings:
     topic_workspaces: str = "platform.workspaces"
     topic_ticket_events: str = "tickets.events"
     topic_email: str = "notifications.email"
+    topic_notifications: str = "notifications.accounts"
     attachment_store: str = "postgres"
     attachment_dir: str = "var/attachments"
     unattached_ttl_hours: int = 24
@@ -112,7 +113,8 @@ class Settings:
         """Every topic the service uses, with the partitions it creates them with."""
         consumed = {topic: 3 for topic in self.consumed_topics}
         dead_letters = {f"{topic}.dlq": 1 for topic in self.consumed_topics}
-        return {**consumed, **dead_letters, self.topic_ticket_events: 3, self.topic_email: 1}
+        produced = {self.topic_ticket_events: 3, self.topic_email: 1, self.topic_notifications: 3}
+        return {**consumed, **dead_letters, **produced}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -9,6 +9,15 @@ from uuid import UUID
 
 from application.results import CommandResult
 from application.store import TicketingStore
+from domain import inactivity
+from domain.due_warnings import DueWarnings
+from domain.notifications import Kind
+from domain.sla import FIRST_RESPONSE, PAUSED, RESOLUTION
+from domain.status import Status
+from domain.ticket import Ticket
+
+CLOSING_SOON_LEAD = timedelta(hours=24)  # CONTRACT.md §6.1: a day before the inactivity close
+SLA_DUE_SOON_LEAD = timedelta(hours=1)  # of service time, on the service calendar
 
 
 class Housekeeping:
@@ -54,3 +63,44 @@ class Housekeeping:
             return CommandResult(ticket, self.store.commit(ticket))
 
         return self.store.retrying(attempt)
+
+    def warn_before_due(self, ticket_id: UUID, *, now: datetime) -> int:
+        """Warn of the due times that come within their lead (``closing_soon`` a day before
+        the inactivity close, ``sla_due_soon`` an hour of service time before an open SLA due
+        time), each once; returns how many warnings were recorded now."""
+
+        def attempt() -> int:
+            ticket = self.store.get_ticket(ticket_id)
+            warnings_id = DueWarnings.create_id(ticket_id)
+            warnings = self.store.find(DueWarnings, warnings_id) or DueWarnings(
+                ticket_id=ticket_id, timestamp=now
+            )
+            recorded = 0
+            for kind, recipient, target, due_at in self._due_soon(ticket, now):
+                recorded += warnings.warn(kind, recipient, target, due_at, at=now)
+            if recorded:
+                self.store.commit(warnings)
+            return recorded
+
+        return self.store.retrying(attempt)
+
+    def _due_soon(self, ticket: Ticket, now: datetime) -> list[tuple[Kind, str, str, datetime]]:
+        due: list[tuple[Kind, str, str, datetime]] = []
+        since = ticket.feedback_provided_since
+        if since is not None:
+            closes_at = since + inactivity.INACTIVITY_LIMIT
+            if closes_at - CLOSING_SOON_LEAD <= now < closes_at:
+                submitter = str(ticket.submitter["account_id"])
+                due.append((Kind.CLOSING_SOON, submitter, "inactivity", closes_at))
+        if ticket.status == Status.CLOSED or ticket.status in PAUSED or not ticket.assignee_id:
+            return due
+        level = self.store.service_level
+        sla = level.of(ticket, now)
+        horizon = level.calendar.add(now, SLA_DUE_SOON_LEAD)
+        clocks = [(RESOLUTION, sla.resolution_due_at)]
+        if sla.first_responded_at is None:
+            clocks.append((FIRST_RESPONSE, sla.first_response_due_at))
+        for target, due_at in clocks:
+            if target not in sla.breached and now < due_at <= horizon:
+                due.append((Kind.SLA_DUE_SOON, ticket.assignee_id, target, due_at))
+        return due

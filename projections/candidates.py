@@ -31,7 +31,24 @@ def breaches_pending(view: ReadModelView, now: datetime) -> list[UUID]:
     )
 
 
-def _ticket_ids(view: ReadModelView, query: str, params: tuple[Any, ...]) -> list[UUID]:
+def due_soon(
+    view: ReadModelView, now: datetime, closing_from: datetime, horizon: datetime
+) -> list[UUID]:
+    """Tickets that may be due for a warning: waiting on their user since before
+    ``closing_from`` (the inactivity close is near), or with a running SLA clock due between
+    ``now`` and ``horizon`` (``sla_due_at`` is the nearest running one's due time)."""
+    return _ticket_ids(
+        view,
+        "SELECT ticket_id FROM ticket_summaries WHERE status = 'feedback_provided' "
+        "AND feedback_provided_since < %(closing_from)s UNION "
+        "SELECT ticket_id FROM ticket_summaries WHERE sla_due_at <= %(horizon)s "
+        "AND ((first_responded_at IS NULL AND first_response_due_at > %(now)s) "
+        "OR resolution_due_at > %(now)s)",
+        {"now": now, "closing_from": closing_from, "horizon": horizon},
+    )
+
+
+def _ticket_ids(view: ReadModelView, query: str, params: Any) -> list[UUID]:
     with view.datastore.get_connection() as conn:
         rows = conn.execute(query, params).fetchall()
     return [row["ticket_id"] for row in rows]

@@ -117,6 +117,60 @@ DDL = (
 )
 
 
+# the notifications follower (projections.notifications): not read models, so neither rebuilt
+# nor audited; read marks live in them
+FOLLOWER = "notifications"
+NOTIFICATION_DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS notifications (
+        notification_id uuid PRIMARY KEY,
+        position bigint NOT NULL,
+        account_id text NOT NULL,
+        kind text NOT NULL,
+        ticket_id uuid NOT NULL,
+        ticket_number bigint NOT NULL,
+        workspace_id text NOT NULL,
+        title text NOT NULL,
+        summary text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        read_at timestamptz
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS notifications_by_account "
+    "ON notifications (account_id, position DESC, notification_id DESC)",
+    "CREATE INDEX IF NOT EXISTS notifications_unread "
+    "ON notifications (account_id) WHERE read_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS notifications_by_position ON notifications (position)",
+    """
+    CREATE TABLE IF NOT EXISTS notification_preferences (
+        account_id text NOT NULL,
+        kind text NOT NULL,
+        enabled boolean NOT NULL,
+        PRIMARY KEY (account_id, kind)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS ticket_feed (
+        position bigint PRIMARY KEY,
+        ticket_id uuid NOT NULL,
+        version bigint NOT NULL,
+        status text NOT NULL,
+        workspace_id text NOT NULL,
+        submitter_id text NOT NULL,
+        assignee_id text,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS ticket_feed_by_time ON ticket_feed (recorded_at)",
+    """
+    CREATE TABLE IF NOT EXISTS follower_positions (
+        name text PRIMARY KEY,
+        position bigint NOT NULL
+    )
+    """,
+)
+
+
 HEALTH_TABLE = "read_model_health"
 # how the projection worker is doing (kept out of rebuilds and audits: it is not derived)
 HEALTH_DDL = f"""
@@ -133,13 +187,25 @@ HEALTH_DDL = f"""
 """
 
 
-SCHEMA_VERSION = hashlib.sha256("\n".join((*DDL, HEALTH_DDL)).encode()).hexdigest()[:16]
+SCHEMA_VERSION = hashlib.sha256(
+    "\n".join((*DDL, *NOTIFICATION_DDL, HEALTH_DDL)).encode()
+).hexdigest()[:16]
 """Names the statements above; stored once they ran, so that a start finds nothing to do."""
 
 
 def create_health_table(curs: Cursor[DictRow]) -> None:
     """The projection worker's health table."""
     curs.execute(HEALTH_DDL)
+
+
+def create_notification_tables(curs: Cursor[DictRow]) -> None:
+    """The notifications follower's tables and its position row (idempotent)."""
+    for statement in NOTIFICATION_DDL:
+        curs.execute(statement)
+    curs.execute(
+        "INSERT INTO follower_positions (name, position) VALUES (%s, 0) ON CONFLICT DO NOTHING",
+        (FOLLOWER,),
+    )
 
 
 def create_read_model_tables(curs: Cursor[DictRow]) -> None:

@@ -24,7 +24,12 @@ from application.config import Settings
 from application.database import schema_lock
 from application.service_level import ServiceLevel
 from application.store import TicketingStore
-from projections.schema import SCHEMA_VERSION, create_health_table, create_read_model_tables
+from projections.schema import (
+    SCHEMA_VERSION,
+    create_health_table,
+    create_notification_tables,
+    create_read_model_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +90,7 @@ class ReadModelView(PostgresTrackingRecorder):
             if self._stored_schema_version(curs) != SCHEMA_VERSION:
                 create_read_model_tables(curs)
                 create_health_table(curs)
+                create_notification_tables(curs)
                 _write_setting(curs, SCHEMA, SCHEMA_VERSION)
             curs.execute(
                 SQL(

@@ -29,6 +29,7 @@ from application.messages import encode, is_ticket_event, ticket_event_message
 from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from application.verifications import EMAIL_CHANNEL
+from projections.inbox import Inbox
 from workers.backoff import Backoff
 from workers.kafka_clients import make_producer
 
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 BATCH = 500
 SEND_TIMEOUT = 10.0
 IDLE_WAIT = 0.2
+NOTIFICATION_FIELDS = (
+    "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
+    "title", "summary", "occurred_at", "url",
+)  # fmt: skip
 
 
 def relay(
@@ -118,6 +123,46 @@ class TicketEventPublisher:
         [submitted] = list(self.app.store.events.get(ticket_id, lte=1))
         facts: Any = submitted
         return int(facts.number), str(facts.workspace_id)
+
+
+class NotificationPublisher:
+    """Publishes notifications to ``notifications.accounts`` (CONTRACT.md §6.2), keyed by
+    account, in store order, once they are derived; kinds the recipient switched off stay in
+    the inbox only. Its position is a store position, like the ticket event publisher's."""
+
+    def __init__(self, app: TicketingApp, settings: Settings) -> None:
+        self.plumbing = WorkerPlumbing(app.store)
+        self.inbox = Inbox(app.store.datastore)
+        self.topic = settings.topic_notifications
+        self.position_name = f"notifications->{self.topic}"
+        self.settings = settings
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set."""
+        relay(self.publish_batch, self.settings, stop)
+
+    def publish_batch(self, producer: KafkaProducer) -> int:
+        """On this worker's turn, send what was derived after the position and move it on;
+        returns how many store positions it moved over (0: nothing new, or not its turn)."""
+        with self.plumbing.publisher_turn(self.position_name) as turn:
+            if turn is None:
+                return 0
+            start = turn.position
+            notifications, reached = self.inbox.outgoing(start)
+            futures = [
+                producer.send(
+                    self.topic,
+                    key=str(row["account_id"]).encode(),
+                    value=encode({field: row[field] for field in NOTIFICATION_FIELDS}),
+                )
+                for row in notifications
+            ]
+            producer.flush(timeout=SEND_TIMEOUT)
+            for future in futures:
+                future.get(timeout=SEND_TIMEOUT)
+            if reached > start:
+                turn.advance(reached)
+            return reached - start
 
 
 class OutboxPublisher:

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from application.bootstrap import build_app, read_models
 from application.config import Settings
 from application.errors import TicketNotFound
+from application.housekeeping import CLOSING_SOON_LEAD, SLA_DUE_SOON_LEAD
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
 from domain.inactivity import INACTIVITY_LIMIT
-from projections.candidates import breaches_pending, waiting_on_user_since_before
+from projections.candidates import breaches_pending, due_soon, waiting_on_user_since_before
 from projections.view import ReadModelView
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,22 @@ def record_breaches(app: TicketingApp, view: ReadModelView, now: datetime) -> in
     return recorded
 
 
+def warn_before_due(app: TicketingApp, view: ReadModelView, now: datetime) -> int:
+    """Record the ``closing_soon`` and ``sla_due_soon`` warnings that are due (each once);
+    the notifications follower turns them into notifications. Returns how many."""
+    horizon = app.store.service_level.calendar.add(now, SLA_DUE_SOON_LEAD)
+    closing_from = now - INACTIVITY_LIMIT + CLOSING_SOON_LEAD
+    warned = 0
+    for ticket_id in due_soon(view, now, closing_from, horizon):
+        try:
+            warned += app.housekeeping.warn_before_due(ticket_id, now=now)
+        except TicketNotFound:
+            continue
+    if warned:
+        log.info("due times: %d warnings recorded", warned)
+    return warned
+
+
 def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> SweepResult:
     """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
     app = build_app(settings)
@@ -91,4 +108,5 @@ def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Ev
     while not stop.is_set():
         sweep(app, view, app.store.clock.now(), settings.closing_reminder_hours)
         record_breaches(app, view, app.store.clock.now())
+        warn_before_due(app, view, app.store.clock.now())
         stop.wait(settings.autoclose_interval_seconds)

@@ -18,9 +18,10 @@ from application.database import deadline
 from application.tickets import TicketingApp
 from workers.backoff import Backoff
 from workers.health import keep_beating
+from workers.notifier import run_notifications
 from workers.platform_consumer import PlatformConsumer
 from workers.projector import run_projections
-from workers.publisher import OutboxPublisher, TicketEventPublisher
+from workers.publisher import NotificationPublisher, OutboxPublisher, TicketEventPublisher
 from workers.sweeps import sweep_periodically
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,10 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "read-model projection": lambda s: run_projections(
             settings.database_url, s, service_level=app.store.service_level
         ),
+        "notifications": lambda s: run_notifications(settings, s, app.store.service_level),
         "platform consumer": PlatformConsumer(app, settings).run,
         "ticket event publisher": TicketEventPublisher(app, settings).run,
+        "notification publisher": NotificationPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
         "attachment janitor": lambda s: sweep_unattached(app, settings, s),
         "service-hours sweep": lambda s: sweep_periodically(app, settings, s),

@@ -34,6 +34,7 @@ def settings_for(bootstrap: str, database_url: str) -> Settings:
         topic_workspaces=f"workspaces-{suffix}",
         topic_ticket_events=f"tickets-{suffix}",
         topic_email=f"email-{suffix}",
+        topic_notifications=f"notifications-{suffix}",
     )
     ensure_topics(bootstrap, settings.all_topics)
     return settings

@@ -1,0 +1,236 @@
+"""Notifications derived from the store (CONTRACT.md §6.1): every kind for its recipient, each
+once per fact and recipient, whatever runs twice or dies halfway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from application.clock import SettableClock
+from application.database import eventsourcing_env
+from application.tickets import TicketingApp
+from domain.inactivity import INACTIVITY_LIMIT
+from projections.inbox import Inbox
+from projections.notifications import NotificationFollower
+from projections.view import ReadModelView, TicketingEventLog
+from tests.conftest import ROOT, START
+from tests.integration.conftest import (
+    ADMIN,
+    HANDLER,
+    AppFactory,
+    caught_up,
+    run_together,
+    submit,
+    user,
+    workspace_with,
+)
+from tests.integration.kafka_support import wait_until
+from workers.sweeps import warn_before_due
+
+LATER = START + timedelta(days=800)  # after every other test's tickets
+
+
+@pytest.fixture
+def follower(database_url: str) -> Iterator[NotificationFollower]:
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    ReadModelView(event_log.datastore).create_table()
+    yield NotificationFollower(event_log, default_assignee=ADMIN.account_id)
+    event_log.close()
+
+
+def told(app: TicketingApp, *ticket_ids: str) -> list[tuple[str, str, str]]:
+    """(ticket, recipient, kind) of every notification of these tickets, in store order."""
+    with app.store.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT ticket_id, account_id, kind FROM notifications WHERE ticket_id = ANY(%s) "
+            "ORDER BY position, notification_id",
+            ([UUID(t) for t in ticket_ids],),
+        ).fetchall()
+    return [(str(row["ticket_id"]), row["account_id"], row["kind"]) for row in rows]
+
+
+def conversation(app: TicketingApp) -> tuple[str, str]:
+    """A ticket through accept, an answer each way and completion; (ticket id, submitter)."""
+    alice = user()
+    ticket_id = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
+    app.accept(ADMIN, ticket_id)
+    app.reply(ADMIN, ticket_id, "Which browser?")
+    app.reply(alice, ticket_id, "Firefox")
+    app.complete(ADMIN, ticket_id)
+    return ticket_id, alice.account_id
+
+
+def expected_for(ticket_id: str, alice: str) -> list[tuple[str, str, str]]:
+    return [
+        (ticket_id, ADMIN.account_id, "ticket_assigned"),
+        (ticket_id, alice, "handler_replied"),
+        (ticket_id, ADMIN.account_id, "user_replied"),
+        *sorted([(ticket_id, alice, "rating_requested"), (ticket_id, alice, "ticket_closed")]),
+    ]
+
+
+def test_a_conversation_tells_each_side_of_the_others_moves_only(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    ticket_id, alice = conversation(app)
+    follower.catch_up()
+    assert sorted(told(app, ticket_id)) == sorted(expected_for(ticket_id, alice))
+
+
+def test_a_forward_tells_the_new_assignee_and_a_breach_tells_every_admin(
+    app: TicketingApp, clock: SettableClock, follower: NotificationFollower
+) -> None:
+    clock.set(LATER)
+    app.handlers.register_handler(ADMIN, HANDLER.account_id, "Hank", ["support"], True)
+    app.handlers.register_handler(ADMIN, "lead", "Lead", ["admin"], True)
+    alice = user()
+    ticket_id = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
+    app.forward(ADMIN, ticket_id, HANDLER.account_id)
+    clock.advance(timedelta(days=10))
+    breaches = app.housekeeping.record_sla_breaches(UUID(ticket_id))
+    assert breaches == ["first_response", "resolution"]
+    follower.catch_up()
+    kinds = told(app, ticket_id)
+    assert (ticket_id, HANDLER.account_id, "ticket_assigned") in kinds
+    breached = {recipient for _, recipient, kind in kinds if kind == "sla_breached"}
+    assert breached == {HANDLER.account_id, ADMIN.account_id, "lead"}
+    assert len([kind for kind in kinds if kind[2] == "sla_breached"]) == 3 * len(breaches)
+
+
+def test_due_times_are_warned_of_once_each_by_the_sweep(
+    make_app: AppFactory, clock: SettableClock, follower: NotificationFollower, projecting: None
+) -> None:
+    app = make_app()
+    clock.set(LATER + timedelta(days=30))
+    alice = user()
+    waiting = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
+    app.accept(ADMIN, waiting)
+    app.reply(ADMIN, waiting, "Does this help?")
+    fresh = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
+    due = app.sla(app.ticket(ADMIN, fresh)).first_response_due_at
+    view = caught_up(app)
+    since = app.ticket(ADMIN, waiting).feedback_provided_since
+    assert since is not None
+
+    clock.set(due - timedelta(minutes=30))  # within an hour of service time of the due time
+    assert clock.now() < since + INACTIVITY_LIMIT
+    warned = warn_before_due(app, view, clock.now())
+    clock.set(since + INACTIVITY_LIMIT - timedelta(hours=2))
+    warned += warn_before_due(app, view, clock.now())
+    warned += warn_before_due(app, view, clock.now())  # again: nothing new
+    follower.catch_up()
+    assert (fresh, ADMIN.account_id, "sla_due_soon") in told(app, fresh)
+    assert told(app, waiting)[-1] == (waiting, alice.account_id, "closing_soon")
+    assert [kind for *_, kind in told(app, waiting, fresh)].count("closing_soon") == 1
+    assert [kind for *_, kind in told(app, fresh)].count("sla_due_soon") == 1
+    assert warned >= 2
+
+
+def test_two_followers_at_once_derive_each_notification_once(
+    app: TicketingApp, database_url: str, follower: NotificationFollower
+) -> None:
+    tickets = [conversation(app) for _ in range(5)]
+    other_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    try:
+        other = NotificationFollower(other_log, default_assignee=ADMIN.account_id)
+        run_together(lambda: follower.catch_up(batch=3), lambda: other.catch_up(batch=3))
+    finally:
+        other_log.close()
+    for ticket_id, alice in tickets:
+        assert sorted(told(app, ticket_id)) == sorted(expected_for(ticket_id, alice))
+    assert follower.position() == app.store.recorder.max_notification_id()
+
+
+KILLABLE = textwrap.dedent(
+    """
+    import sys, time
+    from application.database import eventsourcing_env
+    from projections.notifications import NotificationFollower
+    from projections.view import TicketingEventLog
+    follower = NotificationFollower(TicketingEventLog(eventsourcing_env(sys.argv[1], 2)), "x")
+    while True:
+        follower.catch_up(batch=1)
+        time.sleep(0.01)
+    """
+)
+
+
+def test_a_follower_killed_halfway_loses_and_repeats_nothing(
+    app: TicketingApp, database_url: str, follower: NotificationFollower
+) -> None:
+    follower.catch_up()
+    start = follower.position()
+    tickets = [conversation(app) for _ in range(20)]
+    head = app.store.recorder.max_notification_id() or 0
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", KILLABLE, database_url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        wait_until(lambda: follower.position() >= start + (head - start) // 3)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(10)
+    assert follower.position() < head, "killed before it was done"
+    follower.catch_up()
+    for ticket_id, alice in tickets:
+        assert sorted(told(app, ticket_id)) == sorted(expected_for(ticket_id, alice))
+
+
+def test_the_inbox_counts_unread_exactly_while_marks_race(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    for _ in range(12):
+        ticket_id = str(submit(app, alice, ws).ticket.id)
+        app.accept(ADMIN, ticket_id)
+        app.reply(ADMIN, ticket_id, "answer")
+    follower.catch_up()
+    inbox = Inbox(app.store.datastore)
+    page = inbox.page(alice.account_id, limit=100)
+    assert page.unread_count == 12
+    assert len(page.items) == 12
+    ids = [item["notification_id"] for item in page.items]
+    halves = [ids[0::2], ids[1::2], ids[0::3]]
+    counts = run_together(
+        *(lambda half=half: inbox.mark_read(alice.account_id, ids=half) for half in halves)
+    )
+    assert all(isinstance(count, int) for count in counts)
+    assert inbox.page(alice.account_id).unread_count == 0
+    assert min(counts) == 0  # type: ignore[type-var]
+
+
+def test_the_inbox_pages_newest_first_and_marks_up_to_a_notification(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    for _ in range(5):
+        ticket_id = str(submit(app, alice, ws).ticket.id)
+        app.accept(ADMIN, ticket_id)
+        app.reply(ADMIN, ticket_id, "answer")
+    follower.catch_up()
+    inbox = Inbox(app.store.datastore)
+    first = inbox.page(alice.account_id, limit=2)
+    second = inbox.page(alice.account_id, limit=2, cursor=first.next_cursor)
+    third = inbox.page(alice.account_id, limit=2, cursor=second.next_cursor)
+    seen = [item["notification_id"] for page in (first, second, third) for item in page.items]
+    positions = [item["position"] for page in (first, second, third) for item in page.items]
+    assert len(set(seen)) == 5
+    assert positions == sorted(positions, reverse=True)
+    assert third.next_cursor is None
+    assert inbox.mark_read(alice.account_id, up_to=seen[2]) == 2
+    unread = inbox.page(alice.account_id, unread=True)
+    assert [item["notification_id"] for item in unread.items] == seen[:2]
+    assert inbox.page("somebody-else").items == []
