@@ -15,6 +15,8 @@ from api import (
     handlers,
     lists,
     me,
+    notifications,
+    presence,
     problems,
     service,
     tickets,
@@ -29,6 +31,7 @@ from application.bootstrap import build_app, read_models
 from application.config import ConfigError, Settings
 from application.database import deadline
 from application.tickets import TicketingApp
+from projections.inbox import Inbox
 from projections.queries import READ_YOUR_WRITES_TIMEOUT, TicketLists
 
 if TYPE_CHECKING:
@@ -96,6 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.store.clock.now)
     app.extensions["read_models"] = view
+    app.extensions["inbox"] = Inbox(ticketing.store.datastore)
 
     read_ids_in_paths(app)
     console.register(app)  # before the API: it names where Swagger UI's assets are
@@ -105,6 +109,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(handlers.targets)
     api.register_blueprint(lists.blp)
     api.register_blueprint(me.blp)
+    api.register_blueprint(notifications.blp)
+    api.register_blueprint(presence.blp)
     api.register_blueprint(verifications.blp)
     api.register_blueprint(attachments.blp)
     app.register_blueprint(service.blp)

@@ -59,6 +59,20 @@ TICKET = {
     "allowed_actions": ["reply", "close"],
 }
 
+NOTIFICATION = {
+    "notification_id": "0b7c6a52-2f0e-5d1c-9a4e-3c2b1a0f9e8d",
+    "account_id": AVA["account_id"],
+    "kind": "handler_replied",
+    "ticket_id": TICKET_ID,
+    "ticket_number": TICKET["number"],
+    "workspace_id": "ws-acme",
+    "title": TICKET["title"],
+    "summary": MESSAGE["body"],
+    "occurred_at": MESSAGE["created_at"],
+    "url": f"/tickets/{TICKET_ID}",
+    "read_at": None,
+}
+
 EXAMPLES: dict[str, Any] = {
     "Problem": {
         "type": "about:blank",
@@ -110,6 +124,14 @@ EXAMPLES: dict[str, Any] = {
         "expires_at": "2026-11-30T09:27:00+00:00",
     },
     "AttachmentUpload": {"files": ["dashboard.png"]},
+    "Notification": NOTIFICATION,
+    "NotificationPage": {"items": [NOTIFICATION], "next_cursor": None, "unread_count": 1},
+    "MarkRead": {"notification_ids": [NOTIFICATION["notification_id"]]},
+    "UnreadCount": {"unread_count": 0},
+    "Presence": {"state": "replying"},
+    "Present": {**SAM, "state": "viewing"},
+    "PresenceAnswer": {"ticket_id": TICKET_ID, "present": [{**SAM, "state": "viewing"}]},
+    "NotificationPreferences": {"kinds": {"handler_replied": True, "closing_soon": False}},
 }
 
 

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from domain.actors import Role
 from domain.content import ID_MAX
+from domain.notifications import Kind
 from domain.status import Action, CloseReason, QueueState, Status
 from domain.ticket_types import TICKET_TYPES
 
@@ -330,3 +331,82 @@ class EmailVerificationSchema(Schema):
 
 class AttachmentUploadSchema(Schema):
     files = fields.List(Upload(), required=True, metadata={"description": "1 to 5 files"})
+
+
+_KINDS = validate.OneOf([str(kind) for kind in Kind])
+
+
+class NotificationSchema(Schema):
+    notification_id = fields.UUID(required=True)
+    account_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=_KINDS)
+    ticket_id = fields.UUID(required=True)
+    ticket_number = fields.Integer(required=True)
+    workspace_id = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(
+        required=True, metadata={"description": "at most 280 characters of the message or reason"}
+    )
+    occurred_at = fields.DateTime(required=True)
+    url = fields.String(required=True, metadata={"description": "the console's /tickets/<id>"})
+    read_at = fields.DateTime(required=True, allow_none=True)
+
+
+class NotificationPageSchema(Schema):
+    items = fields.List(fields.Nested(NotificationSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+    unread_count = fields.Integer(required=True)
+
+
+class NotificationQuerySchema(Schema):
+    unread = fields.Boolean(
+        load_default=False, metadata={"description": "true: only the unread ones"}
+    )
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=20)
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+
+
+class MarkReadSchema(StrictSchema):
+    notification_ids = fields.List(
+        fields.UUID(),
+        validate=validate.Length(max=500),
+        metadata={"description": "these notifications (at most 500)"},
+    )
+    up_to = fields.UUID(
+        metadata={"description": "this notification and every older one of the caller's"}
+    )
+
+
+class UnreadCountSchema(Schema):
+    unread_count = fields.Integer(required=True)
+
+
+class NotificationPreferencesSchema(StrictSchema):
+    kinds = fields.Dict(
+        keys=fields.String(validate=_KINDS),
+        values=fields.Boolean(),
+        required=True,
+        metadata={
+            "description": "kind -> whether it goes out to the platform's notifier (all true "
+            "by default; the inbox keeps every kind); a PUT may name some kinds only"
+        },
+    )
+
+
+class PresenceSchema(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(["viewing", "replying"]))
+
+
+class PresentSchema(Schema):
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["viewing", "replying"]))
+
+
+class PresenceAnswerSchema(Schema):
+    ticket_id = fields.String(required=True)
+    present = fields.List(
+        fields.Nested(PresentSchema),
+        required=True,
+        metadata={"description": "the other staff who have the ticket open now"},
+    )

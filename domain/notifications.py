@@ -40,6 +40,10 @@ CLOSE_REASONS = {
     CloseReason.ACCOUNT_CANCELLED: "Closed because the account was cancelled.",
     CloseReason.WORKSPACE_DISSOLVED: "Closed because the workspace was dissolved.",
 }
+# kinds told to the submitter: a user, who sees the ticket only while a member of its workspace
+TO_SUBMITTER = frozenset(
+    {Kind.HANDLER_REPLIED, Kind.TICKET_CLOSED, Kind.CLOSING_SOON, Kind.RATING_REQUESTED}
+)
 # closes after which the submitter can still open the ticket and rate it
 RATEABLE_AFTER = frozenset({CloseReason.COMPLETED, CloseReason.INACTIVITY})
 TARGET_NAMES = {"first_response": "First response", "resolution": "Resolution"}
@@ -105,6 +109,19 @@ def of_ticket_event(
     elif event_type == "StaffNoteAdded" and assignee:
         notices.append(Notice(assignee, Kind.NOTE_ADDED, summary(data["body"])))
     return [notice for notice in notices if notice.recipient != actor_id]
+
+
+def for_member_or_told_anyway(notice: Notice, close_reason: str | None, is_member: bool) -> bool:
+    """Whether a notice may go out: a submitter who is no longer a member of the ticket's
+    workspace cannot see the ticket (CONTRACT.md §1), so hears of it only that it was closed
+    because the workspace was dissolved or the account cancelled (which says nothing of the
+    conversation)."""
+    if notice.kind not in TO_SUBMITTER or is_member:
+        return True
+    return notice.kind is Kind.TICKET_CLOSED and close_reason in (
+        CloseReason.WORKSPACE_DISSOLVED,
+        CloseReason.ACCOUNT_CANCELLED,
+    )
 
 
 def _assigned(event_type: str) -> str:

@@ -97,8 +97,10 @@ class Inbox:
         self, account_id: str, *, ids: Sequence[UUID] = (), up_to: UUID | None = None
     ) -> int:
         """Mark the named notifications read, or every one up to (and with) ``up_to``; returns
-        the unread count after, as of the same transaction."""
+        the unread count after. Marks of one account take turns (a transaction-scoped lock),
+        so each count answered is the count once that mark is in, whatever runs beside it."""
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (account_id,))
             if up_to is not None:
                 curs.execute(
                     "UPDATE notifications SET read_at = now() WHERE account_id = %(account)s "

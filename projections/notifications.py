@@ -33,6 +33,7 @@ from domain import notifications as rules
 from domain.due_warnings import DueWarnings
 from domain.handlers import ROSTER_ID, HandlerRoster
 from domain.notifications import Kind, Notice
+from domain.platform import Workspace
 from domain.ticket import Ticket
 from projections.schema import FOLLOWER
 from projections.view import TicketingEventLog
@@ -40,6 +41,7 @@ from projections.view import TicketingEventLog
 log = logging.getLogger(__name__)
 
 LIVE_CHANNEL = "ticketing_live"
+PRESENCE_CHANNEL = "ticketing_presence"
 BATCH = 500
 TICKETS_KEPT = 10_000  # tickets whose latest state the follower keeps in memory
 FEED_KEPT = "1 day"  # how long the ticket feed keeps a change for streams that resume
@@ -129,7 +131,7 @@ class NotificationFollower:
         admins = self._admins() if entry.type == "TicketSlaBreached" else frozenset()
         actor = str(entry.actor.get("account_id", ""))
         notices = rules.of_ticket_event(entry.type, actor, entry.data, ticket, admins)
-        self._insert(curs, position, event, ticket, notices)
+        self._insert(curs, position, event, ticket, self._visible(notices, ticket))
 
     def _warning(self, curs: Cursor[DictRow], position: int, event: Any) -> None:
         ticket = self._latest(event.ticket_id)
@@ -139,7 +141,25 @@ class NotificationFollower:
             notice = rules.closing_soon(event.recipient, event.due_at)
         else:
             notice = rules.sla_due_soon(event.recipient, event.target, event.due_at)
-        self._insert(curs, position, event, ticket, [notice])
+        self._insert(curs, position, event, ticket, self._visible([notice], ticket))
+
+    def _visible(self, notices: list[Notice], ticket: Ticket) -> list[Notice]:
+        """The notices whose recipient may still hear of this ticket (``domain.notifications``)."""
+        if not any(notice.kind in rules.TO_SUBMITTER for notice in notices):
+            return notices
+        member = self._is_member(ticket.workspace_id, str(ticket.submitter["account_id"]))
+        return [
+            notice
+            for notice in notices
+            if rules.for_member_or_told_anyway(notice, ticket.close_reason, member)
+        ]
+
+    def _is_member(self, workspace_id: str, account_id: str) -> bool:
+        try:
+            workspace: Any = self.event_log.repository.get(Workspace.create_id(workspace_id))
+        except AggregateNotFoundError:
+            return False
+        return isinstance(workspace, Workspace) and workspace.is_member(account_id)
 
     @staticmethod
     def _insert(

@@ -162,6 +162,17 @@ NOTIFICATION_DDL = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS ticket_feed_by_time ON ticket_feed (recorded_at)",
+    # who of the staff has a ticket open, for 30 s after they last said so (CONTRACT.md §6.3)
+    """
+    CREATE TABLE IF NOT EXISTS presence (
+        ticket_id uuid NOT NULL,
+        account_id text NOT NULL,
+        name text NOT NULL,
+        state text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (ticket_id, account_id)
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS follower_positions (
         name text PRIMARY KEY,

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -234,3 +234,20 @@ def test_the_inbox_pages_newest_first_and_marks_up_to_a_notification(
     unread = inbox.page(alice.account_id, unread=True)
     assert [item["notification_id"] for item in unread.items] == seen[:2]
     assert inbox.page("somebody-else").items == []
+
+
+def test_a_submitter_who_left_the_workspace_hears_only_that_the_ticket_closed(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    ticket_id = str(submit(app, alice, ws).ticket.id)
+    app.accept(ADMIN, ticket_id)
+    app.platform.member_left(ws, alice.account_id, str(uuid4()))
+    app.reply(ADMIN, ticket_id, "A secret answer for members only")
+    app.platform.workspace_dissolved(ws, str(uuid4()))
+    follower.catch_up()
+    assert told(app, ticket_id) == [
+        (ticket_id, ADMIN.account_id, "ticket_assigned"),
+        (ticket_id, alice.account_id, "ticket_closed"),
+    ]
