@@ -33,6 +33,7 @@ from api.openapi_tables import (
     PROBLEM,
     READS_YOUR_WRITES,
     REQUEST_HEADERS,
+    STREAM_PATH_ITEM,
     TICKET_COMMANDS,
     Document,
 )
@@ -58,6 +59,7 @@ def finish(document: Document) -> Document:
             schema.pop("additionalProperties", None)
         if name in EXAMPLES and "example" not in schema:
             schema["example"] = EXAMPLES[name]
+    document.setdefault("paths", {})["/api/v1/me/stream"] = copy.deepcopy(STREAM_PATH_ITEM)
     for path, item in document.get("paths", {}).items():
         _finish_path(path, item)
     return document

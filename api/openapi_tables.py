@@ -152,3 +152,62 @@ BINARY: dict[str, dict[str, str]] = {
     "exportTickets": {"text/csv": "CSV, a header row first", XLSX: "an XLSX workbook"},
     "exportChosenTickets": {"text/csv": "CSV, a header row first", XLSX: "an XLSX workbook"},
 }
+
+
+# ``GET /api/v1/me/stream`` is served by the asyncio server (``api.streams``), not by a Flask
+# view, so the document describes it here (tests/e2e/test_streams.py checks it against a
+# real ``ticketing serve``).
+STREAM_OPERATION_ID = "streamMyEvents"
+STREAM_PATH_ITEM: Document = {
+    "get": {
+        "operationId": STREAM_OPERATION_ID,
+        "tags": ["Notifications"],
+        "summary": "Live events for the caller (Server-Sent Events)",
+        "description": "A `text/event-stream` that stays open: `notification` (a new "
+        "notification of the caller's, as in `GET /me/notifications`), `ticket` "
+        "(`{ticket_id, version, status, workspace_id}` of a ticket the caller may read that "
+        "changed) and, for staff, `presence` (`{ticket_id, account_id, name, state}` of "
+        "another staff member on a ticket the caller has open; `state` is `viewing`, "
+        "`replying` or `left`). Each event's `id` is the store position of its fact; the "
+        "events of one position come together and only the last carries the id. A reconnect "
+        "with `Last-Event-ID` (or `?last_event_id=`) misses nothing since it. A comment "
+        "comes at least every 15 s. A browser's EventSource may send the token as "
+        "`?access_token=` (this path only; it is never logged).",
+        "parameters": [
+            {
+                "in": "header",
+                "name": "Last-Event-ID",
+                "required": False,
+                "description": "the id of the last event received: the stream resumes after it",
+                "schema": {"type": "string", "example": "1042"},
+            },
+            {
+                "in": "query",
+                "name": "last_event_id",
+                "required": False,
+                "description": "as `Last-Event-ID`, for clients that cannot send the header",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            {
+                "in": "query",
+                "name": "access_token",
+                "required": False,
+                "description": "the bearer token, for clients that cannot send headers",
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "the stream",
+                "content": {
+                    "text/event-stream": {
+                        "schema": {"type": "string"},
+                        "example": 'event: ticket\ndata: {"ticket_id": "0b9f3c4e-6d1a-4f1e-'
+                        '9a57-2c4b8e1d7f30", "version": 4, "status": "feedback_provided", '
+                        '"workspace_id": "ws-acme"}\nid: 1042\n\n',
+                    }
+                },
+            },
+        },
+    }
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -36,6 +37,16 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ticketing"'
     return response
+
+
+def problem_document(status: int, detail: str) -> bytes:
+    """A problem+json document for answers written outside Flask (the HTTP server's own)."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail or title}
+    return json.dumps(body).encode()
 
 
 def field_errors(messages: Any, field: str = "") -> dict[str, list[str]]:

@@ -96,6 +96,7 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     web_workers: int = 2
     web_threads: int = 32
+    web_connections: int = 4_000
     # each API process is replaced (gracefully, its requests finished) after about this many
     # requests: what caches and the allocator keep grows no further (docs/benchmarks.md, soak)
     web_max_requests: int = 20_000

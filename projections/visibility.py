@@ -3,6 +3,11 @@ or the refusal. The HTTP layer asks here; it holds no rule of its own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain import permissions
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed
 from projections.queries import Scope
@@ -32,3 +37,48 @@ def every_ticket(actor: Actor) -> Scope:
     if actor.role not in (Role.ADMIN, Role.AUDITOR):
         raise NotAllowed("only admins and auditors see every ticket")
     return Scope.everything()
+
+
+@dataclass
+class TicketChange:
+    """A ticket as one of its events left it, as the live streams receive it (the ticket
+    feed's row): what the ``ticket`` event says, and what deciding its audience needs."""
+
+    position: int
+    ticket_id: UUID
+    version: int
+    status: str
+    workspace_id: str
+    submitter: dict[str, Any]
+    assignee_id: str | None
+    rating: dict[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> TicketChange:
+        """From a ``ticket_feed`` row."""
+        return cls(
+            position=int(row["position"]),
+            ticket_id=row["ticket_id"],
+            version=int(row["version"]),
+            status=str(row["status"]),
+            workspace_id=str(row["workspace_id"]),
+            submitter={"account_id": row["submitter_id"]},
+            assignee_id=row["assignee_id"],
+        )
+
+    def as_event(self) -> dict[str, Any]:
+        """The ``ticket`` event's data (CONTRACT.md §6.3), and the ticket's workspace (for a
+        list to tell whether the change is one of its own)."""
+        return {
+            "ticket_id": str(self.ticket_id),
+            "version": self.version,
+            "status": self.status,
+            "workspace_id": self.workspace_id,
+        }
+
+
+def sees_change(actor: Actor, change: TicketChange, is_member: bool) -> bool:
+    """Whether a change reaches the actor's stream: exactly when the actor may read the
+    ticket's details (CONTRACT.md §1): by role (``domain.permissions``), or as a current member
+    of its workspace (``is_member``, from the memberships read model)."""
+    return permissions.is_visible_to_staff(change, actor) or (actor.role is Role.USER and is_member)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -27,20 +28,25 @@ def token(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the HTTP API under gunicorn (the production WSGI server).
+    """Run the HTTP API under gunicorn, with its asyncio workers (``api.gunicorn_worker``).
 
-    Threaded workers: a request waiting on a slow or stalled database (at most a few seconds,
-    then 503) holds one thread, not a whole process, so the others go on answering.
+    Connections, slow senders and live streams cost each process's event loop some memory;
+    a request runs on one of ``--threads`` threads once it has arrived, so a request waiting
+    on a slow or stalled database (at most a few seconds, then 503) holds one thread, not a
+    whole process, and the others go on answering.
     """
     from gunicorn.app.wsgiapp import run
 
+    if args.threads:  # the threads that run requests, read by api.server in each process
+        os.environ["TICKETING_WEB_THREADS"] = str(args.threads)
     settings = Settings.from_env()
     sys.argv = [
         "gunicorn",
         "--bind", args.bind or settings.bind,
         "--workers", str(args.workers or settings.web_workers),
-        "--worker-class", "api.gunicorn_worker.ProblemThreadWorker",
-        "--threads", str(args.threads or settings.web_threads),
+        "--worker-class", "api.gunicorn_worker.ProblemAsgiWorker",
+        # open connections per process: live streams included (docs/benchmarks.md, streams)
+        "--worker-connections", str(settings.web_connections),
         "--graceful-timeout", "10",
         # recycle a process after this many requests (0: never), spread so they never all go
         "--max-requests", str(settings.web_max_requests),
@@ -49,7 +55,7 @@ def serve(args: argparse.Namespace) -> int:
         "--limit-request-line", "8190",
         # no control socket: it lives at one fixed path per user, so two instances would collide
         "--no-control-socket",
-        "api.wsgi:app",
+        "api.server:app",
     ]  # fmt: skip
     run()
     return 0

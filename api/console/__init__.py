@@ -27,7 +27,9 @@ DOCS_POLICY = (
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 DOCS_ASSETS = "/api/v1/docs/assets/"
-PAGES = ("/", "/tickets/<path:ticket_id>", "/handler", "/admin/handlers")
+PAGES = (
+    "/", "/tickets/<path:ticket_id>", "/handler", "/admin/handlers", "/settings/notifications",
+)  # fmt: skip
 
 blp = Blueprint("console", __name__, static_folder=STATIC, static_url_path="/console")
 

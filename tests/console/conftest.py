@@ -23,13 +23,16 @@ from uuid import uuid4
 
 import pytest
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from api.app import create_app
+from api.asgi import TicketingAsgi, WsgiOnThreads
+from api.streams import STREAM_PATH, LiveStreams
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
+from tests.console.asgi_server import InProcessServer
+from workers.notifier import run_notifications
 from workers.projector import run_projections
 
 CHROMIUM = Path(os.environ.get("TICKETING_CHROMIUM", "/usr/bin/chromium"))
@@ -123,19 +126,26 @@ def console(database_url: str, broker: str) -> Iterator[Console]:
     clock = ShiftedClock()
     app = build_app(settings, clock=clock)
     flask_app = create_app({"SETTINGS": settings, "TICKETING_APP": app})
-    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
+    server = InProcessServer(
+        TicketingAsgi(
+            WsgiOnThreads(flask_app, 16),
+            {STREAM_PATH: LiveStreams(settings.database_url, settings.jwt_secret)},
+        )
+    )
     stop = threading.Event()
-    projecting = threading.Thread(target=run_projections, args=(database_url, stop))
-    projecting.start()
+    workers = [
+        threading.Thread(target=run_projections, args=(database_url, stop)),
+        threading.Thread(target=run_notifications, args=(settings, stop)),
+    ]
+    for worker in workers:
+        worker.start()
     try:
-        yield Console(f"http://127.0.0.1:{server.server_port}", app, clock)
+        yield Console(f"http://127.0.0.1:{server.port}", app, clock)
     finally:
-        server.shutdown()
-        serving.join(10)
+        server.stop()
         stop.set()
-        projecting.join(30)
+        for worker in workers:
+            worker.join(30)
         app.store.close()
 
 

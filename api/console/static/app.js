@@ -8,11 +8,17 @@ import { renderManagement } from "./views/management.js";
 import { renderDetails } from "./views/details.js";
 import { renderQueues } from "./views/queues.js";
 import { renderHandlers } from "./views/handlers.js";
+import { notificationsButton, renderNotificationSettings } from "./views/notifications.js";
+import { leaveView, startLive, stopLive } from "./live.js";
 
 const main = document.getElementById("main");
 const topbar = document.getElementById("topbar");
 const STAFF = ["handler", "admin"];
 let me = null;
+let bell = null; // the Notifications button, made once per sign-in
+const liveBanner = h("p", { class: "live-banner", role: "status", hidden: true },
+  "Live updates are away: reconnecting… Changes will show once the connection is back.");
+topbar.after(liveBanner);
 
 function takeTokenFromAddress() {
   const match = /^#token=(.+)$/.exec(location.hash);
@@ -41,6 +47,7 @@ function renderTopbar() {
     h("a", { class: "brand", href: "/", "data-route": true }, "Ticketing"),
     h("nav", { "aria-label": "Main" }, links),
     h("div", { class: "who" },
+      bell,
       h("span", { class: "name" }, me.name || me.account_id),
       h("span", { class: "role" }, me.role),
       h("button", { type: "button", class: "link", onclick: () => signOut("You signed out.") }, "Sign out")),
@@ -48,14 +55,18 @@ function renderTopbar() {
 }
 
 function signOut(reason) {
+  leaveView();
+  stopLive();
   session.signOut();
   me = null;
+  bell = null;
   history.replaceState(null, "", "/");
   renderTopbar();
   renderSignIn(main, { reason, onToken: start });
 }
 
 async function route() {
+  leaveView();
   renderTopbar();
   const path = location.pathname;
   main.replaceChildren();
@@ -63,6 +74,7 @@ async function route() {
   if (ticket) return renderDetails(main, { me, ticketId: decodeURIComponent(ticket[1]) });
   if (path === "/handler") return renderQueues(main, { me });
   if (path === "/admin/handlers") return renderHandlers(main, { me });
+  if (path === "/settings/notifications") return renderNotificationSettings(main);
   return renderManagement(main, { me });
 }
 
@@ -72,6 +84,8 @@ async function start() {
     const [caller, types] = await Promise.all([get("/me"), get("/ticket-types")]);
     me = caller;
     setTypes(types);
+    bell = notificationsButton();
+    startLive(liveBanner);
   } catch (error) {
     if (session.token()) signOut(error.message);
     return;

@@ -213,3 +213,32 @@ export function ticketCells(ticket) {
 }
 
 export const isBreached = (ticket) => Boolean(ticket.sla && ticket.sla.breached && ticket.sla.breached.length);
+
+/**
+ * "N new or changed tickets" with a "Show" button (CONTRACT.md §6.4): a list does not jump
+ * under the reader; `relevant(change)` says which live changes concern it.
+ */
+export function newsBar(relevant, show) {
+  const changed = new Set();
+  const text = h("span");
+  const button = h("button", { type: "button", class: "secondary" }, "Show");
+  const bar = h("div", { class: "news", role: "status", hidden: true }, text, button);
+  button.addEventListener("click", () => {
+    changed.clear();
+    bar.hidden = true;
+    show();
+  });
+  return {
+    bar,
+    seen(change) {
+      if (!relevant(change)) return;
+      changed.add(change.ticket_id);
+      text.textContent = `${changed.size} new or changed ${changed.size === 1 ? "ticket" : "tickets"} `;
+      bar.hidden = false;
+    },
+    reset() {
+      changed.clear();
+      bar.hidden = true;
+    },
+  };
+}

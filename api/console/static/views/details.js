@@ -2,11 +2,14 @@
 // the ticket's facts and a button for exactly each of its allowed_actions.
 
 import { call, download, get, post, upload } from "../api.js";
+import { onLive, whenLeaving } from "../live.js";
 import {
   CLOSE_REASONS, FieldError, alertBox, chip, confirmStep, fileField, filesFault, h, person, size, slaDue, time, typeName,
 } from "../ui.js";
 
 const STAFF = ["handler", "admin"];
+const SEEN_BY_STAFF = ["handler", "admin", "auditor"]; // who announces presence and sees others'
+
 const FINAL = {
   revoke: { title: "Revoke this ticket?", consequence: "Support will not pick it up. You can restart it later.", confirm: "Revoke ticket" },
   close: { title: "Close this ticket?", consequence: "Closed tickets cannot be reopened or replied to.", confirm: "Close ticket" },
@@ -173,6 +176,7 @@ export async function renderDetails(main, { me, ticketId }) {
       return h("p", { class: "notice" }, why);
     }
     const message = h("textarea", { id: "reply-message", rows: "4", maxlength: "10000" });
+    message.addEventListener("input", () => replying(message.value.trim() !== ""));
     const files = fileField("reply-attachments", alert);
     const automatic = staff ? h("input", { type: "checkbox", id: "reply-automatic" }) : null;
     const send = h("button", { type: "submit", class: "primary" }, "Send");
@@ -191,6 +195,10 @@ export async function renderDetails(main, { me, ticketId }) {
         if (chosen.length) body.attachment_ids = (await upload(chosen)).map((attachment) => attachment.id);
         if (automatic && automatic.checked) body.automatic = true;
         await post(`/tickets/${encodeURIComponent(ticket.id)}/messages`, body, { headers: { "Idempotency-Key": crypto.randomUUID() } });
+        message.value = "";
+        files.input.value = "";
+        files.list.replaceChildren();
+        replying(false);
         ticket = await get(`/tickets/${encodeURIComponent(ticket.id)}`);
         draw();
         main.querySelector("#reply-message")?.focus();
@@ -208,16 +216,119 @@ export async function renderDetails(main, { me, ticketId }) {
     return form;
   }
 
+  // The reply box is made once and kept across redraws (a change someone else made, a
+  // command's answer), so a half-written reply and its chosen files survive them.
+  let reply = null;
+  let replyOpen = null;
+
+  function keptReply() {
+    const open = ticket.allowed_actions.includes("reply");
+    if (reply === null || open !== replyOpen) {
+      reply = replyForm();
+      replyOpen = open;
+    }
+    return reply;
+  }
+
   function draw() {
     document.title = `#${ticket.number} ${ticket.title} · Ticketing`;
+    const focused = document.activeElement;
+    const caret = focused && "selectionStart" in focused ? [focused.selectionStart, focused.selectionEnd] : null;
     main.replaceChildren(
       h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/", "data-route": true }, "Ticket Management"), " › ", `#${ticket.number}`),
       h("h1", {}, ticket.title, " ", h("span", { class: "number muted" }, `#${ticket.number}`)),
       alert,
       h("div", { class: "details" },
         h("aside", { class: "panel", "aria-label": "Ticket" }, facts(ticket), actionButtons(), ratingForm()),
-        h("section", { class: "thread", "aria-label": "Conversation and reply" }, conversation(ticket), replyForm())));
+        h("section", { class: "thread", "aria-label": "Conversation and reply" }, presence.line, conversation(ticket), keptReply())));
+    if (focused && focused !== document.body && main.contains(focused) && document.activeElement !== focused) {
+      focused.focus({ preventScroll: true });
+      if (caret) focused.setSelectionRange(...caret);
+    }
   }
 
+  const presence = staffPresence(ticket.id, SEEN_BY_STAFF.includes(me.role));
+  const replying = presence.replying;
   draw();
+  watchChanges();
+
+  function watchChanges() {
+    // another person's command: show it within moments, keeping what is being written
+    let fetching = false;
+    let again = false;
+    const resumed = () => window.dispatchEvent(new CustomEvent("live:ticket", { detail: { ticket_id: ticket.id, version: ticket.version + 1 } }));
+    window.addEventListener("live:resumed", resumed);
+    whenLeaving(() => window.removeEventListener("live:resumed", resumed));
+    onLive("ticket", async (change) => {
+      if (change.ticket_id !== ticket.id || change.version <= ticket.version) return;
+      if (fetching) {
+        again = true;
+        return;
+      }
+      fetching = true;
+      try {
+        do {
+          again = false;
+          const fresh = await get(`/tickets/${encodeURIComponent(ticket.id)}`);
+          if (fresh.version > ticket.version) {
+            ticket = fresh;
+            draw();
+          }
+        } while (again);
+      } catch {
+        // the next change, or a reload, shows it
+      } finally {
+        fetching = false;
+      }
+    });
+  }
+}
+
+/** "<name> is viewing / replying" for staff: this page's own presence, and the others'. */
+function staffPresence(ticketId, staff) {
+  const line = h("p", { class: "presence", role: "status", "aria-live": "polite" });
+  if (!staff) return { line: null, replying: () => {} };
+  const path = `/tickets/${encodeURIComponent(ticketId)}/presence`;
+  const others = new Map();
+  let state = "viewing";
+
+  function show() {
+    const now = Date.now();
+    for (const [account, seen] of others) if (seen.until < now) others.delete(account);
+    line.textContent = [...others.values()].map((seen) => `${seen.name || seen.account_id} is ${seen.state}`).join(" · ");
+    line.hidden = others.size === 0;
+  }
+  async function announce() {
+    try {
+      const answer = await post(path, { state });
+      for (const seen of answer.present) others.set(seen.account_id, { ...seen, until: Date.now() + 30_000 });
+      show();
+    } catch {
+      // presence is a courtesy: the page works without it
+    }
+  }
+  onLive("presence", (seen) => {
+    if (seen.ticket_id !== ticketId) return;
+    if (seen.state === "left") others.delete(seen.account_id);
+    else others.set(seen.account_id, { ...seen, until: Date.now() + 30_000 });
+    show();
+  });
+  const beat = setInterval(announce, 15_000);
+  const expire = setInterval(show, 5_000);
+  whenLeaving(() => {
+    clearInterval(beat);
+    clearInterval(expire);
+    call("DELETE", path).catch(() => {});
+  });
+  show();
+  announce();
+  return {
+    line,
+    replying(now) {
+      const next = now ? "replying" : "viewing";
+      if (next === state) return;
+      state = next;
+      announce();
+    },
+  };
 }

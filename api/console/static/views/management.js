@@ -3,7 +3,8 @@
 // reload or a shared link shows the same list.
 
 import { download, get } from "../api.js";
-import { STATUS_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, skeletonRows, ticketCells, types } from "../ui.js";
+import { onLive } from "../live.js";
+import { STATUS_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, newsBar, skeletonRows, ticketCells, types } from "../ui.js";
 import { openSubmit } from "./submit.js";
 
 const COLUMNS = 9;
@@ -77,6 +78,7 @@ export async function renderManagement(main, { me }) {
       TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
 
+  const news = newsBar((change) => current.tab === "mine" || change.workspace_id === current.workspace, () => load());
   main.replaceChildren(
     h("div", { class: "page-head" }, heading, h("div", { class: "workspace-pick" }, h("label", { for: "workspace" }, "Workspace"), workspaceSelect)),
     h("div", { class: "tabs", role: "tablist", "aria-label": "Lists" }, tabs),
@@ -87,9 +89,11 @@ export async function renderManagement(main, { me }) {
         h("div", { class: "field grow" }, h("label", { for: "search" }, "Search"), search)),
       h("div", { class: "actions" }, count, exportCsv, exportXlsx, submit)),
     alert,
+    news.bar,
     h("div", { class: "table-wrap" }, table),
     h("div", { class: "more" }, more),
   );
+  onLive("ticket", news.seen);
 
   let rows = [];
   let cursor = null;
@@ -130,6 +134,7 @@ export async function renderManagement(main, { me }) {
   async function load(append = false) {
     const mine = ++generation;
     alert.clear();
+    if (!append) news.reset();
     if (!append) {
       rows = [];
       checked.clear();

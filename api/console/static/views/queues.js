@@ -2,7 +2,8 @@
 // SLA due first, breached tickets marked.
 
 import { get } from "../api.js";
-import { QUEUE_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, skeletonRows, ticketCells } from "../ui.js";
+import { onLive } from "../live.js";
+import { QUEUE_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, newsBar, skeletonRows, ticketCells } from "../ui.js";
 
 const COLUMNS = 8;
 const EMPTY = {
@@ -29,10 +30,12 @@ export async function renderQueues(main, { me }) {
   const table = h("table", { id: "queue-table", class: "tickets queue", role: "tabpanel", "aria-labelledby": `queue-${state}` },
     h("thead", {}, h("tr", {}, TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
+  const news = newsBar(() => true, () => load());
   main.replaceChildren(heading,
     h("p", { class: "muted" }, "Tickets assigned to you, nearest SLA due first; breached ones are marked."),
     h("div", { class: "tabs", role: "tablist", "aria-label": "Queues" }, tabs),
-    alert, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, more));
+    alert, news.bar, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, more));
+  onLive("ticket", news.seen);
 
   let cursor = null;
   let generation = 0;
@@ -42,6 +45,7 @@ export async function renderQueues(main, { me }) {
   async function load(append = false) {
     const mine = ++generation;
     alert.clear();
+    if (!append) news.reset();
     if (!append) body.replaceChildren(...skeletonRows(COLUMNS));
     more.hidden = true;
     const query = new URLSearchParams({ queue_state: state, sort: "due", limit: "20" });

@@ -1,0 +1,155 @@
+// The "Notifications" button with the unread count, its list, and the settings page
+// (CONTRACT.md §6.4). New notifications arrive on the live stream.
+
+import { get, post, call } from "../api.js";
+import { navigate } from "../router.js";
+import { alertBox, h, time } from "../ui.js";
+
+export const KIND_NAMES = {
+  handler_replied: "Support answered your ticket",
+  ticket_closed: "Your ticket was closed",
+  closing_soon: "Your ticket closes soon without an answer",
+  rating_requested: "You can rate the help you got",
+  ticket_assigned: "A ticket was assigned to you",
+  user_replied: "The customer answered",
+  sla_due_soon: "An SLA due time is an hour away",
+  sla_breached: "An SLA due time was missed",
+  note_added: "A colleague left a note",
+};
+
+/** The top bar's button; keeps its count and list up to date from the stream. */
+export function notificationsButton() {
+  let items = [];
+  let unread = 0;
+  let loaded = false;
+  const badge = h("span", { class: "badge", hidden: true });
+  const button = h("button", { type: "button", class: "bell", "aria-expanded": "false", "aria-controls": "notification-list" },
+    "Notifications", " ", badge);
+  const list = h("ol", { class: "notification-items" });
+  const alert = alertBox();
+  const markAll = h("button", { type: "button", class: "link" }, "Mark all as read");
+  const panel = h("section", { id: "notification-list", class: "notifications card", hidden: true, "aria-label": "Notifications" },
+    h("div", { class: "panel-head" }, h("h2", {}, "Notifications"), markAll),
+    alert, list,
+    h("p", { class: "panel-foot" }, h("a", { href: "/settings/notifications", "data-route": true }, "Notification settings")));
+
+  function count(value) {
+    unread = Math.max(0, value);
+    badge.textContent = String(unread);
+    badge.hidden = unread === 0;
+    button.setAttribute("aria-label", unread ? `Notifications, ${unread} unread` : "Notifications");
+  }
+
+  function item(notification) {
+    const open = async (event) => {
+      event.preventDefault();
+      hide();
+      if (!notification.read_at) {
+        notification.read_at = new Date().toISOString();
+        try {
+          count((await post("/me/notifications/read", { notification_ids: [notification.notification_id] })).unread_count);
+        } catch {
+          // the ticket opens anyway; the mark is tried again next time
+          notification.read_at = null;
+        }
+      }
+      navigate(notification.url);
+    };
+    return h("li", { class: notification.read_at ? "read" : "unread" },
+      h("a", { href: notification.url, onclick: open },
+        h("span", { class: "what" }, KIND_NAMES[notification.kind] || notification.kind),
+        h("span", { class: "ticket" }, `#${notification.ticket_number} ${notification.title}`),
+        h("span", { class: "summary" }, notification.summary)),
+      time(notification.occurred_at));
+  }
+
+  function draw() {
+    list.replaceChildren(...(items.length ? items.map(item) : [h("li", { class: "empty" }, "Nothing yet. You will be told here when something happens to your tickets.")]));
+    markAll.disabled = unread === 0;
+  }
+
+  async function load() {
+    try {
+      const page = await get("/me/notifications?limit=20");
+      items = page.items;
+      loaded = true;
+      count(page.unread_count);
+      if (!panel.hidden) draw();
+    } catch (error) {
+      alert.show(error, {}, load);
+    }
+  }
+
+  function hide() {
+    panel.hidden = true;
+    list.replaceChildren(); // a closed list keeps no copy of what it said in the page
+    button.setAttribute("aria-expanded", "false");
+  }
+
+  button.addEventListener("click", () => {
+    panel.hidden = !panel.hidden;
+    button.setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden) {
+      draw();
+      markAll.focus();
+    }
+  });
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      hide();
+      button.focus();
+    }
+  });
+  markAll.addEventListener("click", async () => {
+    if (!items.length) return;
+    try {
+      count((await post("/me/notifications/read", { up_to: items[0].notification_id })).unread_count);
+      const now = new Date().toISOString();
+      for (const notification of items) notification.read_at = notification.read_at || now;
+      draw();
+    } catch (error) {
+      alert.show(error);
+    }
+  });
+  window.addEventListener("live:notification", (event) => {
+    const notification = event.detail;
+    if (items.some((known) => known.notification_id === notification.notification_id)) return;
+    items = [notification, ...items].slice(0, 50);
+    if (loaded) count(unread + 1);
+    if (!panel.hidden) draw();
+  });
+  load();
+  return h("div", { class: "bell-wrap" }, button, panel);
+}
+
+export async function renderNotificationSettings(main) {
+  const alert = alertBox();
+  const saved = h("p", { role: "status", class: "muted" });
+  main.replaceChildren(h("h1", {}, "Notification settings"), h("p", { class: "loading", role: "status" }, "Loading…"));
+  let kinds;
+  try {
+    kinds = (await get("/me/notification-preferences")).kinds;
+  } catch (error) {
+    main.replaceChildren(h("h1", {}, "Notification settings"), alert);
+    alert.show(error, {}, () => renderNotificationSettings(main));
+    return;
+  }
+  const boxes = Object.keys(KIND_NAMES).map((kind) =>
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: kind, checked: kinds[kind] !== false }), ` ${KIND_NAMES[kind]}`));
+  const form = h("form", { class: "card settings", onsubmit: async (event) => {
+    event.preventDefault();
+    alert.clear();
+    saved.textContent = "";
+    const chosen = Object.fromEntries([...form.querySelectorAll("input[type=checkbox]")].map((box) => [box.name, box.checked]));
+    try {
+      await call("PUT", "/me/notification-preferences", { body: { kinds: chosen } });
+      saved.textContent = "Saved.";
+    } catch (error) {
+      alert.show(error);
+    }
+  } },
+  h("fieldset", {}, h("legend", {}, "Send me these through the platform (e-mail, chat)"), boxes),
+  h("p", { class: "muted" }, "The Notifications list in the console keeps every kind."),
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save"), saved));
+  main.replaceChildren(h("h1", {}, "Notification settings"), alert, form);
+}

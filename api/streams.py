@@ -1,0 +1,375 @@
+"""``GET /api/v1/me/stream``: Server-Sent Events for the caller (CONTRACT.md §6.3).
+
+One hub per API process LISTENs for the notifications follower's commits (each names the store
+position the follower reached) and for presence, reads what is new once for all its streams
+(the ticket feed, the notifications of the accounts connected, their memberships), and hands
+each stream what its caller may see: ``notification`` for the caller's own, ``ticket`` for a
+ticket whose details the caller may read (``projections.visibility``), ``presence`` for staff
+viewing the same ticket. A stream costs a queue and a task on the event loop, no thread and no
+query of its own but the one that catches it up when it (re)connects.
+
+Each event's ``id`` is the store position of its fact; the events of one position go out
+together and only the last carries the id, so a reconnect with ``Last-Event-ID`` resumes
+exactly after the last whole position it saw. The hub also looks at the follower's position
+every second, whatever it was told (a lost NOTIFY costs at most that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+
+from api.asgi import Receive, Scope, Send, send_problem
+from api.auth import Unauthenticated, actor_from_token
+from domain.actors import Actor, Role
+from projections.inbox import COLUMNS as NOTIFICATION_COLUMNS
+from projections.inbox import with_url
+from projections.notifications import LIVE_CHANNEL, PRESENCE_CHANNEL
+from projections.schema import FOLLOWER
+from projections.visibility import TicketChange, sees_change
+
+log = logging.getLogger(__name__)
+
+STREAM_PATH = "/api/v1/me/stream"
+KEEPALIVE = 15.0  # seconds between comments on a quiet stream (§6.3: at least every 15 s)
+LOOK_EVERY = 1.0  # seconds the hub waits for a NOTIFY before it looks anyway
+QUEUE_LIMIT = 1_000  # events waiting for a slow reader; beyond, its stream is closed
+STATEMENT_TIMEOUT_MS = 5_000
+NOTIFICATION_FIELDS = (
+    "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
+    "title", "summary", "occurred_at", "url", "read_at",
+)  # fmt: skip
+
+
+def _json(value: object) -> str:
+    def default(item: object) -> str:
+        if isinstance(item, datetime):
+            return item.isoformat()
+        if isinstance(item, UUID):
+            return str(item)
+        raise TypeError(type(item).__name__)
+
+    return json.dumps(value, default=default, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One event of a stream: at a store position (None: presence, which has none)."""
+
+    position: int | None
+    name: str
+    data: dict[str, Any]
+
+
+def encode(events: list[LiveEvent]) -> bytes:
+    """The events as SSE, the id on the last event of each position only."""
+    lines: list[str] = []
+    for index, event in enumerate(events):
+        lines.append(f"event: {event.name}\ndata: {_json(event.data)}\n")
+        following = events[index + 1] if index + 1 < len(events) else None
+        if event.position is not None and (
+            following is None or following.position != event.position
+        ):
+            lines.append(f"id: {event.position}\n")
+        lines.append("\n")
+    return "".join(lines).encode()
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream: who it is for, and what waits to be sent to it."""
+
+    actor: Actor
+    after: int  # the hub hands it only what lies after this position
+    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+
+    def offer(self, chunk: bytes | None) -> None:
+        """Queue a chunk; a reader that fell too far behind is closed (it resumes from the
+        database when it reconnects)."""
+        try:
+            self.queue.put_nowait(chunk)
+        except asyncio.QueueFull:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                while True:
+                    self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class LiveReads:
+    """The queries a hub runs on its own connection, for all its streams at once."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+    async def position(self) -> int:
+        async with self.lock:
+            cursor = await self.conn.execute(
+                "SELECT position FROM follower_positions WHERE name = %s", (FOLLOWER,)
+            )
+            row = await cursor.fetchone()
+        return 0 if row is None else int(row["position"])
+
+    async def events(
+        self, after: int, upto: int, subscribers: Iterable[Subscriber]
+    ) -> dict[Subscriber, list[LiveEvent]]:
+        """What each subscriber may see of the positions ``(after, upto]``."""
+        subscribers = list(subscribers)
+        accounts = sorted({s.actor.account_id for s in subscribers})
+        async with self.lock:
+            feed = await (
+                await self.conn.execute(
+                    "SELECT position, ticket_id, version, status, workspace_id, submitter_id, "
+                    "assignee_id FROM ticket_feed WHERE position > %s AND position <= %s "
+                    "ORDER BY position",
+                    (after, upto),
+                )
+            ).fetchall()
+            notes = await (
+                await self.conn.execute(
+                    f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "  # noqa: S608 - fixed text
+                    "WHERE position > %s AND position <= %s AND account_id = ANY(%s) "
+                    "ORDER BY position, notification_id",
+                    (after, upto, accounts),
+                )
+            ).fetchall()
+            users = sorted({s.actor.account_id for s in subscribers if s.actor.role is Role.USER})
+            workspaces = sorted({row["workspace_id"] for row in feed})
+            members: set[tuple[str, str]] = set()
+            if users and workspaces:
+                rows = await (
+                    await self.conn.execute(
+                        "SELECT account_id, workspace_id FROM memberships "
+                        "WHERE account_id = ANY(%s) AND workspace_id = ANY(%s)",
+                        (users, workspaces),
+                    )
+                ).fetchall()
+                members = {(row["account_id"], row["workspace_id"]) for row in rows}
+        changes = [TicketChange.from_row(row) for row in feed]
+        result: dict[Subscriber, list[LiveEvent]] = {}
+        for subscriber in subscribers:
+            actor = subscriber.actor
+            events = [
+                LiveEvent(change.position, "ticket", change.as_event())
+                for change in changes
+                if change.position > subscriber.after
+                and sees_change(actor, change, (actor.account_id, change.workspace_id) in members)
+            ]
+            events += [
+                LiveEvent(row["position"], "notification", _notification(row))
+                for row in notes
+                if row["account_id"] == actor.account_id and row["position"] > subscriber.after
+            ]
+            events.sort(key=lambda event: event.position or 0)
+            if events:
+                result[subscriber] = events
+        return result
+
+
+def _notification(row: dict[str, Any]) -> dict[str, Any]:
+    document = with_url(row)
+    return {name: document[name] for name in NOTIFICATION_FIELDS}
+
+
+class LiveHub:
+    """The process's one listener, fanning what is new out to every open stream."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.subscribers: set[Subscriber] = set()
+        self.position = 0
+        self.ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._reads: LiveReads | None = None
+
+    def start(self) -> None:
+        """Start listening (once; on the first stream)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def reads(self) -> LiveReads:
+        """The hub's reads, once it listens."""
+        self.start()
+        await asyncio.wait_for(self.ready.wait(), STATEMENT_TIMEOUT_MS / 1000)
+        assert self._reads is not None
+        return self._reads
+
+    async def _connect(self) -> psycopg.AsyncConnection[dict[str, Any]]:
+        return await psycopg.AsyncConnection.connect(
+            self.database_url,
+            autocommit=True,
+            row_factory=dict_row,
+            connect_timeout=5,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        )
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.ready.clear()
+                log.warning("live streams: lost the database (%s); again in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _listen(self) -> None:
+        async with await self._connect() as listener, await self._connect() as conn:
+            await listener.execute(f"LISTEN {LIVE_CHANNEL}")
+            await listener.execute(f"LISTEN {PRESENCE_CHANNEL}")
+            self._reads = LiveReads(conn)
+            if not self.ready.is_set():
+                self.position = max(self.position, await self._reads.position())
+            self.ready.set()
+            while True:
+                presence: list[dict[str, Any]] = []
+                async for notify in listener.notifies(timeout=LOOK_EVERY, stop_after=100):
+                    if notify.channel == PRESENCE_CHANNEL:
+                        presence.append(json.loads(notify.payload))
+                for payload in presence:
+                    self._presence(payload)
+                await self._catch_up(self._reads)
+
+    async def _catch_up(self, reads: LiveReads) -> None:
+        reached = await reads.position()
+        if reached <= self.position:
+            return
+        if self.subscribers:
+            events = await reads.events(self.position, reached, self.subscribers)
+            for subscriber, found in events.items():
+                subscriber.offer(encode(found))
+        self.position = reached
+        for subscriber in self.subscribers:
+            subscriber.after = max(subscriber.after, reached)
+
+    def _presence(self, payload: dict[str, Any]) -> None:
+        viewers = set(payload.pop("viewers", []))
+        event = encode([LiveEvent(None, "presence", payload)])
+        for subscriber in self.subscribers:
+            actor = subscriber.actor
+            others = actor.account_id in viewers and actor.account_id != payload["account_id"]
+            if others and actor.role is not Role.USER:
+                subscriber.offer(event)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Until the client goes away (the request's own empty body is read on the way)."""
+    while (await receive())["type"] != "http.disconnect":
+        continue
+
+
+def token_of(scope: Scope) -> str:
+    """The bearer token of a stream request: the header, or ``?access_token=`` (this path
+    only: a browser's EventSource cannot send headers)."""
+    headers = dict(scope.get("headers", []))
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return str(token.strip())
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("access_token", [])
+    if len(tokens) == 1 and tokens[0]:
+        return str(tokens[0])
+    raise Unauthenticated("send Authorization: Bearer <token> (or ?access_token=)")
+
+
+def last_event_id(scope: Scope) -> int | None:
+    """The position a reconnecting EventSource says it saw last: its ``Last-Event-ID``
+    header, or ``?last_event_id=`` (a new EventSource cannot send the header)."""
+    raw = dict(scope.get("headers", [])).get(b"last-event-id", b"").decode("latin-1").strip()
+    if not raw:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        raw = (query.get("last_event_id") or [""])[0].strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+class LiveStreams:
+    """The ASGI handler of ``GET /api/v1/me/stream``."""
+
+    def __init__(self, database_url: str, jwt_secret: str) -> None:
+        self.hub = LiveHub(database_url)
+        self.jwt_secret = jwt_secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            actor = actor_from_token(token_of(scope), self.jwt_secret)
+        except Unauthenticated as error:
+            await send_problem(
+                send, 401, str(error), [(b"www-authenticate", b'Bearer realm="ticketing"')]
+            )
+            return
+        try:
+            reads = await self.hub.reads()
+        except (TimeoutError, AssertionError):
+            await send_problem(send, 503, "the database is unreachable", [(b"retry-after", b"5")])
+            return
+        hub = self.hub
+        seen = last_event_id(scope)
+        subscriber = Subscriber(actor, after=max(hub.position, seen or 0))
+        hub.subscribers.add(subscriber)
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-store"),
+                        (b"x-content-type-options", b"nosniff"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
+            await self._body(b"retry: 2000\n: connected\n\n", send)
+            if seen is not None and seen < subscriber.after:
+                since = Subscriber(actor, after=seen)
+                missed = await reads.events(seen, subscriber.after, [since])
+                for found in missed.values():
+                    await self._body(encode(found), send)
+            await self._relay(subscriber, receive, send)
+        finally:
+            hub.subscribers.discard(subscriber)
+
+    @staticmethod
+    async def _body(chunk: bytes, send: Send) -> None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def _relay(self, subscriber: Subscriber, receive: Receive, send: Send) -> None:
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await self._relay_until(subscriber, gone, send)
+        finally:
+            gone.cancel()
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _relay_until(
+        self, subscriber: Subscriber, gone: asyncio.Future[Any], send: Send
+    ) -> None:
+        while not gone.done():
+            getter = asyncio.ensure_future(subscriber.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, gone}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                if not gone.done():
+                    await self._body(b": keep-alive\n\n", send)
+                continue
+            chunk = getter.result()
+            if chunk is None:
+                return  # fell too far behind: the client reconnects and catches up
+            await self._body(chunk, send)

@@ -1,0 +1,195 @@
+"""Live streams (CONTRACT.md §6.3) from a real ``ticketing serve``: each caller receives what
+it may see and nothing else, and a reconnect with Last-Event-ID misses nothing."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+
+from application.bootstrap import build_app
+from application.config import Settings
+from application.database import eventsourcing_env
+from application.tokens import issue_token
+from projections.notifications import NotificationFollower, follow
+from projections.view import ReadModelView, TicketingEventLog
+from tests.e2e.dev_support import Served, call
+from tests.e2e.sse import Stream
+
+SECRET = "streams-secret-long-enough-for-hs256-0123456789abcdef"
+ADMIN = "stream-admin"
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, broker: str
+) -> Iterator[Served]:
+    env = {
+        "TICKETING_DATABASE_URL": database_url,
+        "TICKETING_JWT_SECRET": SECRET,
+        "TICKETING_KAFKA_BOOTSTRAP": broker,
+        "TICKETING_DEFAULT_ASSIGNEE": ADMIN,
+    }
+    server = Served(env, tmp_path_factory.mktemp("serve") / "serve.log", "--workers", "2")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def deriving(database_url: str) -> Iterator[None]:
+    """The notifications follower, as ``ticketing worker`` runs it."""
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    ReadModelView(event_log.datastore).create_table()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=follow, args=(NotificationFollower(event_log, ADMIN), stop), daemon=True
+    )
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
+    event_log.close()
+
+
+def token(sub: str, role: str = "user") -> str:
+    return issue_token(SECRET, sub, role, name=sub.title())
+
+
+@pytest.fixture
+def workspace(database_url: str, projecting: None) -> tuple[str, str, str]:
+    """(workspace, a member who submits, another member), memberships applied."""
+    app = build_app(Settings(database_url=database_url, default_assignee=ADMIN))
+    ws, submitter, member = (f"{name}-{uuid4().hex[:6]}" for name in ("ws", "sue", "mo"))
+    for account in (submitter, member):
+        app.platform.member_joined(ws, account, str(uuid4()))
+    view = ReadModelView(app.store.datastore)
+    assert view.wait_for(app.store.recorder.max_notification_id() or 0, 30)
+    app.store.close()
+    return ws, submitter, member
+
+
+def submit(served: Served, ws: str, submitter: str) -> dict[str, object]:
+    status, ticket = call(
+        f"{served.api}/workspaces/{ws}/tickets",
+        token(submitter),
+        {"type": "bug", "title": "Live", "description": "It moves"},
+    )
+    assert status == 201, ticket
+    return dict(ticket)
+
+
+def test_each_caller_receives_what_it_may_see_and_nobody_else_anything(
+    served: Served, deriving: None, workspace: tuple[str, str, str]
+) -> None:
+    ws, submitter, member = workspace
+    streams = {
+        "submitter": Stream(served.port, token(submitter)),
+        "member": Stream(served.port, token(member)),
+        "admin": Stream(served.port, token(ADMIN, "admin")),
+        "stranger": Stream(served.port, token(f"stranger-{uuid4().hex[:6]}")),
+        "handler": Stream(served.port, token(f"hank-{uuid4().hex[:6]}", "handler")),
+    }
+    try:
+        assert {name: stream.status for name, stream in streams.items()} == dict.fromkeys(
+            streams, 200
+        )
+        ticket = submit(served, ws, submitter)
+        ticket_id = str(ticket["id"])
+        admin = token(ADMIN, "admin")
+        assert call(f"{served.api}/tickets/{ticket_id}/accept", admin, {})[0] == 200
+        answer = {"body": "Found it"}
+        assert call(f"{served.api}/tickets/{ticket_id}/messages", admin, answer)[0] == 201
+
+        def reached_version(stream: Stream, version: int = 4) -> bool:
+            return any(
+                e["ticket_id"] == ticket_id and e["version"] == version for e in stream.of("ticket")
+            )
+
+        for name in ("submitter", "member", "admin"):
+            streams[name].wait_for(reached_version)
+        streams["submitter"].wait_for(lambda s: len(s.of("notification")) == 1)
+        [told] = streams["submitter"].of("notification")
+        assert (told["kind"], told["summary"], told["ticket_id"]) == (
+            "handler_replied",
+            "Found it",
+            ticket_id,
+        )
+        statuses = [
+            e["status"] for e in streams["member"].of("ticket") if e["ticket_id"] == ticket_id
+        ]
+        assert statuses == [
+            "waiting_for_assignment", "waiting_for_assignment", "waiting_for_feedback",
+            "feedback_provided",
+        ]  # fmt: skip
+        assert [e["kind"] for e in streams["admin"].of("notification")] == ["ticket_assigned"]
+        assert streams["member"].of("notification") == []
+        # the others had every chance: the admin's stream saw the last change already
+        for name in ("stranger", "handler"):
+            assert [e for e in streams[name].events if e.data.get("ticket_id") == ticket_id] == []
+    finally:
+        for stream in streams.values():
+            stream.close()
+
+
+def test_a_reconnect_with_last_event_id_misses_nothing_and_repeats_nothing(
+    served: Served, deriving: None, workspace: tuple[str, str, str]
+) -> None:
+    ws, submitter, _ = workspace
+    first = Stream(served.port, token(submitter))
+    ticket_id = str(submit(served, ws, submitter)["id"])
+    first.wait_for(lambda s: len(s.of("ticket")) == 2)  # submitted, acknowledged
+    first.close()
+    seen = first.last_id
+    admin = token(ADMIN, "admin")
+    assert call(f"{served.api}/tickets/{ticket_id}/accept", admin, {})[0] == 200
+    for n in range(3):
+        body = {"body": f"answer {n}"}
+        assert call(f"{served.api}/tickets/{ticket_id}/messages", admin, body)[0] == 201
+    again = Stream(served.port, token(submitter), last_event_id=seen)
+    try:
+        again.wait_for(lambda s: len(s.of("notification")) == 3)
+        versions = [e["version"] for e in again.of("ticket")]
+        assert versions == [3, 4, 5, 6]
+        assert [e["summary"] for e in again.of("notification")] == [f"answer {n}" for n in range(3)]
+    finally:
+        again.close()
+
+
+def test_staff_viewing_the_same_ticket_see_each_other_and_users_never_do(
+    served: Served, deriving: None, workspace: tuple[str, str, str]
+) -> None:
+    ws, submitter, _ = workspace
+    ticket_id = str(submit(served, ws, submitter)["id"])
+    lead, auditor = token(ADMIN, "admin"), token(f"aud-{uuid4().hex[:6]}", "auditor")
+    user_stream = Stream(served.port, token(submitter))
+    lead_stream = Stream(served.port, lead)
+    try:
+        path = f"{served.api}/tickets/{ticket_id}/presence"
+        assert call(path, lead, {"state": "viewing"})[0] == 200
+        status, answer = call(path, auditor, {"state": "replying"})
+        assert status == 200
+        assert answer["present"] == [
+            {"account_id": ADMIN, "name": ADMIN.title(), "state": "viewing"}
+        ]
+        lead_stream.wait_for(lambda s: len(s.of("presence")) == 1)
+        [seen] = lead_stream.of("presence")
+        assert seen["state"] == "replying"
+        assert seen["ticket_id"] == ticket_id
+        leave = urllib.request.Request(path, method="DELETE")  # noqa: S310 - loopback only
+        leave.add_header("Authorization", f"Bearer {auditor}")
+        with urllib.request.urlopen(leave, timeout=10) as answered:  # noqa: S310
+            assert answered.status == 200
+        lead_stream.wait_for(lambda s: len(s.of("presence")) == 2)
+        assert lead_stream.of("presence")[-1]["state"] == "left"
+        user_stream.wait_for(lambda s: len(s.of("ticket")) >= 2)
+        assert user_stream.of("presence") == []
+    finally:
+        user_stream.close()
+        lead_stream.close()
+
+
+def test_a_stream_without_a_valid_token_is_401(served: Served) -> None:
+    assert Stream(served.port, "not-a-token").status == 401
