@@ -156,25 +156,55 @@ class LiveReads:
                     )
                 ).fetchall()
                 members = {(row["account_id"], row["workspace_id"]) for row in rows}
-        changes = [TicketChange.from_row(row) for row in feed]
-        result: dict[Subscriber, list[LiveEvent]] = {}
-        for subscriber in subscribers:
-            actor = subscriber.actor
-            events = [
-                LiveEvent(change.position, "ticket", change.as_event())
-                for change in changes
-                if change.position > subscriber.after
-                and sees_change(actor, change, (actor.account_id, change.workspace_id) in members)
+        return _share(feed, notes, members, subscribers)
+
+
+def _share(
+    feed: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    members: set[tuple[str, str]],
+    subscribers: list[Subscriber],
+) -> dict[Subscriber, list[LiveEvent]]:
+    """Each subscriber's events: its own notifications, and the changes of the tickets its
+    caller may read (``sees_change``, asked of the candidates its role could see)."""
+    changes = [TicketChange.from_row(row) for row in feed]
+    by_workspace: dict[str, list[TicketChange]] = {}
+    by_assignee: dict[str | None, list[TicketChange]] = {}
+    for change in changes:
+        by_workspace.setdefault(change.workspace_id, []).append(change)
+        by_assignee.setdefault(change.assignee_id, []).append(change)
+    notes_of: dict[str, list[dict[str, Any]]] = {}
+    for row in notes:
+        notes_of.setdefault(row["account_id"], []).append(row)
+    result: dict[Subscriber, list[LiveEvent]] = {}
+    for subscriber in subscribers:
+        actor = subscriber.actor
+        if actor.role is Role.USER:
+            candidates = [
+                change
+                for workspace, found in by_workspace.items()
+                if (actor.account_id, workspace) in members
+                for change in found
             ]
-            events += [
-                LiveEvent(row["position"], "notification", _notification(row))
-                for row in notes
-                if row["account_id"] == actor.account_id and row["position"] > subscriber.after
-            ]
-            events.sort(key=lambda event: event.position or 0)
-            if events:
-                result[subscriber] = events
-        return result
+        elif actor.role is Role.HANDLER:
+            candidates = by_assignee.get(actor.account_id, [])
+        else:
+            candidates = changes
+        events = [
+            LiveEvent(change.position, "ticket", change.as_event())
+            for change in candidates
+            if change.position > subscriber.after
+            and sees_change(actor, change, (actor.account_id, change.workspace_id) in members)
+        ]
+        events += [
+            LiveEvent(row["position"], "notification", _notification(row))
+            for row in notes_of.get(actor.account_id, [])
+            if row["position"] > subscriber.after
+        ]
+        events.sort(key=lambda event: event.position or 0)
+        if events:
+            result[subscriber] = events
+    return result
 
 
 def _notification(row: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +220,9 @@ class LiveHub:
         self.subscribers: set[Subscriber] = set()
         self.position = 0
         self.ready = asyncio.Event()
+        # catching up and registering take turns: a stream registered while the hub reads
+        # would otherwise be moved past what that read delivers to the others only
+        self.turn = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._reads: LiveReads | None = None
 
@@ -244,17 +277,24 @@ class LiveHub:
                     self._presence(payload)
                 await self._catch_up(self._reads)
 
+    async def register(self, subscriber: Subscriber) -> None:
+        """Add a stream; it receives what lies after ``max(its after, the hub's position)``."""
+        async with self.turn:
+            subscriber.after = max(subscriber.after, self.position)
+            self.subscribers.add(subscriber)
+
     async def _catch_up(self, reads: LiveReads) -> None:
-        reached = await reads.position()
-        if reached <= self.position:
-            return
-        if self.subscribers:
-            events = await reads.events(self.position, reached, self.subscribers)
-            for subscriber, found in events.items():
-                subscriber.offer(encode(found))
-        self.position = reached
-        for subscriber in self.subscribers:
-            subscriber.after = max(subscriber.after, reached)
+        async with self.turn:
+            reached = await reads.position()
+            if reached <= self.position:
+                return
+            if self.subscribers:
+                events = await reads.events(self.position, reached, self.subscribers)
+                for subscriber, found in events.items():
+                    subscriber.offer(encode(found))
+            self.position = reached
+            for subscriber in self.subscribers:
+                subscriber.after = max(subscriber.after, reached)
 
     def _presence(self, payload: dict[str, Any]) -> None:
         viewers = set(payload.pop("viewers", []))
@@ -318,8 +358,8 @@ class LiveStreams:
             return
         hub = self.hub
         seen = last_event_id(scope)
-        subscriber = Subscriber(actor, after=max(hub.position, seen or 0))
-        hub.subscribers.add(subscriber)
+        subscriber = Subscriber(actor, after=seen or 0)
+        await hub.register(subscriber)
         try:
             await send(
                 {

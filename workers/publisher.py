@@ -30,6 +30,7 @@ from application.plumbing import WorkerPlumbing
 from application.tickets import TicketingApp
 from application.verifications import EMAIL_CHANNEL
 from projections.inbox import Inbox
+from projections.view import ReadModelView
 from workers.backoff import Backoff
 from workers.kafka_clients import make_producer
 
@@ -131,6 +132,7 @@ class NotificationPublisher:
     the inbox only. Its position is a store position, like the ticket event publisher's."""
 
     def __init__(self, app: TicketingApp, settings: Settings) -> None:
+        self.app = app
         self.plumbing = WorkerPlumbing(app.store)
         self.inbox = Inbox(app.store.datastore)
         self.topic = settings.topic_notifications
@@ -138,7 +140,10 @@ class NotificationPublisher:
         self.settings = settings
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set."""
+        """Publish until ``stop`` is set (making the notifications' tables first, if this
+        worker starts before anything else has)."""
+        store = self.app.store
+        ReadModelView(store.datastore, service_level=store.service_level).create_table()
         relay(self.publish_batch, self.settings, stop)
 
     def publish_batch(self, producer: KafkaProducer) -> int:

@@ -35,11 +35,14 @@ def reply(page: Page, text: str) -> None:
 def test_each_side_sees_the_others_answer_without_a_reload_and_keeps_its_draft(
     open_page: Opener, console: Console
 ) -> None:
-    user = someone("ava")
+    user, sam = someone("ava"), someone("sam")
     ticket, admin = accepted_ticket(console, user)
+    console.register_handler(sam, "Sam Support")
+    forwarded = {"handler_id": sam}
+    assert console.api("POST", f"/tickets/{ticket['id']}/forward", admin, forwarded)[0] == 200
     path = f"/tickets/{ticket['id']}"
     customer = open_page(console.token(user, name="Ava Martin"), path)
-    handler = open_page(admin, path)
+    handler = open_page(console.token(sam, "handler", name="Sam Support"), path)
     expect(customer.get_by_role("heading", level=1)).to_contain_text(str(ticket["title"]))
     expect(handler.get_by_role("heading", level=1)).to_contain_text(str(ticket["title"]))
     customer.get_by_label("Message").fill("Half a thought that must")
@@ -62,6 +65,7 @@ def test_each_side_sees_the_others_answer_without_a_reload_and_keeps_its_draft(
         )
     ).to_be_visible(timeout=LIVE_MS)
     expect(handler.locator(".facts")).to_contain_text("Waiting for Feedback", timeout=LIVE_MS)
+    # the forward, then the customer's answer
     expect(bell(handler)).to_have_accessible_name("Notifications, 2 unread", timeout=LIVE_MS)
 
 

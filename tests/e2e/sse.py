@@ -3,8 +3,10 @@ arrives, with the id of each position as the browser's EventSource would track i
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -76,7 +78,10 @@ class Stream:
             time.sleep(0.05)
 
     def close(self) -> None:
-        """Drop the connection."""
+        """Drop the connection (a shutdown wakes the reader blocked on it)."""
         if self._conn.sock is not None:
-            self._conn.sock.close()
+            with contextlib.suppress(OSError):
+                self._conn.sock.shutdown(socket.SHUT_RDWR)
+        if self._thread.is_alive():
+            self._thread.join(10)
         self._conn.close()

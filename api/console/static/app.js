@@ -54,6 +54,14 @@ function renderTopbar() {
   );
 }
 
+/** A new element for the next view: one that was left and still finishes loading renders
+ * into its own element, no longer in the page, instead of over its successor. */
+function freshView() {
+  const view = h("div", { class: "view" });
+  main.replaceChildren(view);
+  return view;
+}
+
 function signOut(reason) {
   leaveView();
   stopLive();
@@ -62,20 +70,20 @@ function signOut(reason) {
   bell = null;
   history.replaceState(null, "", "/");
   renderTopbar();
-  renderSignIn(main, { reason, onToken: start });
+  renderSignIn(freshView(), { reason, onToken: start });
 }
 
 async function route() {
   leaveView();
   renderTopbar();
   const path = location.pathname;
-  main.replaceChildren();
+  const view = freshView();
   const ticket = /^\/tickets\/([^/]+)\/?$/.exec(path);
-  if (ticket) return renderDetails(main, { me, ticketId: decodeURIComponent(ticket[1]) });
-  if (path === "/handler") return renderQueues(main, { me });
-  if (path === "/admin/handlers") return renderHandlers(main, { me });
-  if (path === "/settings/notifications") return renderNotificationSettings(main);
-  return renderManagement(main, { me });
+  if (ticket) return renderDetails(view, { me, ticketId: decodeURIComponent(ticket[1]) });
+  if (path === "/handler") return renderQueues(view, { me });
+  if (path === "/admin/handlers") return renderHandlers(view, { me });
+  if (path === "/settings/notifications") return renderNotificationSettings(view, { me });
+  return renderManagement(view, { me });
 }
 
 async function start() {

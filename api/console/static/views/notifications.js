@@ -122,7 +122,10 @@ export function notificationsButton() {
   return h("div", { class: "bell-wrap" }, button, panel);
 }
 
-export async function renderNotificationSettings(main) {
+// what each side can be told (CONTRACT.md §6.1): the customer's kinds, and support's
+const FOR_USERS = ["handler_replied", "ticket_closed", "closing_soon", "rating_requested"];
+
+export async function renderNotificationSettings(main, { me }) {
   const alert = alertBox();
   const saved = h("p", { role: "status", class: "muted" });
   main.replaceChildren(h("h1", {}, "Notification settings"), h("p", { class: "loading", role: "status" }, "Loading…"));
@@ -131,10 +134,11 @@ export async function renderNotificationSettings(main) {
     kinds = (await get("/me/notification-preferences")).kinds;
   } catch (error) {
     main.replaceChildren(h("h1", {}, "Notification settings"), alert);
-    alert.show(error, {}, () => renderNotificationSettings(main));
+    alert.show(error, {}, () => renderNotificationSettings(main, { me }));
     return;
   }
-  const boxes = Object.keys(KIND_NAMES).map((kind) =>
+  const shown = Object.keys(KIND_NAMES).filter((kind) => (me.role === "user") === FOR_USERS.includes(kind));
+  const boxes = shown.map((kind) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", name: kind, checked: kinds[kind] !== false }), ` ${KIND_NAMES[kind]}`));
   const form = h("form", { class: "card settings", onsubmit: async (event) => {
     event.preventDefault();
