@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 STREAM_PATH = "/api/v1/me/stream"
 KEEPALIVE = 15.0  # seconds between comments on a quiet stream (§6.3: at least every 15 s)
 LOOK_EVERY = 1.0  # seconds the hub waits for a NOTIFY before it looks anyway
+GATHER = 0.05  # seconds a woken hub waits for more commits to read them together
 QUEUE_LIMIT = 1_000  # events waiting for a slow reader; beyond, its stream is closed
 STATEMENT_TIMEOUT_MS = 5_000
+HUB_NAME = "ticketing live hub"
 NOTIFICATION_FIELDS = (
     "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
     "title", "summary", "occurred_at", "url", "read_at",
@@ -63,27 +65,36 @@ def _json(value: object) -> str:
     return json.dumps(value, default=default, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class LiveEvent:
-    """One event of a stream: at a store position (None: presence, which has none)."""
+    """One event of a stream: at a store position (None: presence, which has none). One
+    object serves every stream it goes to, so its text is made once."""
 
     position: int | None
     name: str
     data: dict[str, Any]
+    _text: bytes | None = None
+
+    @property
+    def text(self) -> bytes:
+        """``event:`` and ``data:`` lines (the id and the blank line are the stream's)."""
+        if self._text is None:
+            self._text = f"event: {self.name}\ndata: {_json(self.data)}\n".encode()
+        return self._text
 
 
 def encode(events: list[LiveEvent]) -> bytes:
     """The events as SSE, the id on the last event of each position only."""
-    lines: list[str] = []
+    parts: list[bytes] = []
     for index, event in enumerate(events):
-        lines.append(f"event: {event.name}\ndata: {_json(event.data)}\n")
+        parts.append(event.text)
         following = events[index + 1] if index + 1 < len(events) else None
         if event.position is not None and (
             following is None or following.position != event.position
         ):
-            lines.append(f"id: {event.position}\n")
-        lines.append("\n")
-    return "".join(lines).encode()
+            parts.append(b"id: %d\n" % event.position)
+        parts.append(b"\n")
+    return b"".join(parts)
 
 
 @dataclass(eq=False)
@@ -106,6 +117,38 @@ class Subscriber:
             self.queue.put_nowait(None)
 
 
+class Audience:
+    """The open streams of a process, indexed so that a batch costs what it delivers: by
+    account, and the streams of callers who read every ticket (admins, auditors)."""
+
+    def __init__(self, subscribers: Iterable[Subscriber] = ()) -> None:
+        self.by_account: dict[str, set[Subscriber]] = {}
+        self.everything: set[Subscriber] = set()
+        for subscriber in subscribers:
+            self.add(subscriber)
+
+    def add(self, subscriber: Subscriber) -> None:
+        """Index a stream."""
+        self.by_account.setdefault(subscriber.actor.account_id, set()).add(subscriber)
+        if subscriber.actor.role in (Role.ADMIN, Role.AUDITOR):
+            self.everything.add(subscriber)
+
+    def discard(self, subscriber: Subscriber) -> None:
+        """Forget a stream."""
+        streams = self.by_account.get(subscriber.actor.account_id, set())
+        streams.discard(subscriber)
+        if not streams:
+            self.by_account.pop(subscriber.actor.account_id, None)
+        self.everything.discard(subscriber)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_account)
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        for streams in self.by_account.values():
+            yield from streams
+
+
 class LiveReads:
     """The queries a hub runs on its own connection, for all its streams at once."""
 
@@ -122,11 +165,11 @@ class LiveReads:
         return 0 if row is None else int(row["position"])
 
     async def events(
-        self, after: int, upto: int, subscribers: Iterable[Subscriber]
+        self, after: int, upto: int, audience: Audience
     ) -> dict[Subscriber, list[LiveEvent]]:
-        """What each subscriber may see of the positions ``(after, upto]``."""
-        subscribers = list(subscribers)
-        accounts = sorted({s.actor.account_id for s in subscribers})
+        """What each subscriber may see of the positions ``(after, upto]``. The queries name
+        positions and workspaces, not the (many) accounts connected: what is read is filtered
+        here."""
         async with self.lock:
             feed = await (
                 await self.conn.execute(
@@ -139,71 +182,69 @@ class LiveReads:
             notes = await (
                 await self.conn.execute(
                     f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "  # noqa: S608 - fixed text
-                    "WHERE position > %s AND position <= %s AND account_id = ANY(%s) "
-                    "ORDER BY position, notification_id",
-                    (after, upto, accounts),
+                    "WHERE position > %s AND position <= %s ORDER BY position, notification_id",
+                    (after, upto),
                 )
             ).fetchall()
-            users = sorted({s.actor.account_id for s in subscribers if s.actor.role is Role.USER})
             workspaces = sorted({row["workspace_id"] for row in feed})
             members: set[tuple[str, str]] = set()
-            if users and workspaces:
+            if workspaces:
                 rows = await (
                     await self.conn.execute(
                         "SELECT account_id, workspace_id FROM memberships "
-                        "WHERE account_id = ANY(%s) AND workspace_id = ANY(%s)",
-                        (users, workspaces),
+                        "WHERE workspace_id = ANY(%s)",
+                        (workspaces,),
                     )
                 ).fetchall()
-                members = {(row["account_id"], row["workspace_id"]) for row in rows}
-        return _share(feed, notes, members, subscribers)
+                members = {
+                    (row["account_id"], row["workspace_id"])
+                    for row in rows
+                    if row["account_id"] in audience.by_account
+                }
+        return _share(feed, notes, members, audience)
 
 
 def _share(
     feed: list[dict[str, Any]],
     notes: list[dict[str, Any]],
     members: set[tuple[str, str]],
-    subscribers: list[Subscriber],
+    audience: Audience,
 ) -> dict[Subscriber, list[LiveEvent]]:
     """Each subscriber's events: its own notifications, and the changes of the tickets its
-    caller may read (``sees_change``, asked of the candidates its role could see)."""
-    changes = [TicketChange.from_row(row) for row in feed]
-    by_workspace: dict[str, list[TicketChange]] = {}
-    by_assignee: dict[str | None, list[TicketChange]] = {}
-    for change in changes:
-        by_workspace.setdefault(change.workspace_id, []).append(change)
-        by_assignee.setdefault(change.assignee_id, []).append(change)
-    notes_of: dict[str, list[dict[str, Any]]] = {}
-    for row in notes:
-        notes_of.setdefault(row["account_id"], []).append(row)
+    caller may read (``sees_change``, asked of the streams each change could concern: the
+    admins' and auditors', its assignee's, its workspace's members'). Of the changes one read
+    finds for a ticket, only the latest goes out: it says all that the earlier ones would."""
+    members_of: dict[str, list[str]] = {}
+    for account, workspace in members:
+        members_of.setdefault(workspace, []).append(account)
     result: dict[Subscriber, list[LiveEvent]] = {}
-    for subscriber in subscribers:
-        actor = subscriber.actor
-        if actor.role is Role.USER:
-            candidates = [
-                change
-                for workspace, found in by_workspace.items()
-                if (actor.account_id, workspace) in members
-                for change in found
-            ]
-        elif actor.role is Role.HANDLER:
-            candidates = by_assignee.get(actor.account_id, [])
-        else:
-            candidates = changes
-        events = [
-            LiveEvent(change.position, "ticket", change.as_event())
-            for change in candidates
-            if change.position > subscriber.after
-            and sees_change(actor, change, (actor.account_id, change.workspace_id) in members)
-        ]
-        events += [
-            LiveEvent(row["position"], "notification", _notification(row))
-            for row in notes_of.get(actor.account_id, [])
-            if row["position"] > subscriber.after
-        ]
+
+    def give(subscriber: Subscriber, event: LiveEvent) -> None:
+        if (event.position or 0) > subscriber.after:
+            result.setdefault(subscriber, []).append(event)
+
+    latest = {row["ticket_id"]: row for row in feed}  # a later change tells of the earlier
+    for row in sorted(latest.values(), key=lambda row: int(row["position"])):
+        change = TicketChange.from_row(row)
+        event = LiveEvent(change.position, "ticket", change.as_event())
+        accounts = {change.assignee_id or "", *members_of.get(change.workspace_id, ())}
+        concerned = audience.everything.union(
+            *(
+                audience.by_account[account]
+                for account in accounts
+                if account in audience.by_account
+            )
+        )
+        for subscriber in concerned:
+            actor = subscriber.actor
+            if sees_change(actor, change, (actor.account_id, change.workspace_id) in members):
+                give(subscriber, event)
+    for row in notes:
+        told = LiveEvent(row["position"], "notification", _notification(row))
+        for subscriber in audience.by_account.get(row["account_id"], set()):
+            give(subscriber, told)
+    for events in result.values():
         events.sort(key=lambda event: event.position or 0)
-        if events:
-            result[subscriber] = events
     return result
 
 
@@ -217,19 +258,29 @@ class LiveHub:
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
-        self.subscribers: set[Subscriber] = set()
+        self.audience = Audience()
         self.position = 0
         self.ready = asyncio.Event()
         # catching up and registering take turns: a stream registered while the hub reads
         # would otherwise be moved past what that read delivers to the others only
         self.turn = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._reads: LiveReads | None = None
 
     def start(self) -> None:
-        """Start listening (once; on the first stream)."""
+        """Start listening, and the comments that keep quiet streams open (once; on the
+        first stream)."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            loop = asyncio.get_running_loop()
+            self._task = loop.create_task(self._run())
+            self._beat = loop.create_task(self._keep_alive())
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE)
+            for subscriber in self.audience:
+                subscriber.offer(b": keep-alive\n\n")
 
     async def reads(self) -> LiveReads:
         """The hub's reads, once it listens."""
@@ -244,6 +295,7 @@ class LiveHub:
             autocommit=True,
             row_factory=dict_row,
             connect_timeout=5,
+            application_name=HUB_NAME,  # named, so an operator (or a test) can find it
             options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         )
 
@@ -265,45 +317,47 @@ class LiveHub:
             await listener.execute(f"LISTEN {LIVE_CHANNEL}")
             await listener.execute(f"LISTEN {PRESENCE_CHANNEL}")
             self._reads = LiveReads(conn)
-            if not self.ready.is_set():
-                self.position = max(self.position, await self._reads.position())
+            if self.position == 0:  # first start: from now on; after a lost connection, from
+                self.position = await self._reads.position()  # where it was, missing nothing
             self.ready.set()
             while True:
-                presence: list[dict[str, Any]] = []
-                async for notify in listener.notifies(timeout=LOOK_EVERY, stop_after=100):
+                told = [n async for n in listener.notifies(timeout=LOOK_EVERY, stop_after=1)]
+                if told:  # let the follower's next commits join this read
+                    await asyncio.sleep(GATHER)
+                    told += [n async for n in listener.notifies(timeout=GATHER / 10)]
+                for notify in told:
                     if notify.channel == PRESENCE_CHANNEL:
-                        presence.append(json.loads(notify.payload))
-                for payload in presence:
-                    self._presence(payload)
+                        self._presence(json.loads(notify.payload))
                 await self._catch_up(self._reads)
 
     async def register(self, subscriber: Subscriber) -> None:
         """Add a stream; it receives what lies after ``max(its after, the hub's position)``."""
         async with self.turn:
             subscriber.after = max(subscriber.after, self.position)
-            self.subscribers.add(subscriber)
+            self.audience.add(subscriber)
 
     async def _catch_up(self, reads: LiveReads) -> None:
         async with self.turn:
             reached = await reads.position()
             if reached <= self.position:
                 return
-            if self.subscribers:
-                events = await reads.events(self.position, reached, self.subscribers)
+            if self.audience:
+                events = await reads.events(self.position, reached, self.audience)
+                encoded: dict[tuple[int, ...], bytes] = {}  # the same events, the same text
                 for subscriber, found in events.items():
-                    subscriber.offer(encode(found))
+                    key = tuple(id(event) for event in found)
+                    if key not in encoded:
+                        encoded[key] = encode(found)
+                    subscriber.offer(encoded[key])
             self.position = reached
-            for subscriber in self.subscribers:
-                subscriber.after = max(subscriber.after, reached)
 
     def _presence(self, payload: dict[str, Any]) -> None:
         viewers = set(payload.pop("viewers", []))
         event = encode([LiveEvent(None, "presence", payload)])
-        for subscriber in self.subscribers:
-            actor = subscriber.actor
-            others = actor.account_id in viewers and actor.account_id != payload["account_id"]
-            if others and actor.role is not Role.USER:
-                subscriber.offer(event)
+        for account in viewers - {payload["account_id"]}:
+            for subscriber in self.audience.by_account.get(account, set()):
+                if subscriber.actor.role is not Role.USER:
+                    subscriber.offer(event)
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -376,40 +430,28 @@ class LiveStreams:
             await self._body(b"retry: 2000\n: connected\n\n", send)
             if seen is not None and seen < subscriber.after:
                 since = Subscriber(actor, after=seen)
-                missed = await reads.events(seen, subscriber.after, [since])
+                missed = await reads.events(seen, subscriber.after, Audience([since]))
                 for found in missed.values():
                     await self._body(encode(found), send)
             await self._relay(subscriber, receive, send)
         finally:
-            hub.subscribers.discard(subscriber)
+            hub.audience.discard(subscriber)
 
     @staticmethod
     async def _body(chunk: bytes, send: Send) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _relay(self, subscriber: Subscriber, receive: Receive, send: Send) -> None:
-        gone = asyncio.ensure_future(_disconnected(receive))
+        async def until_gone() -> None:
+            await _disconnected(receive)
+            subscriber.offer(None)
+
+        gone = asyncio.ensure_future(until_gone())
         try:
-            await self._relay_until(subscriber, gone, send)
+            # None: the client went away, or fell too far behind (it reconnects and catches up)
+            while (chunk := await subscriber.queue.get()) is not None:
+                await self._body(chunk, send)
         finally:
             gone.cancel()
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _relay_until(
-        self, subscriber: Subscriber, gone: asyncio.Future[Any], send: Send
-    ) -> None:
-        while not gone.done():
-            getter = asyncio.ensure_future(subscriber.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, gone}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-                if not gone.done():
-                    await self._body(b": keep-alive\n\n", send)
-                continue
-            chunk = getter.result()
-            if chunk is None:
-                return  # fell too far behind: the client reconnects and catches up
-            await self._body(chunk, send)
