@@ -24,7 +24,6 @@ from projections.view import ReadModelView, TicketingEventLog
 from tests.conftest import ROOT, START
 from tests.integration.conftest import (
     ADMIN,
-    HANDLER,
     AppFactory,
     caught_up,
     run_together,
@@ -89,21 +88,22 @@ def test_a_forward_tells_the_new_assignee_and_a_breach_tells_every_admin(
     app: TicketingApp, clock: SettableClock, follower: NotificationFollower
 ) -> None:
     clock.set(LATER)
-    app.handlers.register_handler(ADMIN, HANDLER.account_id, "Hank", ["support"], True)
-    app.handlers.register_handler(ADMIN, "lead", "Lead", ["admin"], True)
+    hank, lead = f"hank-{uuid4().hex[:6]}", f"lead-{uuid4().hex[:6]}"
+    app.handlers.register_handler(ADMIN, hank, "Hank", ["support"], True)
+    app.handlers.register_handler(ADMIN, lead, "Lead", ["admin"], True)
     alice = user()
     ticket_id = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
-    app.forward(ADMIN, ticket_id, HANDLER.account_id)
+    app.forward(ADMIN, ticket_id, hank)
     clock.advance(timedelta(days=10))
     breaches = app.housekeeping.record_sla_breaches(UUID(ticket_id))
     assert breaches == ["first_response", "resolution"]
     follower.catch_up()
     kinds = told(app, ticket_id)
-    assert (ticket_id, HANDLER.account_id, "ticket_assigned") in kinds
+    assert (ticket_id, hank, "ticket_assigned") in kinds
     roster = app.handlers.roster(read_only=True).handlers
     admins = {who for who, entry in roster.items() if entry["active"] and "admin" in entry["roles"]}
     breached = {recipient for _, recipient, kind in kinds if kind == "sla_breached"}
-    assert breached == {HANDLER.account_id, ADMIN.account_id, "lead", *admins}
+    assert breached == {hank, ADMIN.account_id, lead, *admins}
     count = len([kind for kind in kinds if kind[2] == "sla_breached"])
     assert count == len(breached) * len(breaches)
 
