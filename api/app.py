@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from api import (
     attachments,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/v1"
 REQUEST_DEADLINE = 4.5  # seconds a request may wait on the database; then 503, within 5 s
 PUBLIC_PATHS = (f"{API_PREFIX}/ticket-types", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs")
+SERVICE_PATHS = ("/healthz", "/readyz", "/metrics")
 JSON_BODY_LIMIT = 1024 * 1024
 
 
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
         MAX_CONTENT_LENGTH=JSON_BODY_LIMIT,
         JWT_SECRET=settings.jwt_secret,
+        METRICS_PORT=settings.metrics_bind.rpartition(":")[2] if settings.metrics_bind else None,
         KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
     )
     app.config.update(config)
@@ -124,6 +126,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Before body parsing, so a caller without a valid token learns that first (401).
         if request.path.startswith(API_PREFIX) and not request.path.startswith(PUBLIC_PATHS):
             current_actor()
+
+    @app.after_request
+    def answer_headers(response: Response) -> Response:
+        # CONTRACT.md §2.0: no answer is sniffed into another type or kept by a cache; a
+        # download (an attachment) sets its own, private, caching
+        if request.path.startswith(API_PREFIX) or request.path in SERVICE_PATHS:
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.path.startswith(f"{API_PREFIX}/docs"):
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
 
     guard_requests(app, api)
     return app

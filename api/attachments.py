@@ -54,4 +54,6 @@ def download(attachment_id: str) -> Response:
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # an attachment never changes (its ETag is its digest): the caller's browser may keep it
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response

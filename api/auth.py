@@ -9,6 +9,8 @@ characters, no white space), ``role`` one of the four, ``name`` text, ``exp``, `
 
 from __future__ import annotations
 
+import time
+
 import jwt
 from flask import current_app, g, request
 
@@ -18,6 +20,7 @@ from domain.content import identifier_fault, text_fault
 
 CALLER_ROLES = frozenset({Role.USER, Role.HANDLER, Role.ADMIN, Role.AUDITOR})
 NAME_MAX = 200
+MAX_LIFETIME = 24 * 3600  # seconds from iat (or now) to exp (CONTRACT.md §2.0)
 
 
 class Unauthenticated(Exception):
@@ -46,6 +49,9 @@ def actor_from_token(token: str, secret: str) -> Actor:
         value = claims.get(time_claim, 0)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Unauthenticated(f"the token's {time_claim} must be a NumericDate number")
+    issued = claims.get("iat", time.time())
+    if claims["exp"] - issued > MAX_LIFETIME:
+        raise Unauthenticated("the token lives too long: exp at most 24 h after iat (or now)")
     return Actor(account_id=sub, role=Role(role), name=name)
 
 

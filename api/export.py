@@ -1,7 +1,10 @@
 """Ticket exports (CSV and XLSX), safe to open in a spreadsheet.
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
-taken for a formula by spreadsheet programs (CSV injection), so it is prefixed with ``'``.
+taken for a formula by spreadsheet programs (CSV injection), so it is prefixed with ``'``; so is
+every such start after a ``,``, ``;`` or tab inside a cell, because a spreadsheet that splits
+on another separator than the file's would make it a cell of its own (OWASP's CSV injection
+guidance). Every CSV field is quoted.
 Characters a workbook cannot hold (control characters but tab, line feed and carriage return,
 found only in text older than the text rules) are replaced by U+FFFD. In a workbook, a carriage
 return is written as OOXML's ``_x000D_`` escape (XML would read a literal one as a line feed),
@@ -27,21 +30,25 @@ COLUMNS = (
     "submitter_id", "submitter_name", "assignee_id", "assignee_name", "submitted_at", "updated_at",
 )  # fmt: skip
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FRAGMENT_FORMULA = re.compile(r"([,;\t])(?=[=+\-@\t\r])")
 _SPOOL_LIMIT = 8 * 1024 * 1024
 _OOXML_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|\r")
 
 
-def safe_cell(value: Any) -> Any:
-    """A cell value no spreadsheet will evaluate, and every format can hold."""
+def safe_cell(value: Any, *, split: bool = False) -> Any:
+    """A cell value no spreadsheet will evaluate, and every format can hold (``split``: a CSV
+    cell, which a reader may split on another separator)."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, str):
         value = UNSTORABLE.sub(REPLACEMENT, value)
+        if split:
+            value = _FRAGMENT_FORMULA.sub(r"\1'", value)
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
     return "" if value is None else value
 
 
-def export_row(summary: dict[str, Any]) -> list[Any]:
+def export_row(summary: dict[str, Any], *, split: bool = False) -> list[Any]:
     """One ticket summary as a row of COLUMNS."""
     assignee = summary["assignee"] or {}
     flat = {
@@ -51,16 +58,16 @@ def export_row(summary: dict[str, Any]) -> list[Any]:
         "assignee_id": assignee.get("account_id"),
         "assignee_name": assignee.get("name"),
     }
-    return [safe_cell(flat[column]) for column in COLUMNS]
+    return [safe_cell(flat[column], split=split) for column in COLUMNS]
 
 
 def csv_chunks(summaries: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The CSV text, header first, one chunk per row (streamed as it is read)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for summary in summaries:
-        writer.writerow(export_row(summary))
+        writer.writerow(export_row(summary, split=True))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -12,14 +12,17 @@ import socket
 import time
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.auth import current_actor
 from api.http import ticketing
 from api.problems import problem
 from application.database import deadline
+from domain.actors import Role
+from domain.errors import NotAllowed
 from projections.health import ProjectionHealth, read_health
 from projections.view import ReadModelView
 
@@ -120,7 +123,13 @@ class _ProjectionMetrics(Collector):
 
 @blp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus metrics of this process, and of the read models it serves."""
+    """Prometheus metrics of this process, and of the read models it serves: for a bearer
+    token of an admin or an auditor, or to anyone on the metrics port, if one is configured
+    (``TICKETING_METRICS_BIND``: a port a scraper reaches and the public does not)."""
+    metrics_port = current_app.config.get("METRICS_PORT")
+    on_metrics_port = metrics_port and request.environ.get("SERVER_PORT") == str(metrics_port)
+    if not on_metrics_port and current_actor().role not in (Role.ADMIN, Role.AUDITOR):
+        raise NotAllowed("the metrics are for admins, auditors and the metrics port")
     body = generate_latest()
     try:
         with deadline(DATABASE_CHECK):

@@ -94,6 +94,8 @@ class Settings:
     aggregate_cache_size: int = 1000
     command_attempts: int = 20
     bind: str = "127.0.0.1:8000"
+    # where /metrics answers without a token (host:port, empty: nowhere), for a scraper
+    metrics_bind: str = ""
     web_workers: int = 2
     web_threads: int = 32
     web_connections: int = 4_000

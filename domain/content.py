@@ -12,6 +12,7 @@ surrogate (it has no UTF-8 form). Ids are 1 to 128 such characters without white
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,9 @@ def identifier_fault(value: object) -> str | None:
         return f"must be 1 to {ID_MAX} characters"
     if any(character.isspace() for character in value):
         return "must not contain white space"
+    if any(unicodedata.category(character) == "Cf" for character in value):
+        # U+202E and its kind change how the id is shown (x\u202eadmin reads as "xnimda")
+        return "must not contain Unicode format characters (such as U+202E)"
     return text_fault(value)
 
 

@@ -55,6 +55,7 @@ def serve(args: argparse.Namespace) -> int:
         "--limit-request-line", "8190",
         # no control socket: it lives at one fixed path per user, so two instances would collide
         "--no-control-socket",
+        *(["--bind", settings.metrics_bind] if settings.metrics_bind else []),
         "api.server:app",
     ]  # fmt: skip
     run()

@@ -62,7 +62,8 @@ def parse(value: bytes | None, types: dict[str, tuple[str, ...]]) -> Parsed:
     if not isinstance(event_id, str):
         return Poison("event_id must be a UUID string")
     try:
-        UUID(event_id)
+        # compared as UUIDs (CONTRACT.md §3): E, E in capitals and E without dashes are one
+        event_id = str(UUID(event_id))
     except ValueError:
         return Poison("event_id must be a UUID string")
     if kind not in types:

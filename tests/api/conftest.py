@@ -24,6 +24,11 @@ ADMIN_ID = "api-root"
 Auth = Callable[..., dict[str, str]]
 
 
+def auditor_headers() -> dict[str, str]:
+    """What a metrics scraper sends (CONTRACT.md §2.0: /metrics for admins and auditors)."""
+    return {"Authorization": f"Bearer {issue_token(SECRET, 'metrics-reader', 'auditor')}"}
+
+
 @pytest.fixture
 def api_settings(database_url: str, broker: str) -> Settings:
     return Settings(

@@ -15,7 +15,7 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
-from tests.api.conftest import ADMIN_ID, SECRET, Auth
+from tests.api.conftest import ADMIN_ID, SECRET, Auth, auditor_headers
 from workers.embedded_broker import free_port
 
 
@@ -79,7 +79,7 @@ def test_handler_administration(
 def test_service_endpoints(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     client.get("/api/v1/ticket-types")
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics", headers=auditor_headers()).get_data(as_text=True)
     assert (
         'ticketing_http_requests_total{endpoint="/api/v1/ticket-types",method="GET",status="200"}'
         in metrics
@@ -92,7 +92,7 @@ def test_command_metrics_count_outcomes(
 ) -> None:
     ticket = alices_ticket
     client.post(f"/api/v1/tickets/{ticket['id']}/close", headers=auth("alice"))
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics", headers=auditor_headers()).get_data(as_text=True)
     assert 'ticketing_commands_total{command="close",outcome="409"}' in metrics
     assert 'ticketing_commands_total{command="submit",outcome="ok"}' in metrics
 
@@ -179,7 +179,7 @@ def test_every_documented_error_is_problem_json(client: FlaskClient) -> None:
 def test_invented_methods_do_not_grow_the_metrics(client: FlaskClient) -> None:
     for n in range(20):
         client.open("/api/v1/ticket-types", method=f"BREW{n}")
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics", headers=auditor_headers()).get_data(as_text=True)
     assert "BREW" not in metrics
     assert 'method="OTHER"' in metrics
 

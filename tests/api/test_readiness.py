@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from application.config import Settings
 from projections import maintenance, summaries
-from tests.api.conftest import Auth, new_ticket
+from tests.api.conftest import Auth, auditor_headers, new_ticket
 from workers.maintenance import print_status, run_audit
 
 pytestmark = pytest.mark.usefixtures("projecting")
@@ -35,7 +35,7 @@ def ready(client: FlaskClient) -> tuple[int, dict[str, Any]]:
 def test_ready_once_the_read_models_are_current(client: FlaskClient) -> None:
     until(lambda: ready(client)[0] == 200)
     assert ready(client)[1]["checks"] == {"database": "ok", "broker": "ok", "read_models": "ok"}
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics", headers=auditor_headers()).get_data(as_text=True)
     assert 'ticketing_projection_lag_events{projection="read_models"}' in metrics
     assert 'ticketing_projection_stalled{projection="read_models"} 0.0' in metrics
 
@@ -64,7 +64,7 @@ def test_a_projection_that_fails_on_an_event_shows_everywhere_and_recovers(
     _status, body = ready(client)
     assert body["checks"]["read_models"] == "stalled"
     assert client.get("/healthz").status_code == 200, "the process itself is fine"
-    metrics = client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics", headers=auditor_headers()).get_data(as_text=True)
     assert 'ticketing_projection_stalled{projection="read_models"} 1.0' in metrics
     assert 'ticketing_projection_failures_total{projection="read_models"}' in metrics
 
