@@ -38,6 +38,16 @@ from domain.errors import NotAllowed
 
 log = logging.getLogger(__name__)
 WORKSPACE, ACCOUNT = "workspace", "account"
+
+
+def canonical_event_id(event_id: str) -> str:
+    """A platform event id in the one spelling it is compared in (lower case, dashes)."""
+    try:
+        return str(UUID(event_id))
+    except ValueError:
+        return event_id
+
+
 MIGRATION = "gates-from-events"
 DDL = (
     "CREATE TABLE IF NOT EXISTS ticket_owners (ticket_id uuid PRIMARY KEY, "
@@ -48,6 +58,13 @@ DDL = (
     "closed boolean NOT NULL DEFAULT false, PRIMARY KEY (kind, key))",
     "CREATE TABLE IF NOT EXISTS applied_platform_events (event_id text PRIMARY KEY, "
     "applied_at timestamptz NOT NULL DEFAULT now())",
+    # ids are compared as UUIDs (CONTRACT.md §3): one applied before in another spelling
+    # (capitals, no dashes, braces) is recorded in the canonical one too
+    "INSERT INTO applied_platform_events (event_id) SELECT substr(h, 1, 8) || '-' || "
+    "substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || "
+    "substr(h, 21, 12) FROM (SELECT translate(lower(replace(event_id, 'urn:uuid:', '')), "
+    "'-' || chr(123) || chr(125), '') AS h FROM applied_platform_events) AS spelt "
+    "WHERE h ~ '^[0-9a-f]+$' AND length(h) = 32 ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS ticketing_migrations (name text PRIMARY KEY, "
     "done_at timestamptz NOT NULL DEFAULT now())",
     # one statement, so that it travels in the insert's pipeline without a round trip of its
@@ -159,7 +176,7 @@ def migrate(curs: Cursor[DictRow], events_table: str) -> None:
             gate_kind = WORKSPACE if "workspace_id" in state else ACCOUNT
             names[row["originator_id"]] = (gate_kind, storable(str(state[f"{gate_kind}_id"])))
         elif "platform_event_id" in state:
-            applied.append((storable(str(state["platform_event_id"])),))
+            applied.append((canonical_event_id(storable(str(state["platform_event_id"]))),))
             if kind in ("Dissolved", "Cancelled"):
                 closing.append(row["originator_id"])
     curs.executemany("INSERT INTO ticket_owners VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", owners)

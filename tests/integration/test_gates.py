@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -175,3 +175,21 @@ def test_a_process_starting_beside_a_submission_in_flight_neither_waits_nor_dead
     starting.join(timeout=30)
     assert not held_up, "a new process waited for a submission in flight (DDL on its tables)"
     assert started
+
+
+def test_an_event_id_applied_in_another_spelling_counts_in_the_canonical_one(
+    app: TicketingApp,
+) -> None:
+    """Ids applied before ids were compared as UUIDs keep their effect exactly-once."""
+    from application import gates
+
+    spelt = str(uuid4()).upper().replace("-", "")
+    with app.store.datastore.transaction(commit=True) as curs:
+        curs.execute("INSERT INTO applied_platform_events (event_id) VALUES (%s)", (spelt,))
+        curs.execute(
+            "INSERT INTO applied_platform_events (event_id) VALUES ('sweep:not-a-uuid') "
+            "ON CONFLICT DO NOTHING"
+        )
+        for statement in gates.DDL:
+            curs.execute(statement)
+    assert app.store.ledger.was_applied(str(UUID(spelt)))
