@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from api.auth import current_actor
@@ -19,12 +20,14 @@ from api.schemas import (
 )
 from domain.actors import Role
 from domain.errors import NotAllowed
+from projections.candidates import assigned_to
 
 blp = Blueprint("handlers", __name__, url_prefix="/api/v1/admin", description="Support handlers")
 targets = Blueprint(
     "forward_targets", __name__, url_prefix="/api/v1", description="Where tickets can go"
 )
 STAFF = (Role.HANDLER, Role.ADMIN, Role.AUDITOR)
+CATCH_UP = 3.0  # seconds a deactivation waits for the read models to show every assignment
 
 
 def _entry(handlers: dict[str, dict[str, Any]], account_id: str) -> dict[str, Any]:
@@ -59,8 +62,15 @@ class HandlerByAccount(MethodView):
     @blp.arguments(HandlerChangeSchema)
     @blp.response(200, HandlerSchema)
     def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
-        """Change a handler's name, roles or whether it is active (admins)."""
+        """Change a handler's name, roles or whether it is active (admins). Deactivating a
+        handler forwards their tickets not yet closed to the default assignee."""
         roster = ticketing().handlers.update_handler(current_actor(), account_id, body)
+        if body.get("active") is False:
+            view = current_app.extensions["read_models"]
+            # what was assigned to them up to now (the worker's sweep catches a straggler)
+            view.wait_for(ticketing().store.recorder.max_notification_id() or 0, CATCH_UP)
+            for ticket_id, handler_id in assigned_to(view, [account_id]):
+                ticketing().housekeeping.reassign_from_inactive(ticket_id, handler_id)
         return _entry(roster.handlers, account_id)
 
 

@@ -171,7 +171,10 @@ class TicketCommands:
     ) -> CommandResult:
         """Handle a waiting ticket; the acceptor becomes its assignee."""
         return self._on_ticket(
-            actor, ticket_id, expected_version, lambda t, now: t.accept(actor, at=now)
+            actor,
+            ticket_id,
+            expected_version,
+            lambda t, now: t.accept(actor, at=now, name=self.handlers.name_of(actor)),
         )
 
     def forward(
@@ -187,7 +190,10 @@ class TicketCommands:
 
         def change(ticket: Ticket, now: datetime) -> None:
             roster = self.handlers.roster(read_only=True)
-            target = roster.active_handler(handler_id) if isinstance(handler_id, str) else None
+            default = self.store.default_assignee
+            target = (
+                roster.forward_target(handler_id, default) if isinstance(handler_id, str) else None
+            )
             ticket.forward(actor, target, at=now)
 
         return self._on_ticket(actor, ticket_id, expected_version, change)
@@ -269,6 +275,7 @@ class TicketCommands:
     ) -> CommandResult:
         def attempt() -> CommandResult:
             ticket = self.store.visible_ticket(actor, ticket_id)
+            self.handlers.check_active(actor)
             replay = self._replay(actor, idempotency)
             if replay is not None:
                 return replay

@@ -11,6 +11,7 @@ from application.results import CommandResult
 from application.store import TicketingStore
 from domain import inactivity
 from domain.due_warnings import DueWarnings
+from domain.handlers import ROSTER_ID, HandlerRoster
 from domain.notifications import Kind
 from domain.sla import FIRST_RESPONSE, PAUSED, RESOLUTION
 from domain.status import Status
@@ -61,6 +62,24 @@ class Housekeeping:
             ticket = self.store.get_ticket(ticket_id)
             ticket.close_for_inactivity(now=now)
             return CommandResult(ticket, self.store.commit(ticket))
+
+        return self.store.retrying(attempt)
+
+    def reassign_from_inactive(self, ticket_id: UUID, handler_id: str) -> bool:
+        """Forward a deactivated handler's ticket to the default assignee (by the system);
+        False if it is closed, no longer theirs, or they are active again."""
+
+        def attempt() -> bool:
+            ticket = self.store.get_ticket(ticket_id)
+            roster = self.store.find(HandlerRoster, ROSTER_ID, read_only=True)
+            if roster is None or not roster.is_deactivated(handler_id):
+                return False
+            default = self.store.default_assignee
+            to = {"account_id": default, "name": roster.name_of(default)}
+            if not ticket.reassign_from_inactive(handler_id, to, at=self.store.clock.now()):
+                return False
+            self.store.commit(ticket)
+            return True
 
         return self.store.retrying(attempt)
 

@@ -60,6 +60,17 @@ class HandlerAdministration:
         account_id = self.store.default_assignee
         return {"account_id": account_id, "name": self.roster(read_only=True).name_of(account_id)}
 
+    def check_active(self, actor: Actor) -> None:
+        """A deactivated handler's (or admin's) commands are refused (CONTRACT.md §1)."""
+        if actor.role in (Role.HANDLER, Role.ADMIN) and self.roster(read_only=True).is_deactivated(
+            actor.account_id
+        ):
+            raise NotAllowed("this handler account is deactivated")
+
+    def name_of(self, actor: Actor) -> str:
+        """How a staff member is named: as on the roster, else as in their token."""
+        return self.roster(read_only=True).name_of(actor.account_id) or actor.name
+
     @staticmethod
     def _require_admin(actor: Actor) -> None:
         if actor.role is not Role.ADMIN:

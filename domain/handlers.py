@@ -51,6 +51,18 @@ class HandlerRoster(CheapCopy, Aggregate):
             return None
         return {"account_id": account_id, "name": handler["name"]}
 
+    def is_deactivated(self, account_id: str) -> bool:
+        """Whether the account is on the roster and not active (its commands are refused)."""
+        handler = self.handlers.get(account_id)
+        return handler is not None and not handler["active"]
+
+    def forward_target(self, account_id: str, default_assignee: str) -> dict[str, Any] | None:
+        """``{account_id, name}`` of whom a ticket may be forwarded to: an active handler, or
+        the default assignee (an admin, whether or not on the roster); None otherwise."""
+        if account_id == default_assignee and not self.is_deactivated(account_id):
+            return {"account_id": account_id, "name": self.name_of(account_id)}
+        return self.active_handler(account_id)
+
     def name_of(self, account_id: str) -> str:
         """The display name of a handler, or empty if the account is not on the roster."""
         handler = self.handlers.get(account_id)

@@ -164,10 +164,11 @@ class Ticket(CheapCopy, Aggregate):
             actor=actor.as_record(), score=clean_score, comment=clean_comment, timestamp=at
         )
 
-    def accept(self, actor: Actor, *, at: datetime) -> None:
-        """Handle the ticket: the acceptor becomes its assignee."""
+    def accept(self, actor: Actor, *, at: datetime, name: str = "") -> None:
+        """Handle the ticket: the acceptor becomes its assignee (``name``: as the roster
+        knows them; the token's name if the roster has none)."""
         self._check(Action.ACCEPT, actor)
-        acceptor = {"account_id": actor.account_id, "name": actor.name}
+        acceptor = {"account_id": actor.account_id, "name": name or actor.name}
         self._record_accepted(actor=actor.as_record(), assignee=acceptor, timestamp=at)
 
     def forward(self, actor: Actor, to: Record | None, *, at: datetime) -> None:
@@ -176,6 +177,15 @@ class Ticket(CheapCopy, Aggregate):
         if to is None:
             raise ValidationFailed({"handler_id": ["must be an active handler"]})
         self._record_forwarded(actor=actor.as_record(), assignee=to, timestamp=at)
+
+    def reassign_from_inactive(self, handler_id: str, to: Record, *, at: datetime) -> bool:
+        """The system forwards the ticket of a deactivated handler (CONTRACT.md §1: every
+        ticket of theirs not yet closed); False, and nothing recorded, if it is closed or no
+        longer theirs."""
+        if self.status == Status.CLOSED or self.assignee_id != handler_id:
+            return False
+        self._record_forwarded(actor=SYSTEM.as_record(), assignee=to, timestamp=at)
+        return True
 
     def complete(self, actor: Actor, *, at: datetime) -> None:
         """Mark the ticket complete from the support side."""

@@ -48,6 +48,17 @@ def due_soon(
     )
 
 
+def assigned_to(view: ReadModelView, account_ids: list[str]) -> list[tuple[UUID, str]]:
+    """(ticket, assignee) of the tickets not yet closed assigned to these accounts."""
+    with view.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT ticket_id, assignee_id FROM ticket_summaries WHERE assignee_id = ANY(%s) "
+            "AND status <> 'closed'",
+            (account_ids,),
+        ).fetchall()
+    return [(row["ticket_id"], row["assignee_id"]) for row in rows]
+
+
 def _ticket_ids(view: ReadModelView, query: str, params: Any) -> list[UUID]:
     with view.datastore.get_connection() as conn:
         rows = conn.execute(query, params).fetchall()

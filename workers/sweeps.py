@@ -19,7 +19,12 @@ from application.housekeeping import CLOSING_SOON_LEAD, SLA_DUE_SOON_LEAD
 from application.tickets import TicketingApp
 from domain.errors import InvalidTransition
 from domain.inactivity import INACTIVITY_LIMIT
-from projections.candidates import breaches_pending, due_soon, waiting_on_user_since_before
+from projections.candidates import (
+    assigned_to,
+    breaches_pending,
+    due_soon,
+    waiting_on_user_since_before,
+)
 from projections.view import ReadModelView
 
 log = logging.getLogger(__name__)
@@ -88,6 +93,22 @@ def warn_before_due(app: TicketingApp, view: ReadModelView, now: datetime) -> in
     return warned
 
 
+def reassign_from_inactive(app: TicketingApp, view: ReadModelView) -> int:
+    """Forward every ticket still assigned to a deactivated handler to the default assignee
+    (the API does it when the handler is deactivated; this catches what a crash left)."""
+    roster = app.handlers.roster(read_only=True).handlers
+    inactive = [account for account, handler in roster.items() if not handler["active"]]
+    moved = 0
+    for ticket_id, handler_id in assigned_to(view, inactive) if inactive else []:
+        try:
+            moved += app.housekeeping.reassign_from_inactive(ticket_id, handler_id)
+        except TicketNotFound:
+            continue
+    if moved:
+        log.info("deactivated handlers: %d tickets forwarded to the default assignee", moved)
+    return moved
+
+
 def sweep_once(settings: Settings, now: datetime, catch_up: float = 30.0) -> SweepResult:
     """``ticketing autoclose``: one sweep as of ``now``, once the read models caught up."""
     app = build_app(settings)
@@ -109,4 +130,5 @@ def sweep_periodically(app: TicketingApp, settings: Settings, stop: threading.Ev
         sweep(app, view, app.store.clock.now(), settings.closing_reminder_hours)
         record_breaches(app, view, app.store.clock.now())
         warn_before_due(app, view, app.store.clock.now())
+        reassign_from_inactive(app, view)
         stop.wait(settings.autoclose_interval_seconds)
