@@ -26,6 +26,9 @@ from api.problems import problem_document
 
 PROBLEM = "application/problem+json"
 SWITCH_INTERVAL = 0.001  # seconds
+HEADERS_WITHIN = 10.0  # seconds from connecting to a request's last header (CONTRACT.md §2.0)
+BODY_RATE = 1024  # bytes a second a body must average...
+BODY_GRACE = 10.0  # ...once this many seconds have passed since its headers
 
 
 def head(status: int, length: int, extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
@@ -40,7 +43,59 @@ def head(status: int, length: int, extra_headers: Iterable[tuple[str, str]] = ()
 
 
 class ProblemProtocol(ASGIProtocol):  # type: ignore[misc]
-    """gunicorn's HTTP protocol whose own error answers are problem+json documents."""
+    """gunicorn's HTTP protocol whose own error answers are problem+json documents, and which
+    drops a client that holds a connection without sending (CONTRACT.md §2.0): a request's
+    headers must arrive within ``HEADERS_WITHIN`` seconds of the connection (later requests
+    on it have gunicorn's keep-alive timeout), and its body at ``BODY_RATE`` bytes a second
+    at least once ``BODY_GRACE`` seconds have passed. On the event loop, such a client costs
+    nobody else anything meanwhile; the limits only end what would otherwise never end."""
+
+    def connection_made(self, transport: Any) -> None:
+        """Start the clock on the first request's headers."""
+        super().connection_made(transport)
+        self._slow_timer: Any = self.worker.loop.call_later(
+            HEADERS_WITHIN, self._too_slow, "the request's headers did not arrive in time"
+        )
+        self._body_started = 0.0
+        self._body_received = 0
+
+    def _on_headers_complete(self) -> Any:
+        self._slow_timer.cancel()
+        self._body_started = self.worker.loop.time()
+        self._body_received = 0
+        self._slow_timer = self.worker.loop.call_later(1.0, self._check_body_rate)
+        return super()._on_headers_complete()
+
+    def _on_body(self, chunk: bytes) -> None:
+        self._body_received += len(chunk)
+        super()._on_body(chunk)
+
+    def _on_message_complete(self) -> None:
+        self._slow_timer.cancel()
+        super()._on_message_complete()
+
+    def _check_body_rate(self) -> None:
+        if self._closed:
+            return
+        elapsed = self.worker.loop.time() - self._body_started
+        if elapsed > BODY_GRACE and self._body_received < BODY_RATE * elapsed:
+            self._too_slow("the request's body arrived slower than 1 KiB/s")
+            return
+        self._slow_timer = self.worker.loop.call_later(1.0, self._check_body_rate)
+
+    def _too_slow(self, why: str) -> None:
+        if self._closed:
+            return
+        self.log.info("dropped a slow client: %s", why)
+        self._send_error_response(408, why)
+        self._close_transport()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clocks with the connection."""
+        timer = getattr(self, "_slow_timer", None)
+        if timer is not None:
+            timer.cancel()
+        super().connection_lost(exc)
 
     def _send_error_response(
         self, status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()
