@@ -13,6 +13,7 @@ from api import (
     attachments,
     console,
     handlers,
+    limits,
     lists,
     me,
     notifications,
@@ -102,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.store.clock.now)
     app.extensions["read_models"] = view
     app.extensions["inbox"] = Inbox(ticketing.store.datastore)
+    limits.install(app, settings)
 
     read_ids_in_paths(app)
     console.register(app)  # before the API: it names where Swagger UI's assets are

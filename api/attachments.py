@@ -10,6 +10,7 @@ from werkzeug.datastructures import FileStorage
 
 from api.auth import current_actor
 from api.http import ticketing
+from api.limits import UPLOADS, spend
 from api.parsing import Blueprint
 from api.schemas import AttachmentSchema, AttachmentUploadSchema
 from api.uploads import UPLOAD_BODY_LIMIT
@@ -33,11 +34,12 @@ def allow_uploads() -> None:
 )
 @blp.arguments(AttachmentUploadSchema, location="files")
 @blp.response(201, AttachmentSchema(many=True))
-def upload(form: dict[str, Any]) -> list[dict[str, Any]]:
+def upload(form: dict[str, Any]) -> tuple[list[dict[str, Any]], int, dict[str, str]]:
     """Upload 1-5 files (field ``files``)."""
     files: list[FileStorage] = form.get("files", [])
     contents = [(stored.filename or "", stored.read()) for stored in files]
-    return ticketing().attachments.upload(current_actor(), contents)
+    spent = spend(UPLOADS, sum(len(content) for _, content in contents))
+    return ticketing().attachments.upload(current_actor(), contents), 201, spent
 
 
 @blp.route("/attachments/<attachment_id>", methods=["GET"])

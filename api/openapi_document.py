@@ -31,6 +31,7 @@ from api.openapi_tables import (
     IDEMPOTENT,
     PATH_PARAMETERS,
     PROBLEM,
+    RATE_LIMITED,
     READS_YOUR_WRITES,
     REQUEST_HEADERS,
     STREAM_PATH_ITEM,
@@ -211,7 +212,7 @@ def _statuses(operation_id: str, method: str, path: str, public: bool) -> list[i
         statuses.add(413)
     if operation_id == "uploadAttachments":
         statuses.add(415)
-    if operation_id == "requestEmailVerification":
+    if operation_id in RATE_LIMITED:
         statuses.add(429)
     return sorted(statuses)
 

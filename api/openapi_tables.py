@@ -136,6 +136,10 @@ TICKET_COMMANDS = frozenset({
     "acceptTicket", "forwardTicket", "completeTicket",
 })  # fmt: skip
 IDEMPOTENT = frozenset({"submitTicket", "replyToTicket"})
+# per-account limits of users (CONTRACT.md §2.0), and the e-mail codes' own
+RATE_LIMITED = frozenset(
+    {"requestEmailVerification", "submitTicket", "replyToTicket", "uploadAttachments"}
+)
 READS_YOUR_WRITES = frozenset({
     "listWorkspaceTickets", "listMyTickets", "listHandlerTickets", "listAllTickets",
     "listMyWorkspaces", "exportTickets", "exportChosenTickets",

@@ -95,6 +95,7 @@ def _store_unavailable(error: Exception) -> Response:
 def _rate_limited(error: RateLimited) -> Response:
     response = problem(429, "Too Many Requests", str(error))
     response.headers["Retry-After"] = str(error.retry_after)
+    response.headers.update(getattr(error, "headers", {}))
     return response
 
 

@@ -18,6 +18,7 @@ from api.http import (
     ticketing,
     version_headers,
 )
+from api.limits import MESSAGES, SUBMISSIONS, spend
 from api.parsing import Blueprint
 from api.presenters import ticket_details
 from api.schemas import (
@@ -85,6 +86,7 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
     With an ``Idempotency-Key`` header, a retry with the same body returns the first response
     (``Idempotent-Replayed: true``) and records nothing; the same key with another body is 422.
     """
+    spent = spend(SUBMISSIONS)
     verification = body["verification"]
     result = ticketing().submit(
         current_actor(),
@@ -98,7 +100,8 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
         else (verification["verification_id"], verification["code"]),
         idempotency=idempotency_key(body),
     )
-    return _ticket_reply(result, 201)
+    document, status, headers = _ticket_reply(result, 201)
+    return document, status, {**headers, **spent}
 
 
 @blp.route("/tickets/<ticket_id>")
@@ -132,6 +135,7 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
 
     Honours ``Idempotency-Key`` as submission does.
     """
+    spent = spend(MESSAGES)
     result = ticketing().reply(
         current_actor(),
         ticket_id,
@@ -142,7 +146,7 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
         idempotency=idempotency_key(body),
     )
     message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
-    return message, 201, command_headers(result)
+    return message, 201, {**command_headers(result), **spent}
 
 
 def _transition(name: str, summary: str) -> None:

@@ -55,7 +55,10 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
 _DEFAULT_TARGETS = SlaTargets()  # the domain's default SLA targets (CONTRACT.md §2.5)
 _VARIABLES = {"sla_targets_by_type": "TICKETING_SLA_TARGETS"}  # names that are not the field's
 _CHOICES = {"attachment_store": ("postgres", "filesystem")}
-_MAY_BE_ZERO = frozenset({"closing_reminder_hours", "aggregate_cache_size", "web_max_requests"})
+_MAY_BE_ZERO = frozenset({
+    "closing_reminder_hours", "aggregate_cache_size", "web_max_requests",
+    "limit_submissions_per_minute", "limit_messages_per_minute", "limit_upload_mib_per_hour",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,10 @@ class Settings:
     aggregate_cache_size: int = 1000
     command_attempts: int = 20
     bind: str = "127.0.0.1:8000"
+    # per-account limits for users (CONTRACT.md §2.0); tests and benchmarks set their own
+    limit_submissions_per_minute: int = 30
+    limit_messages_per_minute: int = 60
+    limit_upload_mib_per_hour: int = 200
     # where /metrics answers without a token (host:port, empty: nowhere), for a scraper
     metrics_bind: str = ""
     web_workers: int = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg.sql import SQL, Composed
 
-from application import gates
+from application import gates, limits
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 OFFSETS_TABLE = "kafka_offsets"
@@ -40,6 +40,7 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS verification_requests_by_account "
     'ON "verification_requests" (account_id, requested_at)',
     *gates.DDL,
+    *limits.DDL,
 )
 
 

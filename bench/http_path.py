@@ -43,7 +43,7 @@ from application.config import Settings
 from application.plumbing import WorkerPlumbing
 from application.tokens import issue_token
 from bench.history import load_history
-from bench.support import scratch_database
+from bench.support import UNLIMITED, scratch_database
 from domain.actors import Actor, Role
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.kafka_clients import ensure_topics
@@ -251,6 +251,7 @@ def main() -> None:
             "TICKETING_DEFAULT_ASSIGNEE": "lead",
             "TICKETING_BIND": f"127.0.0.1:{port}",
             "TICKETING_LOG_LEVEL": "WARNING",
+            **UNLIMITED,
         }
         server = Server(env, folder)
         try:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tokens import issue_token
-from bench.support import ROOT, scratch_database
+from bench.support import ROOT, UNLIMITED, scratch_database
 from projections.view import SOURCE_NAME
 from tests.e2e.dev_support import Served, call
 from workers.embedded_broker import EmbeddedBroker, free_port
@@ -203,7 +203,7 @@ def main() -> None:
         app.store.close()
         env = {"TICKETING_DATABASE_URL": database_url, "TICKETING_JWT_SECRET": SECRET,
                "TICKETING_KAFKA_BOOTSTRAP": bootstrap, "TICKETING_DEFAULT_ASSIGNEE": "soak-admin",
-               "TICKETING_LOG_LEVEL": "WARNING"}  # fmt: skip
+               "TICKETING_LOG_LEVEL": "WARNING", **UNLIMITED}  # fmt: skip
         worker = subprocess.Popen(
             [sys.executable, "-m", "workers.cli", "worker"], env={**os.environ, **env}, cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=(Path(folder) / "worker.log").open("wb"),

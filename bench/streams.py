@@ -40,7 +40,7 @@ from application.bootstrap import build_app
 from application.config import Settings
 from application.tokens import issue_token
 from bench.http_path import BODY, CLIENTS, SECRET, Client, Server, measured
-from bench.support import scratch_database
+from bench.support import UNLIMITED, scratch_database
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.kafka_clients import ensure_topics
 
@@ -174,6 +174,7 @@ def main() -> None:
             "TICKETING_DEFAULT_ASSIGNEE": LEAD,
             "TICKETING_BIND": f"127.0.0.1:{port}",
             "TICKETING_LOG_LEVEL": "WARNING",
+            **UNLIMITED,
         }
         server = Server(env, folder)
         streams: subprocess.Popen[bytes] | None = None

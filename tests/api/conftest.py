@@ -36,6 +36,11 @@ def api_settings(database_url: str, broker: str) -> Settings:
         default_assignee=ADMIN_ID,
         jwt_secret=SECRET,
         kafka_bootstrap=broker,
+        # the users of these tests submit and reply far more than a person would; the limits
+        # have tests of their own (test_limits.py)
+        limit_submissions_per_minute=0,
+        limit_messages_per_minute=0,
+        limit_upload_mib_per_hour=0,
     )
 
 

@@ -122,6 +122,9 @@ def console(database_url: str, broker: str) -> Iterator[Console]:
         jwt_secret=SECRET,
         kafka_bootstrap=broker,
         default_assignee=ADMIN_ID,
+        limit_submissions_per_minute=0,  # the limits have tests of their own
+        limit_messages_per_minute=0,
+        limit_upload_mib_per_hour=0,
     )
     clock = ShiftedClock()
     app = build_app(settings, clock=clock)

@@ -22,6 +22,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from application.tokens import issue_token
 from workers.embedded_broker import free_port
 
+# the per-account limits of users (CONTRACT.md §2.0) are off for these tests' workloads; the
+# limits have tests of their own (tests/api/test_limits.py)
+UNLIMITED = {
+    "TICKETING_LIMIT_SUBMISSIONS_PER_MINUTE": "0",
+    "TICKETING_LIMIT_MESSAGES_PER_MINUTE": "0",
+    "TICKETING_LIMIT_UPLOAD_MIB_PER_HOUR": "0",
+}
 ROOT = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 90.0
@@ -76,7 +83,7 @@ class Dev:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port, self.kafka_port = free_port(), free_port()
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, **UNLIMITED, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path = data_dir.parent / "dev-0.log"
         self.admin = ""
@@ -227,7 +234,8 @@ class Served:
         self.process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "workers.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
              *arguments],
-            env={**os.environ, **env}, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            env={**os.environ, **UNLIMITED, **env}, cwd=ROOT, stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
         if until(lambda: call(f"{self.url}/healthz"), lambda r: r[0] == 200)[0] != 200:
             self.stop()

@@ -24,6 +24,7 @@ from typing import IO
 
 import psycopg
 
+from tests.e2e.dev_support import UNLIMITED
 from workers.embedded_broker import EmbeddedBroker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -236,6 +237,7 @@ def make_hosts(
             "TICKETING_KAFKA_BOOTSTRAP": broker.bootstrap,
             "TICKETING_JWT_SECRET": secret,
             "TICKETING_DEFAULT_ASSIGNEE": "lead",
+            **UNLIMITED,
             "TICKETING_BIND": f"{address}:8000",
             "TICKETING_WEB_WORKERS": "2",
             "TICKETING_KAFKA_SESSION_TIMEOUT_MS": "2000",

@@ -1,0 +1,38 @@
+"""The per-account limits of users (CONTRACT.md §2.0) as the views spend them: a request that
+counts spends before its command runs, and its answer carries the ``RateLimit-*`` headers; one
+over a limit is 429 (``application.limits``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app
+
+from api.auth import current_actor
+from api.http import ticketing
+from application.config import Settings
+from application.limits import Limit, RateLimits
+from domain.actors import Role
+
+SUBMISSIONS, MESSAGES, UPLOADS = "submissions", "messages", "upload_bytes"
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """The limits of this API, from its settings (0: none)."""
+    minute, hour = timedelta(minutes=1), timedelta(hours=1)
+    app.extensions["limits"] = {
+        SUBMISSIONS: Limit(SUBMISSIONS, settings.limit_submissions_per_minute, minute),
+        MESSAGES: Limit(MESSAGES, settings.limit_messages_per_minute, minute),
+        UPLOADS: Limit(UPLOADS, settings.limit_upload_mib_per_hour * 2**20, hour),
+    }
+    app.extensions["rate_limits"] = RateLimits(app.extensions["ticketing"].store.datastore)
+
+
+def spend(name: str, amount: int = 1) -> dict[str, str]:
+    """Spend the caller's ``name`` limit (users only); the headers for the answer."""
+    actor = current_actor()
+    limit: Limit = current_app.extensions["limits"][name]
+    if actor.role is not Role.USER or limit.allowed <= 0:
+        return {}
+    limits: RateLimits = current_app.extensions["rate_limits"]
+    return limits.spend(actor.account_id, limit, amount, ticketing().store.clock.now()).headers

@@ -1,0 +1,117 @@
+"""Per-account limits of users (CONTRACT.md §2.0), shared by every API process: 429 with
+Retry-After and RateLimit-* headers beyond a limit; staff are not limited."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from application.bootstrap import build_app
+from application.clock import SystemClock
+from application.config import Settings
+from tests.api.conftest import ADMIN_ID, Auth, new_ticket
+
+BODY = {"type": "bug", "title": "Limited", "description": "again"}
+
+
+@pytest.fixture
+def limited(api_settings: Settings) -> Iterator[Callable[[], Flask]]:
+    """API processes (each its own application and pool) with small limits."""
+    settings = dataclasses.replace(
+        api_settings,
+        limit_submissions_per_minute=3,
+        limit_messages_per_minute=2,
+        limit_upload_mib_per_hour=1,
+    )
+    built = []
+
+    def process() -> Flask:
+        app = build_app(settings, clock=SystemClock())
+        built.append(app)
+        return create_app({"SETTINGS": settings, "TICKETING_APP": app, "TESTING": True})
+
+    yield process
+    for app in built:
+        app.store.close()
+
+
+def submit(client: FlaskClient, auth: Auth, account: str, ws: str) -> Any:
+    return client.post(f"/api/v1/workspaces/{ws}/tickets", json=BODY, headers=auth(account))
+
+
+def test_a_users_submissions_past_the_limit_are_429_across_processes(
+    limited: Callable[[], Flask], auth: Auth, member: Callable[..., str]
+) -> None:
+    account = f"eager-{uuid4().hex[:6]}"
+    ws = member(account)
+    first, second = limited().test_client(), limited().test_client()
+    answers = [submit(first, auth, account, ws), submit(second, auth, account, ws)]
+    answers.append(submit(first, auth, account, ws))
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    assert answers[0].headers["RateLimit-Limit"] == "3"
+    refused = submit(second, auth, account, ws)
+    assert refused.status_code == 429
+    assert refused.content_type == "application/problem+json"
+    retry = int(refused.headers["Retry-After"])
+    assert 1 <= retry <= 60
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert int(refused.headers["RateLimit-Reset"]) == retry
+    other = f"calm-{uuid4().hex[:6]}"
+    assert submit(first, auth, other, member(other)).status_code == 201
+
+
+def test_racing_submissions_get_exactly_the_limit_through(
+    limited: Callable[[], Flask], auth: Auth, member: Callable[..., str]
+) -> None:
+    account = f"racer-{uuid4().hex[:6]}"
+    ws = member(account)
+    apps = [limited() for _ in range(2)]
+
+    def one(n: int) -> int:
+        return int(submit(apps[n % 2].test_client(), auth, account, ws).status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(one, range(10)))
+    assert statuses == [201] * 3 + [429] * 7
+
+
+def test_messages_are_limited_for_users_and_not_for_staff(
+    limited: Callable[[], Flask], client: FlaskClient, auth: Auth, member: Callable[..., str]
+) -> None:
+    account = f"talker-{uuid4().hex[:6]}"
+    ticket = new_ticket(client, auth, account, member(account))
+    api = limited().test_client()
+    path = f"/api/v1/tickets/{ticket['id']}/messages"
+    said = [api.post(path, json={"body": f"{n}"}, headers=auth(account)) for n in range(3)]
+    assert [s.status_code for s in said] == [201, 201, 429]
+    admin = auth(ADMIN_ID, "admin")
+    assert api.post(f"/api/v1/tickets/{ticket['id']}/accept", headers=admin).status_code == 200
+    staff = [api.post(path, json={"body": f"a{n}"}, headers=admin) for n in range(4)]
+    assert [s.status_code for s in staff] == [201] * 4
+    assert "RateLimit-Limit" not in staff[0].headers
+
+
+def test_uploads_are_limited_by_the_bytes_of_an_hour(
+    limited: Callable[[], Flask], auth: Auth
+) -> None:
+    api = limited().test_client()
+    account = f"uploader-{uuid4().hex[:6]}"
+    text = b"x" * 600_000
+
+    def upload() -> int:
+        files = {"files": (io.BytesIO(text), "notes.txt")}
+        answer = api.post("/api/v1/attachments", data=files, headers=auth(account))
+        return answer.status_code
+
+    assert upload() == 201
+    assert upload() == 429  # 1.2 MB within the hour, against 1 MiB
