@@ -30,6 +30,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("tickets.TicketDetails", "get"): "getTicket",
     ("tickets.history", "get"): "getTicketHistory",
     ("tickets.reply", "post"): "replyToTicket",
+    ("tickets.list_messages", "get"): "listTicketMessages",
     ("tickets.revoke", "post"): "revokeTicket",
     ("tickets.restart", "post"): "restartTicket",
     ("tickets.close", "post"): "closeTicket",
@@ -67,8 +68,9 @@ TICKET_LINKS = {
         "parameters": {"ticket_id": "$response.body#/id"},
     }
     for operation_id in (
-        "getTicket", "getTicketHistory", "replyToTicket", "revokeTicket", "restartTicket",
-        "closeTicket", "acceptTicket", "completeTicket", "rateTicket", "forwardTicket",
+        "getTicket", "getTicketHistory", "listTicketMessages", "replyToTicket", "revokeTicket",
+        "restartTicket", "closeTicket", "acceptTicket", "completeTicket", "rateTicket",
+        "forwardTicket",
     )
 }  # fmt: skip
 

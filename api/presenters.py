@@ -8,6 +8,8 @@ from domain.actors import Actor
 from domain.sla import SlaStatus
 from domain.ticket import Ticket
 
+LATEST_MESSAGES = 100  # CONTRACT.md §2.0: details carry the latest 100 messages
+
 
 def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, Any]:
     """The ticket details document for this caller."""
@@ -26,7 +28,8 @@ def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, An
         "attachments": ticket.attachments,
         "close_reason": ticket.close_reason,
         "rating": ticket.rating,
-        "messages": ticket.messages,
+        "messages": ticket.messages[-LATEST_MESSAGES:],
+        "messages_total": len(ticket.messages),
         "submitted_at": ticket.created_on,
         "updated_at": ticket.modified_on,
         "closed_at": ticket.closed_at,
@@ -39,3 +42,11 @@ def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, An
 def handler_entries(handlers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The roster as a list sorted by account id."""
     return [{"account_id": account_id, **handlers[account_id]} for account_id in sorted(handlers)]
+
+
+def message_page(ticket: Ticket, start: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    """Messages ``start`` to ``start + limit``, oldest first, and where the next page starts
+    (None on the last). Messages are only ever appended, so a position stays put."""
+    page = ticket.messages[start : start + limit]
+    after = start + len(page)
+    return page, after if after < len(ticket.messages) else None

@@ -173,7 +173,17 @@ class TicketSchema(TicketSummarySchema):
         allow_none=True, required=True, validate=validate.OneOf([str(r) for r in CloseReason])
     )
     rating = fields.Nested(RatingSchema, allow_none=True, required=True)
-    messages = fields.List(fields.Nested(MessageSchema), required=True)
+    messages = fields.List(
+        fields.Nested(MessageSchema),
+        required=True,
+        metadata={
+            "description": "the latest 100 messages, oldest first (GET /tickets/{id}/messages "
+            "pages through all of them)"
+        },
+    )
+    messages_total = fields.Integer(
+        required=True, metadata={"description": "how many messages the ticket has"}
+    )
     closed_at = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True)
     allowed_actions = fields.List(
@@ -410,3 +420,13 @@ class PresenceAnswerSchema(Schema):
         required=True,
         metadata={"description": "the other staff who have the ticket open now"},
     )
+
+
+class MessageQuerySchema(Schema):
+    limit = fields.Integer(validate=validate.Range(1, 100), load_default=20)
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+
+
+class MessagePageSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from datetime import datetime
 from typing import Any
@@ -20,11 +22,13 @@ from api.http import (
 )
 from api.limits import MESSAGES, SUBMISSIONS, spend
 from api.parsing import Blueprint
-from api.presenters import ticket_details
+from api.presenters import message_page, ticket_details
 from api.schemas import (
     DetailsQuerySchema,
     ForwardingSchema,
     HistoryEntrySchema,
+    MessagePageSchema,
+    MessageQuerySchema,
     MessageSchema,
     NewMessageSchema,
     NewRatingSchema,
@@ -33,6 +37,7 @@ from api.schemas import (
     TicketTypeSchema,
 )
 from application.tickets import CommandResult
+from domain.errors import ValidationFailed
 from domain.ticket import Ticket
 from domain.ticket_types import TICKET_TYPES
 
@@ -125,6 +130,34 @@ class TicketDetails(MethodView):
 def history(ticket_id: str) -> list[Any]:
     """Every event of the ticket, oldest first."""
     return [vars(entry) for entry in ticketing().history(current_actor(), ticket_id)]
+
+
+@blp.route("/tickets/<ticket_id>/messages", methods=["GET"])
+@blp.arguments(MessageQuerySchema, location="query")
+@blp.response(200, MessagePageSchema)
+def list_messages(query: dict[str, Any], ticket_id: str) -> dict[str, Any]:
+    """Every message of the ticket, oldest first, a page at a time (details carry the latest
+    100)."""
+    ticket = ticketing().ticket(current_actor(), ticket_id)
+    start = _message_cursor(query.get("cursor"))
+    items, after = message_page(ticket, start, query["limit"])
+    return {"items": items, "next_cursor": None if after is None else _encode_cursor(after)}
+
+
+def _encode_cursor(start: int) -> str:
+    return base64.urlsafe_b64encode(f"messages:{start}".encode()).decode()
+
+
+def _message_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        kind, _, start = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "messages" and start.isdigit():
+            return int(start)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        pass
+    raise ValidationFailed({"cursor": ["not a cursor this service gave"]})
 
 
 @blp.route("/tickets/<ticket_id>/messages", methods=["POST"])

@@ -41,13 +41,20 @@ function entry({ author, side, body, when, attachments, automatic }) {
     attachmentLinks(attachments));
 }
 
-function conversation(ticket) {
+function conversation(ticket, earlier, showEarlier) {
   const opening = entry({
     author: ticket.submitter.name || ticket.submitter.account_id, side: "customer",
     body: ticket.description, when: ticket.submitted_at, attachments: ticket.attachments,
   });
+  // details carry the latest 100 messages; the earlier ones come on request, oldest first
+  const known = new Set(ticket.messages.map((message) => message.id));
+  const messages = [...earlier.filter((message) => !known.has(message.id)), ...ticket.messages];
+  const missing = (ticket.messages_total ?? messages.length) - messages.length;
+  const more = missing > 0
+    ? h("li", { class: "earlier" }, h("button", { type: "button", class: "secondary", onclick: showEarlier }, `Show earlier messages (${missing})`))
+    : null;
   // the customer's side is the submitter's and other members'; support and the system answer
-  return h("ol", { class: "conversation", "aria-label": "Conversation" }, opening, ticket.messages.map((message) => entry({
+  return h("ol", { class: "conversation", "aria-label": "Conversation" }, opening, more, messages.map((message) => entry({
     author: `${message.author.name || message.author.account_id}${STAFF.includes(message.author.role) ? " (support)" : ""}`,
     side: message.author.role === "user" ? "customer" : "support",
     body: message.body, when: message.created_at, attachments: message.attachments, automatic: message.automatic,
@@ -216,6 +223,27 @@ export async function renderDetails(main, { me, ticketId }) {
     return form;
   }
 
+  let earlier = []; // messages older than the latest 100, once asked for
+
+  async function showEarlier() {
+    alert.clear();
+    const all = [];
+    let cursor = null;
+    try {
+      do {
+        const query = new URLSearchParams({ limit: "100" });
+        if (cursor) query.set("cursor", cursor);
+        const page = await get(`/tickets/${encodeURIComponent(ticket.id)}/messages?${query}`);
+        all.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
+      earlier = all;
+      draw();
+    } catch (error) {
+      alert.show(error, {}, showEarlier);
+    }
+  }
+
   // The reply box is made once and kept across redraws (a change someone else made, a
   // command's answer), so a half-written reply and its chosen files survive them.
   let reply = null;
@@ -240,7 +268,7 @@ export async function renderDetails(main, { me, ticketId }) {
       alert,
       h("div", { class: "details" },
         h("aside", { class: "panel", "aria-label": "Ticket" }, facts(ticket), actionButtons(), ratingForm()),
-        h("section", { class: "thread", "aria-label": "Conversation and reply" }, presence.line, conversation(ticket), keptReply())));
+        h("section", { class: "thread", "aria-label": "Conversation and reply" }, presence.line, conversation(ticket, earlier, showEarlier), keptReply())));
     if (focused && focused !== document.body && main.contains(focused) && document.activeElement !== focused) {
       focused.focus({ preventScroll: true });
       if (caret) focused.setSelectionRange(...caret);
