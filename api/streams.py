@@ -2,7 +2,7 @@
 
 One hub per API process LISTENs for the notifications follower's commits (each names the store
 position the follower reached) and for presence, reads what is new once for all its streams
-(the ticket feed, the notifications of the accounts connected, their memberships), and hands
+(the ticket feed, the notifications and the memberships the new changes concern), and hands
 each stream what its caller may see: ``notification`` for the caller's own, ``ticket`` for a
 ticket whose details the caller may read (``projections.visibility``), ``presence`` for staff
 viewing the same ticket. A stream costs a queue and a task on the event loop, no thread and no
@@ -307,6 +307,8 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if self.ready.is_set():  # it was connected: back off from the start again
+                    delay = 0.5
                 self.ready.clear()
                 log.warning("live streams: lost the database (%s); again in %.1fs", error, delay)
                 await asyncio.sleep(delay)

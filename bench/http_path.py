@@ -117,6 +117,33 @@ class Server:
                 process.kill()
 
 
+def server_env(url: str, bootstrap: str, port: int, default_assignee: str) -> dict[str, str]:
+    """The environment of the benchmarked ``ticketing serve`` and ``ticketing worker``."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/"),
+        "TICKETING_DATABASE_URL": url,
+        "TICKETING_KAFKA_BOOTSTRAP": bootstrap,
+        "TICKETING_JWT_SECRET": SECRET,
+        "TICKETING_DEFAULT_ASSIGNEE": default_assignee,
+        "TICKETING_BIND": f"127.0.0.1:{port}",
+        "TICKETING_LOG_LEVEL": "WARNING",
+        **UNLIMITED,
+    }
+
+
+def wait_serving(port: int, timeout: float = 120) -> None:
+    """Until ``ticketing serve`` answers on ``port`` (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Client(port).call("GET", "/ticket-types", MEMBERS[0])[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"ticketing serve did not answer within {timeout:.0f} s")
+
+
 def measured(
     server: Server, clients: int, work: list[Any], run: Any, port: int
 ) -> tuple[float, dict[str, float]]:
@@ -242,26 +269,9 @@ def main() -> None:
         ensure_topics(bootstrap, Settings().all_topics)
         prepare(url, args.history)
         port = free_port()
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/"),
-            "TICKETING_DATABASE_URL": url,
-            "TICKETING_KAFKA_BOOTSTRAP": bootstrap,
-            "TICKETING_JWT_SECRET": SECRET,
-            "TICKETING_DEFAULT_ASSIGNEE": "lead",
-            "TICKETING_BIND": f"127.0.0.1:{port}",
-            "TICKETING_LOG_LEVEL": "WARNING",
-            **UNLIMITED,
-        }
-        server = Server(env, folder)
+        server = Server(server_env(url, bootstrap, port, "lead"), folder)
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if Client(port).call("GET", "/ticket-types", MEMBERS[0])[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.2)
+            wait_serving(port)
             created: list[tuple[str, str]] = []
             lock = threading.Lock()
 

@@ -39,8 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tokens import issue_token
-from bench.http_path import BODY, CLIENTS, SECRET, Client, Server, measured
-from bench.support import UNLIMITED, scratch_database
+from bench.http_path import (
+    BODY,
+    CLIENTS,
+    SECRET,
+    Client,
+    Server,
+    measured,
+    server_env,
+    wait_serving,
+)
+from bench.support import scratch_database
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.kafka_clients import ensure_topics
 
@@ -165,27 +174,10 @@ def main() -> None:
             app.platform.member_joined(f"elsewhere-ws-{n % 50}", f"elsewhere-{n}", str(uuid4()))
         app.store.close()
         port = free_port()
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/"),
-            "TICKETING_DATABASE_URL": url,
-            "TICKETING_KAFKA_BOOTSTRAP": bootstrap,
-            "TICKETING_JWT_SECRET": SECRET,
-            "TICKETING_DEFAULT_ASSIGNEE": LEAD,
-            "TICKETING_BIND": f"127.0.0.1:{port}",
-            "TICKETING_LOG_LEVEL": "WARNING",
-            **UNLIMITED,
-        }
-        server = Server(env, folder)
+        server = Server(server_env(url, bootstrap, port, LEAD), folder)
         streams: subprocess.Popen[bytes] | None = None
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if Client(port).call("GET", "/ticket-types", MEMBERS[0])[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.2)
+            wait_serving(port)
             answered: dict[str, float] = {}  # ticket id -> when its submission was answered
             created: list[tuple[str, str]] = []
             lock = threading.Lock()

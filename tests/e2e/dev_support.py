@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -249,6 +250,25 @@ class Served:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
+
+
+@contextmanager
+def serving(
+    folder: Path, database_url: str, broker: str, secret: str, workers: int, **env: str
+) -> Iterator[Served]:
+    """``ticketing serve`` with ``workers`` processes on the test database and broker, for the
+    ``with`` block (``env``: more ``TICKETING_*`` settings)."""
+    settings = {
+        "TICKETING_DATABASE_URL": database_url,
+        "TICKETING_JWT_SECRET": secret,
+        "TICKETING_KAFKA_BOOTSTRAP": broker,
+        **env,
+    }
+    server = Served(settings, folder / "serve.log", "--workers", str(workers))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def error_lines(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.dev_support import Served
+from tests.e2e.dev_support import Served, serving
 
 SECRET = "served-errors-secret-long-enough-for-hs256-0123456789abcdef"
 
@@ -18,14 +18,9 @@ SECRET = "served-errors-secret-long-enough-for-hs256-0123456789abcdef"
 def served(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, broker: str
 ) -> Iterator[Served]:
-    env = {
-        "TICKETING_DATABASE_URL": database_url,
-        "TICKETING_JWT_SECRET": SECRET,
-        "TICKETING_KAFKA_BOOTSTRAP": broker,
-    }
-    server = Served(env, tmp_path_factory.mktemp("serve") / "serve.log", "--workers", "1")
-    yield server
-    server.stop()
+    folder = tmp_path_factory.mktemp("serve")
+    with serving(folder, database_url, broker, SECRET, 1) as server:
+        yield server
 
 
 def exchange(served: Served, raw: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from application.tokens import issue_token
-from tests.e2e.dev_support import Served, call
+from tests.e2e.dev_support import Served, call, serving
 
 SECRET = "slow-clients-secret-long-enough-for-hs256-0123456789abcdef"
 SLOW, IDLE = 300, 300
@@ -22,14 +22,9 @@ SLOW, IDLE = 300, 300
 def served(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, broker: str
 ) -> Iterator[Served]:
-    env = {
-        "TICKETING_DATABASE_URL": database_url,
-        "TICKETING_JWT_SECRET": SECRET,
-        "TICKETING_KAFKA_BOOTSTRAP": broker,
-    }
-    server = Served(env, tmp_path_factory.mktemp("serve") / "serve.log", "--workers", "2")
-    yield server
-    server.stop()
+    folder = tmp_path_factory.mktemp("serve")
+    with serving(folder, database_url, broker, SECRET, 2) as server:
+        yield server
 
 
 def closed_by_server(sock: socket.socket) -> bool:

@@ -18,7 +18,7 @@ from application.database import eventsourcing_env
 from application.tokens import issue_token
 from projections.notifications import NotificationFollower, follow
 from projections.view import ReadModelView, TicketingEventLog
-from tests.e2e.dev_support import Served, call
+from tests.e2e.dev_support import Served, call, serving
 from tests.e2e.sse import Stream
 
 SECRET = "streams-secret-long-enough-for-hs256-0123456789abcdef"
@@ -29,15 +29,11 @@ ADMIN = "stream-admin"
 def served(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, broker: str
 ) -> Iterator[Served]:
-    env = {
-        "TICKETING_DATABASE_URL": database_url,
-        "TICKETING_JWT_SECRET": SECRET,
-        "TICKETING_KAFKA_BOOTSTRAP": broker,
-        "TICKETING_DEFAULT_ASSIGNEE": ADMIN,
-    }
-    server = Served(env, tmp_path_factory.mktemp("serve") / "serve.log", "--workers", "2")
-    yield server
-    server.stop()
+    folder = tmp_path_factory.mktemp("serve")
+    with serving(
+        folder, database_url, broker, SECRET, 2, TICKETING_DEFAULT_ASSIGNEE=ADMIN
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

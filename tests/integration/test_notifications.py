@@ -17,6 +17,7 @@ import pytest
 from application.clock import SettableClock
 from application.database import eventsourcing_env
 from application.tickets import TicketingApp
+from domain.actors import Actor
 from domain.inactivity import INACTIVITY_LIMIT
 from projections.inbox import Inbox
 from projections.notifications import NotificationFollower
@@ -190,15 +191,21 @@ def test_a_follower_killed_halfway_loses_and_repeats_nothing(
         assert sorted(told(app, ticket_id)) == sorted(expected_for(ticket_id, alice))
 
 
-def test_the_inbox_counts_unread_exactly_while_marks_race(
-    app: TicketingApp, follower: NotificationFollower
-) -> None:
+def answered_user(app: TicketingApp, tickets: int) -> Actor:
+    """A user with this many tickets, each answered once by support."""
     alice = user()
     ws = workspace_with(app, alice)
-    for _ in range(12):
+    for _ in range(tickets):
         ticket_id = str(submit(app, alice, ws).ticket.id)
         app.accept(ADMIN, ticket_id)
         app.reply(ADMIN, ticket_id, "answer")
+    return alice
+
+
+def test_the_inbox_counts_unread_exactly_while_marks_race(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    alice = answered_user(app, 12)
     follower.catch_up()
     inbox = Inbox(app.store.datastore)
     page = inbox.page(alice.account_id, limit=100)
@@ -217,12 +224,7 @@ def test_the_inbox_counts_unread_exactly_while_marks_race(
 def test_the_inbox_pages_newest_first_and_marks_up_to_a_notification(
     app: TicketingApp, follower: NotificationFollower
 ) -> None:
-    alice = user()
-    ws = workspace_with(app, alice)
-    for _ in range(5):
-        ticket_id = str(submit(app, alice, ws).ticket.id)
-        app.accept(ADMIN, ticket_id)
-        app.reply(ADMIN, ticket_id, "answer")
+    alice = answered_user(app, 5)
     follower.catch_up()
     inbox = Inbox(app.store.datastore)
     first = inbox.page(alice.account_id, limit=2)
