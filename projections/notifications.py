@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 LIVE_CHANNEL = "ticketing_live"
 PRESENCE_CHANNEL = "ticketing_presence"
 BATCH = 500
-TICKETS_KEPT = 10_000  # tickets whose latest state the follower keeps in memory
+TICKETS_KEPT = 2_000  # tickets whose latest state the follower keeps in memory (a miss: a read)
 FEED_KEPT = "1 day"  # how long the ticket feed keeps a change for streams that resume
 
 _INSERT_NOTIFICATION = (
