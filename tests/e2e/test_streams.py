@@ -164,10 +164,11 @@ def test_staff_viewing_the_same_ticket_see_each_other_and_users_never_do(
     served: Served, deriving: None, workspace: tuple[str, str, str]
 ) -> None:
     ws, submitter, _ = workspace
-    ticket_id = str(submit(served, ws, submitter)["id"])
     lead, auditor = token(ADMIN, "admin"), token(f"aud-{uuid4().hex[:6]}", "auditor")
+    # open before the submission: a stream shows what happens after it opened
     user_stream = Stream(served.port, token(submitter))
     lead_stream = Stream(served.port, lead)
+    ticket_id = str(submit(served, ws, submitter)["id"])
     try:
         path = f"{served.api}/tickets/{ticket_id}/presence"
         assert call(path, lead, {"state": "viewing"})[0] == 200
