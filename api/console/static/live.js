@@ -31,6 +31,8 @@ function open() {
   source.addEventListener("open", () => {
     retry = RETRY_MIN;
     show(false);
+    // whatever happened between a view's first read and this stream's start
+    window.dispatchEvent(new Event("live:open"));
     if (away) window.dispatchEvent(new Event("live:resumed"));
     away = false;
   });

@@ -285,8 +285,10 @@ export async function renderDetails(main, { me, ticketId }) {
     let fetching = false;
     let again = false;
     const resumed = () => window.dispatchEvent(new CustomEvent("live:ticket", { detail: { ticket_id: ticket.id, version: ticket.version + 1 } }));
-    window.addEventListener("live:resumed", resumed);
-    whenLeaving(() => window.removeEventListener("live:resumed", resumed));
+    for (const name of ["live:resumed", "live:open"]) {
+      window.addEventListener(name, resumed);
+      whenLeaving(() => window.removeEventListener(name, resumed));
+    }
     onLive("ticket", async (change) => {
       if (change.ticket_id !== ticket.id || change.version <= ticket.version) return;
       if (fetching) {

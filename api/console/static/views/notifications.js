@@ -118,6 +118,8 @@ export function notificationsButton() {
     if (loaded) count(unread + 1);
     if (!panel.hidden) draw();
   });
+  // the stream starts from when it opened: read again what came before it did
+  window.addEventListener("live:open", load);
   load();
   return h("div", { class: "bell-wrap" }, button, panel);
 }
