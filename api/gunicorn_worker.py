@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from http import HTTPStatus
 from typing import Any
 
 from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers.gasgi import ASGIWorker
 
-from api.problems import problem_document
+from api.problems import problem_document, status_title
 
 PROBLEM = "application/problem+json"
 SWITCH_INTERVAL = 0.001  # seconds
@@ -33,7 +32,7 @@ BODY_GRACE = 10.0  # ...once this many seconds have passed since its headers
 
 def head(status: int, length: int, extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
     """The status line and headers of a problem+json answer that closes the connection."""
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    reason = status_title(status)
     extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
     return (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM}\r\n"

@@ -39,12 +39,17 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     return response
 
 
+def status_title(status: int) -> str:
+    """The status's phrase ("Request Timeout"), or "Error" for a code HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def problem_document(status: int, detail: str) -> bytes:
     """A problem+json document for answers written outside Flask (the HTTP server's own)."""
-    try:
-        title = HTTPStatus(status).phrase
-    except ValueError:
-        title = "Error"
+    title = status_title(status)
     body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail or title}
     return json.dumps(body).encode()
 

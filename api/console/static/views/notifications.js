@@ -17,8 +17,13 @@ export const KIND_NAMES = {
   note_added: "A colleague left a note",
 };
 
-/** The top bar's button; keeps its count and list up to date from the stream. */
+let listening = new AbortController(); // the current button's listeners on window
+
+/** The top bar's button; keeps its count and list up to date from the stream (a new
+ * sign-in's button replaces the last one's listeners). */
 export function notificationsButton() {
+  listening.abort();
+  listening = new AbortController();
   let items = [];
   let unread = 0;
   let loaded = false;
@@ -117,9 +122,9 @@ export function notificationsButton() {
     items = [notification, ...items].slice(0, 50);
     if (loaded) count(unread + 1);
     if (!panel.hidden) draw();
-  });
+  }, { signal: listening.signal });
   // the stream starts from when it opened: read again what came before it did
-  window.addEventListener("live:open", load);
+  window.addEventListener("live:open", load, { signal: listening.signal });
   load();
   return h("div", { class: "bell-wrap" }, button, panel);
 }
