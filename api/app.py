@@ -11,6 +11,7 @@ from flask import Flask, Response, request
 
 from api import (
     attachments,
+    canned_replies,
     console,
     handlers,
     limits,
@@ -111,6 +112,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(tickets.blp)
     api.register_blueprint(handlers.blp)
     api.register_blueprint(handlers.targets)
+    api.register_blueprint(canned_replies.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(notifications.blp)

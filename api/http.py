@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, PreconditionFailed
 
+from api.auth import current_actor
 from application.tickets import CommandResult, IdempotencyKey, TicketingApp
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -40,8 +41,9 @@ def version_headers(version: int, position: int | None = None) -> dict[str, str]
 
 
 def command_headers(result: CommandResult) -> dict[str, str]:
-    """Headers of a command response (``Idempotent-Replayed`` when it repeats an earlier one)."""
-    headers = version_headers(result.ticket.version, result.position)
+    """Headers of a command response (``Idempotent-Replayed`` when it repeats an earlier one);
+    the version is the caller's (``Ticket.version_for``)."""
+    headers = version_headers(result.ticket.version_for(current_actor()), result.position)
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return headers

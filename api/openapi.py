@@ -38,6 +38,14 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("tickets.complete", "post"): "completeTicket",
     ("tickets.rate", "post"): "rateTicket",
     ("tickets.forward", "post"): "forwardTicket",
+    ("tickets.add_note", "post"): "addStaffNote",
+    ("canned_replies.CannedReplies", "get"): "listCannedReplies",
+    ("canned_replies.CannedReplies", "post"): "addCannedReply",
+    ("canned_replies.CannedReplyById", "get"): "getCannedReply",
+    ("canned_replies.CannedReplyById", "patch"): "updateCannedReply",
+    ("canned_replies.CannedReplyById", "delete"): "deleteCannedReply",
+    ("canned_replies.reply_history", "get"): "getCannedReplyHistory",
+    ("canned_replies.preview", "get"): "previewCannedReply",
     ("lists.all_tickets", "get"): "listWorkspaceTickets",
     ("lists.my_tickets", "get"): "listMyTickets",
     ("lists.handler_tickets", "get"): "listHandlerTickets",
@@ -70,7 +78,7 @@ TICKET_LINKS = {
     for operation_id in (
         "getTicket", "getTicketHistory", "listTicketMessages", "replyToTicket", "revokeTicket",
         "restartTicket", "closeTicket", "acceptTicket", "completeTicket", "rateTicket",
-        "forwardTicket",
+        "forwardTicket", "addStaffNote",
     )
 }  # fmt: skip
 

@@ -46,6 +46,22 @@ MESSAGE = {
     "automatic": False,
     "created_at": "2026-11-30T10:05:00+00:00",
 }
+NOTE = {
+    "id": "d2b3c4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e",
+    "author": {**SAM, "role": "handler"},
+    "body": "Data source was paused by their admin; asked them to check it.",
+    "attachments": [],
+    "created_at": "2026-11-30T10:06:00+00:00",
+}
+CANNED_REPLY = {
+    "id": "e3c4d5f6-a7b8-4c9d-8e0f-2a3b4c5d6e7f",
+    "title": "Clear the browser cache",
+    "body": "Hello {{submitter.name}}, please clear your browser's cache and reload; "
+    "if ticket #{{ticket.number}} persists, reply here. {{handler.name}}",
+    "shared": True,
+    "owner": SAM,
+    "updated_at": "2026-11-29T16:00:00+00:00",
+}
 TICKET = {
     **SUMMARY,
     "description": "Since this morning every chart on the Production dashboard is empty.",
@@ -104,6 +120,24 @@ EXAMPLES: dict[str, Any] = {
     "Attachment": ATTACHMENT,
     "Rating": {"score": 5, "comment": "Quick and clear.", "rated_at": "2026-11-30T11:00:00+00:00"},
     "Message": MESSAGE,
+    "Note": NOTE,
+    "NewNote": {"body": "Billing confirmed the refund; tell Ava on Monday.", "attachment_ids": []},
+    "CannedReply": CANNED_REPLY,
+    "CannedReplyList": {"items": [CANNED_REPLY]},
+    "CannedReplyEvent": {
+        "version": 4,
+        "type": "ReplyChanged",
+        "occurred_at": "2026-11-30T16:00:00+00:00",
+        "actor": {**SAM, "role": "admin"},
+        "data": {"reply_id": CANNED_REPLY["id"], "changes": {"shared": True}},
+    },
+    "CannedReplyQuery": {"q": "cache"},
+    "NewCannedReply": {
+        "title": CANNED_REPLY["title"],
+        "body": CANNED_REPLY["body"],
+        "shared": True,
+    },
+    "CannedReplyChange": {"shared": False},
     "Ticket": TICKET,
     "TicketSummary": SUMMARY,
     "NewMessage": {"body": "Yes, they are back. Thank you!", "attachment_ids": []},
@@ -219,5 +253,10 @@ HISTORY_DATA: dict[str, Any] = {
         {"target": {"$ref": "#/components/schemas/SlaTarget"}},
         ["target"],
         {"target": "first_response"},
+    ),
+    "StaffNoteAdded": _data(
+        {"note_id": _STR, "body": _STR, "attachments": _FILES},
+        ["note_id", "body", "attachments"],
+        {"note_id": NOTE["id"], "body": NOTE["body"], "attachments": []},
     ),
 }

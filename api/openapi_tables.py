@@ -133,9 +133,9 @@ ERROR_HEADERS = {401: ["WWWAuthenticate"], 429: ["RetryAfter"], 503: ["RetryAfte
 
 TICKET_COMMANDS = frozenset({
     "replyToTicket", "revokeTicket", "restartTicket", "closeTicket", "rateTicket",
-    "acceptTicket", "forwardTicket", "completeTicket",
+    "acceptTicket", "forwardTicket", "completeTicket", "addStaffNote",
 })  # fmt: skip
-IDEMPOTENT = frozenset({"submitTicket", "replyToTicket"})
+IDEMPOTENT = frozenset({"submitTicket", "replyToTicket", "addStaffNote"})
 # per-account limits of users (CONTRACT.md §2.0), and the e-mail codes' own
 RATE_LIMITED = frozenset(
     {"requestEmailVerification", "submitTicket", "replyToTicket", "uploadAttachments"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain import permissions
 from domain.actors import Actor
 from domain.sla import SlaStatus
 from domain.ticket import Ticket
@@ -12,8 +13,9 @@ LATEST_MESSAGES = 100  # CONTRACT.md §2.0: details carry the latest 100 message
 
 
 def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, Any]:
-    """The ticket details document for this caller."""
-    return {
+    """The ticket details document for this caller: staff and auditors get the staff notes
+    and may be offered to add one; to a user notes do not exist, not even as a version."""
+    document = {
         "id": str(ticket.id),
         "number": ticket.number,
         "workspace_id": ticket.workspace_id,
@@ -31,12 +33,16 @@ def ticket_details(ticket: Ticket, actor: Actor, sla: SlaStatus) -> dict[str, An
         "messages": ticket.messages[-LATEST_MESSAGES:],
         "messages_total": len(ticket.messages),
         "submitted_at": ticket.created_on,
-        "updated_at": ticket.modified_on,
+        "updated_at": ticket.updated_for(actor),
         "closed_at": ticket.closed_at,
-        "version": ticket.version,
+        "version": ticket.version_for(actor),
         "allowed_actions": [str(action) for action in ticket.allowed_actions(actor)],
         "sla": vars(sla),
     }
+    if permissions.sees_notes(actor):
+        document["notes"] = list(ticket.notes)
+        document["can_add_note"] = permissions.note_refusal(ticket, actor) is None
+    return document
 
 
 def handler_entries(handlers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

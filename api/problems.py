@@ -16,6 +16,7 @@ from api.auth import Unauthenticated
 from application.database import DeadlineExceeded
 from application.errors import (
     AttachmentNotFound,
+    CannedReplyNotFound,
     Contention,
     HandlerNotFound,
     IdempotencyKeyReused,
@@ -119,6 +120,9 @@ def register(app: Flask) -> None:
     )
     app.register_error_handler(
         HandlerNotFound, lambda e: problem(404, "Not Found", "no such handler")
+    )
+    app.register_error_handler(
+        CannedReplyNotFound, lambda e: problem(404, "Not Found", "no such canned reply")
     )
     app.register_error_handler(InvalidTransition, lambda e: problem(409, "Conflict", str(e)))
     app.register_error_handler(

@@ -125,6 +125,21 @@ class MessageSchema(Schema):
     created_at = fields.DateTime(required=True)
 
 
+class NoteSchema(Schema):
+    id = fields.String(required=True)
+    author = fields.Nested(AuthorSchema, required=True)
+    body = fields.String(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class NewNoteSchema(StrictSchema):
+    body = fields.String(
+        required=True, metadata={"description": "1-10,000 characters after trimming"}
+    )
+    attachment_ids = fields.List(fields.String(), load_default=list)
+
+
 class RatingSchema(Schema):
     score = fields.Integer(required=True)
     comment = fields.String(allow_none=True, required=True)
@@ -185,12 +200,25 @@ class TicketSchema(TicketSummarySchema):
         required=True, metadata={"description": "how many messages the ticket has"}
     )
     closed_at = fields.DateTime(allow_none=True, required=True)
-    version = fields.Integer(required=True)
+    version = fields.Integer(
+        required=True,
+        metadata={
+            "description": "the ticket's version as the caller knows it (a user: the "
+            "version of the last event they can see)"
+        },
+    )
     allowed_actions = fields.List(
         fields.String(validate=validate.OneOf([str(action) for action in Action])), required=True
     )
     sla = fields.Nested(
         SlaSchema, required=True, metadata={"description": "SLA clocks in service hours"}
+    )
+    notes = fields.List(
+        fields.Nested(NoteSchema),
+        metadata={"description": "staff notes, oldest first: for staff and auditors only"},
+    )
+    can_add_note = fields.Boolean(
+        metadata={"description": "staff and auditors only: whether the caller may add a note now"}
     )
 
 
@@ -221,6 +249,56 @@ class ForwardTargetSchema(Schema):
 
 class ForwardTargetListSchema(Schema):
     items = fields.List(fields.Nested(ForwardTargetSchema), required=True)
+
+
+class CannedReplySchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(
+        required=True,
+        metadata={
+            "description": "may use {{submitter.name}}, {{ticket.number}}, "
+            "{{ticket.title}}, {{handler.name}}"
+        },
+    )
+    shared = fields.Boolean(required=True)
+    owner = fields.Nested(PartySchema, required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class CannedReplyEventSchema(Schema):
+    version = fields.Integer(required=True, metadata={"description": "the library's version"})
+    type = fields.String(
+        required=True, validate=validate.OneOf(["ReplyAdded", "ReplyChanged", "ReplyRemoved"])
+    )
+    occurred_at = fields.DateTime(required=True)
+    actor = fields.Nested(AuthorSchema, required=True)
+    data = fields.Dict(
+        required=True,
+        metadata={"description": "`reply_id`, and the reply (ReplyAdded) or its `changes`"},
+    )
+
+
+class CannedReplyListSchema(Schema):
+    items = fields.List(fields.Nested(CannedReplySchema), required=True)
+
+
+class CannedReplyQuerySchema(Schema):
+    q = fields.String(metadata={"description": "part of the title, any case"})
+
+
+class NewCannedReplySchema(StrictSchema):
+    title = fields.String(required=True, metadata={"description": "1-200 characters"})
+    body = fields.String(required=True, metadata={"description": "1-10,000 characters"})
+    shared = fields.Boolean(
+        load_default=False, metadata={"description": "offered to every handler"}
+    )
+
+
+class CannedReplyChangeSchema(StrictSchema):
+    title = fields.String()
+    body = fields.String()
+    shared = fields.Boolean()
 
 
 class NewHandlerSchema(StrictSchema):

@@ -174,7 +174,8 @@ class LiveReads:
             feed = await (
                 await self.conn.execute(
                     "SELECT position, ticket_id, version, status, workspace_id, submitter_id, "
-                    "assignee_id FROM ticket_feed WHERE position > %s AND position <= %s "
+                    "assignee_id, staff_only FROM ticket_feed "
+                    "WHERE position > %s AND position <= %s "
                     "ORDER BY position",
                     (after, upto),
                 )
@@ -223,7 +224,8 @@ def _share(
         if (event.position or 0) > subscriber.after:
             result.setdefault(subscriber, []).append(event)
 
-    latest = {row["ticket_id"]: row for row in feed}  # a later change tells of the earlier
+    # a later change tells of the earlier; a user's latest is the latest they may hear of
+    latest = {(row["ticket_id"], row["staff_only"]): row for row in feed}
     for row in sorted(latest.values(), key=lambda row: int(row["position"])):
         change = TicketChange.from_row(row)
         event = LiveEvent(change.position, "ticket", change.as_event())

@@ -31,7 +31,9 @@ from api.schemas import (
     MessageQuerySchema,
     MessageSchema,
     NewMessageSchema,
+    NewNoteSchema,
     NewRatingSchema,
+    NoteSchema,
     TicketSchema,
     TicketSubmissionSchema,
     TicketTypeSchema,
@@ -122,7 +124,7 @@ class TicketDetails(MethodView):
         ticket = ticketing().ticket(actor, ticket_id, version=version, as_of=as_of)
         # a past state shows its clocks as they stood then
         at = as_of or (ticket.modified_on if version is not None else None)
-        return _details(ticket, at), 200, version_headers(ticket.version)
+        return _details(ticket, at), 200, version_headers(ticket.version_for(actor))
 
 
 @blp.route("/tickets/<ticket_id>/history")
@@ -180,6 +182,25 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
     )
     message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
     return message, 201, {**command_headers(result), **spent}
+
+
+@blp.route("/tickets/<ticket_id>/notes", methods=["POST"])
+@blp.arguments(NewNoteSchema)
+@blp.response(201, NoteSchema)
+def add_note(body: dict[str, Any], ticket_id: str) -> Reply:
+    """Add a staff note (handlers and admins; from waiting_for_feedback, feedback_provided or
+    closed). It changes no status and no SLA or inactivity clock, and to users it does not
+    exist. Honours ``Idempotency-Key`` as a reply does."""
+    result = ticketing().add_note(
+        current_actor(),
+        ticket_id,
+        body["body"],
+        attachment_ids=body["attachment_ids"],
+        expected_version=expected_version(),
+        idempotency=idempotency_key(body),
+    )
+    note = next(n for n in result.ticket.notes if n["id"] == result.message_id)
+    return note, 201, command_headers(result)
 
 
 def _transition(name: str, summary: str) -> None:

@@ -38,7 +38,7 @@ class PostgresAttachmentIndex:
         """An upload and where it is attached, if it exists."""
         with self._datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT a.*, r.ticket_id FROM attachments a "
+                "SELECT a.*, r.ticket_id, r.staff_only FROM attachments a "
                 "LEFT JOIN attachment_references r ON r.attachment_id = a.id WHERE a.id = %s",
                 (attachment_id,),
             ).fetchone()
@@ -51,7 +51,9 @@ class PostgresAttachmentIndex:
             "size": row["size"],
             "sha256": row["sha256"],
         }
-        return StoredAttachment(record, row["uploader_id"], row["ticket_id"])
+        return StoredAttachment(
+            record, row["uploader_id"], row["ticket_id"], bool(row["staff_only"])
+        )
 
     def delete_unattached(self, uploaded_before: datetime) -> tuple[int, set[str]]:
         """Forget uploads never attached; how many, and the hashes nothing uses any more."""

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from application.errors import AttachmentNotFound, TicketNotFound
 from application.ports import Record, StoredAttachment
 from application.store import TicketingStore
+from domain import permissions
 from domain.actors import Actor, Role
 from domain.attachments import MAX_FILES, check_file, safe_filename
 from domain.errors import NotAllowed, ValidationFailed
@@ -58,12 +59,15 @@ class Attachments:
         return records
 
     def download(self, actor: Actor, attachment_id: str) -> tuple[Record, bytes]:
-        """Metadata and bytes, for the uploader or anyone who sees a ticket using it."""
+        """Metadata and bytes, for the uploader or anyone who sees a ticket using it (a staff
+        note's file: staff who see the ticket; to a user it does not exist)."""
         stored = self._stored(attachment_id)
         if stored is None:
             raise AttachmentNotFound(attachment_id)
         if stored.uploader_id != actor.account_id:
             if stored.ticket_id is None:
+                raise AttachmentNotFound(attachment_id)
+            if stored.staff_only and not permissions.sees_notes(actor):
                 raise AttachmentNotFound(attachment_id)
             try:
                 self.store.visible_ticket(actor, str(stored.ticket_id))

@@ -11,6 +11,10 @@ class HandlerNotFound(Exception):
     """No such handler on the roster (404)."""
 
 
+class CannedReplyNotFound(Exception):
+    """No such canned reply, or not one the caller may read (404)."""
+
+
 class VersionMismatch(Exception):
     """The ticket is not at the version the caller expected (``If-Match``, 412)."""
 

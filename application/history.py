@@ -20,7 +20,10 @@ PUBLIC_TYPES: dict[str, str] = {
     "Closed": "TicketClosed",
     "Rated": "TicketRated",
     "SlaBreached": "TicketSlaBreached",
+    "StaffNoteAdded": "StaffNoteAdded",
 }
+# what exists for support staff only (CONTRACT.md §7): never in an answer to a user
+STAFF_ONLY_TYPES = frozenset({"StaffNoteAdded"})
 _ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp", "actor"}
 _RENAMED = {"ticket_type": "type"}
 

@@ -242,8 +242,11 @@ class InMemoryAttachmentIndex:
         if upload is None:
             return None
         reference = self._recorder.references.get(attachment_id)
-        ticket_id = None if reference is None else reference.ticket_id
-        return StoredAttachment(dict(upload[0]), upload[1], ticket_id)
+        if reference is None:
+            return StoredAttachment(dict(upload[0]), upload[1], None)
+        return StoredAttachment(
+            dict(upload[0]), upload[1], reference.ticket_id, reference.staff_only
+        )
 
     def delete_unattached(self, uploaded_before: datetime) -> tuple[int, set[str]]:
         """Forget uploads never attached; how many, and the hashes nothing uses any more."""

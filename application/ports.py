@@ -26,6 +26,7 @@ class StoredAttachment:
     record: Record
     uploader_id: str
     ticket_id: UUID | None
+    staff_only: bool = False  # attached to a staff note
 
 
 class PublisherTurn(Protocol):

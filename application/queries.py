@@ -11,8 +11,9 @@ from typing import Any, cast
 from eventsourcing.domain import Aggregate
 
 from application.errors import TicketNotFound
-from application.history import HistoryEntry, history_entry
+from application.history import STAFF_ONLY_TYPES, HistoryEntry, history_entry
 from application.store import TicketingStore
+from domain import permissions
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
 from domain.sla import SlaStatus
@@ -59,9 +60,13 @@ class TicketQueries:
         return self.store.service_level.of(ticket, at or self.store.clock.now())
 
     def history(self, actor: Actor, ticket_id: str) -> list[HistoryEntry]:
-        """Every event of a ticket the caller may see, oldest first."""
+        """Every event of a ticket the caller may see, oldest first (to a user, staff notes
+        do not exist)."""
         ticket = self.store.visible_ticket(actor, ticket_id)
-        return [history_entry(e) for e in self.store.events.get(ticket.id)]
+        entries = (history_entry(e) for e in self.store.events.get(ticket.id))
+        if permissions.sees_notes(actor):
+            return list(entries)
+        return [entry for entry in entries if entry.type not in STAFF_ONLY_TYPES]
 
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""

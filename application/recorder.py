@@ -133,9 +133,14 @@ class TicketingRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
         for reference in alongside.attachment_references:
             curs.execute(
-                "INSERT INTO attachment_references (attachment_id, ticket_id, message_id) "
-                "VALUES (%s, %s, %s)",
-                (reference.attachment_id, reference.ticket_id, reference.message_id),
+                "INSERT INTO attachment_references (attachment_id, ticket_id, message_id, "
+                "staff_only) VALUES (%s, %s, %s, %s)",
+                (
+                    reference.attachment_id,
+                    reference.ticket_id,
+                    reference.message_id,
+                    reference.staff_only,
+                ),
             )
         if alongside.consumed is not None:
             upsert_offset(curs, alongside.consumed)

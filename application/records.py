@@ -21,11 +21,13 @@ class OutboxMessage:
 
 @dataclass(frozen=True)
 class AttachmentReference:
-    """An uploaded file attached to a ticket (and to one of its messages, if not at submission)."""
+    """An uploaded file attached to a ticket (and to one of its messages or notes, if not at
+    submission); a note's files are for staff only (``staff_only``)."""
 
     attachment_id: UUID
     ticket_id: UUID
     message_id: str | None
+    staff_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS attachment_references ("
     "attachment_id uuid PRIMARY KEY REFERENCES attachments (id), "
     "ticket_id uuid NOT NULL, message_id text)",
+    # a staff note's files are for staff only (CONTRACT.md §7); added after the table
+    "ALTER TABLE attachment_references ADD COLUMN IF NOT EXISTS "
+    "staff_only boolean NOT NULL DEFAULT false",
     "CREATE INDEX IF NOT EXISTS verification_requests_by_account "
     'ON "verification_requests" (account_id, requested_at)',
     *gates.DDL,

@@ -32,6 +32,7 @@ from application.ports import Infrastructure, Ledger
 from application.records import NOTHING_ELSE, Alongside
 from application.service_level import ServiceLevel
 from domain.actors import Actor
+from domain.canned_replies import CannedReplies
 from domain.handlers import HandlerRoster
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
@@ -115,7 +116,9 @@ class TicketingStore(Application[UUID]):
     """
 
     name = "ticketing"  # the projection follows its notifications by this name
-    snapshotting_intervals = {Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50}
+    snapshotting_intervals = {
+        Ticket: 50, Workspace: 50, Account: 50, HandlerRoster: 50, CannedReplies: 50
+    }  # fmt: skip
 
     def __init__(
         self,

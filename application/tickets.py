@@ -8,6 +8,7 @@ the API, are its own methods::
     app.platform.member_joined(...)          # facts from the platform's Kafka topics
     app.handlers.register_handler(...)       # the handler roster
     app.attachments.upload(...)              # files
+    app.canned_replies.add(...)              # answers staff insert instead of retyping
     app.verifications.request(...)           # e-mail codes for Unbind MFA
     app.housekeeping.close_if_inactive(...)  # what the sweeps do
 """
@@ -15,6 +16,7 @@ the API, are its own methods::
 from __future__ import annotations
 
 from application.attachments import Attachments
+from application.canned_replies import CannedReplyLibrary
 from application.commands import TicketCommands
 from application.housekeeping import Housekeeping
 from application.platform_facts import PlatformFacts
@@ -34,6 +36,7 @@ class TicketingApp(TicketCommands, TicketQueries):
         self.store = store
         self.handlers = HandlerAdministration(store)
         self.attachments = Attachments(store)
+        self.canned_replies = CannedReplyLibrary(store, self.handlers)
         self.verifications = EmailVerifications(store)
         self.platform = PlatformFacts(store)
         self.housekeeping = Housekeeping(store)

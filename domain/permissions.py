@@ -22,6 +22,8 @@ ALLOWED_FROM: dict[Action, frozenset[Status]] = {
 }
 USER_REPLY_FROM = OPEN
 STAFF_REPLY_FROM = frozenset({Status.WAITING_FOR_FEEDBACK, Status.FEEDBACK_PROVIDED})
+# a staff note (CONTRACT.md §7): from the statuses of a handler's reply, and after the close
+NOTE_FROM = STAFF_REPLY_FROM | {Status.CLOSED}
 SUBMITTER_ACTIONS = frozenset({Action.REVOKE, Action.RESTART, Action.CLOSE, Action.RATE})
 
 
@@ -55,6 +57,23 @@ def is_visible_to_staff(ticket: TicketFacts, actor: Actor) -> bool:
     return actor.role in (Role.ADMIN, Role.AUDITOR, Role.SYSTEM) or (
         actor.account_id == ticket.assignee_id and actor.role is Role.HANDLER
     )
+
+
+def sees_notes(actor: Actor) -> bool:
+    """Whether staff notes exist for the actor: support staff, auditors and the system see
+    them; to a user (a submitter, a workspace member) they do not exist (CONTRACT.md §7)."""
+    return actor.role is not Role.USER
+
+
+def note_refusal(ticket: TicketFacts, actor: Actor) -> DomainError | None:
+    """Why this actor may not add a staff note to the ticket now; None if they may. Handlers
+    and admins may (a handler who is not the assignee does not see the ticket, and is told it
+    does not exist before this is asked)."""
+    if actor.role not in (Role.HANDLER, Role.ADMIN):
+        return NotAllowed("only handlers and admins may add staff notes")
+    if ticket.status not in NOTE_FROM:
+        return InvalidTransition(f"cannot add a note to a ticket that is {ticket.status}")
+    return None
 
 
 def refusal(ticket: TicketFacts, action: Action, actor: Actor) -> DomainError | None:

@@ -26,6 +26,14 @@ Record = dict[str, Any]
 class Ticket(CheapCopy, Aggregate):
     """A support request of one submitter in one workspace, and its conversation."""
 
+    # Staff notes (CONTRACT.md §7), and what the ticket's users saw last: a note exists only
+    # for staff, so to a user the ticket's version and update time stay those of the event
+    # before it. Class-level defaults, so tickets restored from snapshots taken before notes
+    # existed have them too; a note replaces the list (never appends in place: CheapCopy).
+    notes: Sequence[Record] = ()
+    last_note_version = 0
+    seen_by_users: tuple[int, datetime] | None = None
+
     @event("Submitted")
     def __init__(
         self,
@@ -135,6 +143,24 @@ class Ticket(CheapCopy, Aggregate):
             )
         return message_id
 
+    def add_note(
+        self, actor: Actor, body: object, *, attachments: Sequence[Record] = (), at: datetime
+    ) -> str:
+        """A staff note: for the support side only; it changes no status and starts or stops
+        no clock. Returns its id."""
+        refused = permissions.note_refusal(self, actor)
+        if refused is not None:
+            raise refused
+        errors: content.Errors = {}
+        text = content.trimmed_text(errors, "body", body, content.BODY_MAX)
+        records = content.attachments(errors, "attachment_ids", attachments)
+        content.raise_if_any(errors)
+        note_id = str(uuid4())
+        self._record_note(
+            note_id=note_id, actor=actor.as_record(), body=text, attachments=records, timestamp=at
+        )
+        return note_id
+
     def revoke(self, actor: Actor, *, at: datetime) -> None:
         """Withdraw a ticket nobody has accepted yet."""
         self._check(Action.REVOKE, actor)
@@ -243,6 +269,24 @@ class Ticket(CheapCopy, Aggregate):
         """Whether the actor sees the ticket by their role (``domain.permissions``)."""
         return permissions.is_visible_to_staff(self, actor)
 
+    def version_for(self, actor: Actor) -> int:
+        """The version as the actor knows the ticket: to a user, notes do not exist, so the
+        version of the last event they can see (``ETag``, ``If-Match``)."""
+        return self._as_seen_by(actor)[0]
+
+    def updated_for(self, actor: Actor) -> datetime:
+        """When the ticket last changed in a way the actor can see."""
+        return self._as_seen_by(actor)[1]
+
+    def _as_seen_by(self, actor: Actor) -> tuple[int, datetime]:
+        if self.seen_by_users is None or self.last_note_version != self.version:
+            return self.version, self.modified_on
+        return (
+            (self.version, self.modified_on)
+            if permissions.sees_notes(actor)
+            else (self.seen_by_users)
+        )
+
     def allowed_actions(self, actor: Actor) -> list[Action]:
         """The commands this actor may issue now."""
         return permissions.allowed_actions(self, actor)
@@ -302,6 +346,23 @@ class Ticket(CheapCopy, Aggregate):
         self._append_message(message_id, actor, body, attachments, False, timestamp)
         if self.status == Status.FEEDBACK_PROVIDED:
             self._enter(Status.WAITING_FOR_FEEDBACK, timestamp)
+
+    @event("StaffNoteAdded")
+    def _record_note(
+        self,
+        note_id: str,
+        actor: Record,
+        body: str,
+        attachments: list[Record],
+        timestamp: datetime,
+    ) -> None:
+        # the library moves version and modified_on on after this body: they are still the
+        # previous event's here, which users saw unless it was a note too
+        if self.last_note_version != self.version:
+            self.seen_by_users = (self.version, self.modified_on)
+        self.last_note_version = self.version + 1
+        note = {"id": note_id, "author": actor, "body": body, "attachments": attachments}
+        self.notes = [*self.notes, {**note, "created_at": timestamp}]
 
     @event("Revoked")
     def _record_revoked(self, actor: Record, timestamp: datetime) -> None:

@@ -27,7 +27,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from application.history import history_entry
+from application.history import STAFF_ONLY_TYPES, history_entry
 from application.subscription import MAX_WAIT, StoreNotifications
 from domain import notifications as rules
 from domain.due_warnings import DueWarnings
@@ -54,7 +54,8 @@ _INSERT_NOTIFICATION = (
 )
 _INSERT_FEED = (
     "INSERT INTO ticket_feed (position, ticket_id, version, status, workspace_id, "
-    "submitter_id, assignee_id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    "submitter_id, assignee_id, staff_only) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -126,6 +127,7 @@ class NotificationFollower:
                 ticket.workspace_id,
                 ticket.submitter["account_id"],
                 ticket.assignee_id,
+                entry.type in STAFF_ONLY_TYPES,
             ),
         )
         admins = self._admins() if entry.type == "TicketSlaBreached" else frozenset()

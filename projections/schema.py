@@ -162,6 +162,8 @@ NOTIFICATION_DDL = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS ticket_feed_by_time ON ticket_feed (recorded_at)",
+    # a change only staff may hear of (a staff note, CONTRACT.md §7); added after the table
+    "ALTER TABLE ticket_feed ADD COLUMN IF NOT EXISTS staff_only boolean NOT NULL DEFAULT false",
     # who of the staff has a ticket open, for 30 s after they last said so (CONTRACT.md §6.3)
     """
     CREATE TABLE IF NOT EXISTS presence (

@@ -52,6 +52,7 @@ class TicketChange:
     submitter: dict[str, Any]
     assignee_id: str | None
     rating: dict[str, Any] | None = None
+    staff_only: bool = False  # a staff note: users do not hear of it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TicketChange:
@@ -64,6 +65,7 @@ class TicketChange:
             workspace_id=str(row["workspace_id"]),
             submitter={"account_id": row["submitter_id"]},
             assignee_id=row["assignee_id"],
+            staff_only=bool(row.get("staff_only", False)),
         )
 
     def as_event(self) -> dict[str, Any]:
@@ -80,5 +82,8 @@ class TicketChange:
 def sees_change(actor: Actor, change: TicketChange, is_member: bool) -> bool:
     """Whether a change reaches the actor's stream: exactly when the actor may read the
     ticket's details (CONTRACT.md §1): by role (``domain.permissions``), or as a current member
-    of its workspace (``is_member``, from the memberships read model)."""
+    of its workspace (``is_member``, from the memberships read model); a staff-only change (a
+    note) never reaches a user's stream (``domain.permissions.sees_notes``)."""
+    if change.staff_only and not permissions.sees_notes(actor):
+        return False
     return permissions.is_visible_to_staff(change, actor) or (actor.role is Role.USER and is_member)

@@ -14,8 +14,11 @@ from api.app import create_app
 from application.bootstrap import build_app
 from application.clock import SystemClock
 from application.config import Settings
+from application.database import eventsourcing_env
 from application.tickets import TicketingApp
 from application.tokens import issue_token
+from projections.notifications import NotificationFollower
+from projections.view import TicketingEventLog
 from tests.api.conformance import ConformingClient
 
 SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
@@ -106,3 +109,16 @@ def new_ticket(
     assert response.status_code == 201, response.get_json()
     document: dict[str, Any] = response.get_json()
     return document
+
+
+@pytest.fixture
+def derive(database_url: str) -> Iterator[Callable[[], None]]:
+    """Runs the notifications follower up to the store's newest event."""
+    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
+    follower = NotificationFollower(event_log, default_assignee=ADMIN_ID)
+
+    def derive() -> None:
+        follower.catch_up()
+
+    yield derive
+    event_log.close()

@@ -3,31 +3,15 @@ preferences, and nobody else's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from flask.testing import FlaskClient
 
-from application.database import eventsourcing_env
 from application.tickets import TicketingApp
-from projections.notifications import NotificationFollower
-from projections.view import TicketingEventLog
 from tests.api.conftest import ADMIN_ID, Auth, new_ticket
-
-
-@pytest.fixture
-def derive(database_url: str) -> Iterator[Callable[[], None]]:
-    """Runs the notifications follower up to the store's newest event."""
-    event_log = TicketingEventLog(eventsourcing_env(database_url, 2))
-    follower = NotificationFollower(event_log, default_assignee=ADMIN_ID)
-
-    def derive() -> None:
-        follower.catch_up()
-
-    yield derive
-    event_log.close()
 
 
 def answered_tickets(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from uuid import uuid4
 
 import psycopg
@@ -131,6 +131,39 @@ def test_each_caller_receives_what_it_may_see_and_nobody_else_anything(
             assert [e for e in streams[name].events if e.data.get("ticket_id") == ticket_id] == []
     finally:
         for stream in streams.values():
+            stream.close()
+
+
+def test_a_staff_note_reaches_staff_streams_and_never_a_users(
+    served: Served, deriving: None, workspace: tuple[str, str, str]
+) -> None:
+    ws, submitter, member = workspace
+    admin = token(ADMIN, "admin")
+    users = [Stream(served.port, token(submitter)), Stream(served.port, token(member))]
+    lead = Stream(served.port, admin)
+    try:
+        ticket_id = str(submit(served, ws, submitter)["id"])
+        assert call(f"{served.api}/tickets/{ticket_id}/accept", admin, {})[0] == 200
+        note = {"body": "Their admin paused the data source"}
+        assert call(f"{served.api}/tickets/{ticket_id}/notes", admin, note)[0] == 201
+
+        def version(number: int) -> Callable[[Stream], bool]:
+            return lambda s: any(
+                e["ticket_id"] == ticket_id and e["version"] == number for e in s.of("ticket")
+            )
+
+        lead.wait_for(version(4))  # the note: the users' streams were read in the same turn
+        assert (
+            call(f"{served.api}/tickets/{ticket_id}/messages", admin, {"body": "Fixed"})[0] == 201
+        )
+        for stream in users:
+            stream.wait_for(version(5))
+            assert 4 not in {
+                e["version"] for e in stream.of("ticket") if e["ticket_id"] == ticket_id
+            }
+            assert "paused" not in str([e.data for e in stream.events])
+    finally:
+        for stream in (*users, lead):
             stream.close()
 
 

@@ -17,7 +17,7 @@ import pytest
 from application.clock import SettableClock
 from application.database import eventsourcing_env
 from application.tickets import TicketingApp
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.inactivity import INACTIVITY_LIMIT
 from projections.inbox import Inbox
 from projections.notifications import NotificationFollower
@@ -107,6 +107,37 @@ def test_a_forward_tells_the_new_assignee_and_a_breach_tells_every_admin(
     assert breached == {hank, ADMIN.account_id, lead, *admins}
     count = len([kind for kind in kinds if kind[2] == "sla_breached"])
     assert count == len(breached) * len(breaches)
+
+
+def test_a_note_tells_the_assignee_only_and_its_change_is_for_staff_only(
+    app: TicketingApp, follower: NotificationFollower
+) -> None:
+    hank = f"hank-{uuid4().hex[:6]}"
+    app.handlers.register_handler(ADMIN, hank, "Hank", ["support"], True)
+    alice = user()
+    ticket_id = str(submit(app, alice, workspace_with(app, alice)).ticket.id)
+    app.accept(ADMIN, ticket_id)
+    app.forward(ADMIN, ticket_id, hank)
+    noted = app.add_note(ADMIN, ticket_id, "Refund is approved").position
+    app.add_note(Actor(hank, Role.HANDLER, "Hank"), ticket_id, "Told billing")  # not to himself
+    follower.catch_up()
+    assert [(who, kind) for _, who, kind in told(app, ticket_id) if kind == "note_added"] == [
+        (hank, "note_added")
+    ]
+    assert alice.account_id not in {who for _, who, _ in told(app, ticket_id)}
+    with app.store.datastore.get_connection() as conn:
+        feed = conn.execute(
+            "SELECT position, staff_only FROM ticket_feed WHERE ticket_id = %s ORDER BY position",
+            (UUID(ticket_id),),
+        ).fetchall()
+        summary = conn.execute(
+            "SELECT summary FROM notifications WHERE ticket_id = %s AND kind = 'note_added'",
+            (UUID(ticket_id),),
+        ).fetchone()
+    assert [row["staff_only"] for row in feed] == [False] * 4 + [True, True]
+    assert feed[-2]["position"] == noted
+    assert summary is not None
+    assert summary["summary"] == "Refund is approved"
 
 
 def test_due_times_are_warned_of_once_each_by_the_sweep(

@@ -159,14 +159,16 @@ def test_published_messages_have_the_contract_shape(app: TicketingApp, settings:
     alice = user()
     ws = workspace_with(app, alice)
     ticket = submit(app, alice, ws).ticket
+    app.accept(ADMIN, str(ticket.id))
+    app.add_note(ADMIN, str(ticket.id), "ask billing")
     producer = make_producer(settings)
     try:
         publisher.publish_batch(producer)
     finally:
         producer.close()
-    submitted, acknowledged = (
+    submitted, acknowledged, _, noted = (
         json.loads(r.value)
-        for r in read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, 2)
+        for r in read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, 4)
     )
     assert set(submitted) == {
         "event_id",
@@ -189,6 +191,13 @@ def test_published_messages_have_the_contract_shape(app: TicketingApp, settings:
         2,
         True,
     )
+    # a staff note goes out like every other event: platform services are staff (§7)
+    assert (noted["type"], noted["version"], noted["data"]["body"]) == (
+        "StaffNoteAdded",
+        4,
+        "ask billing",
+    )
+    assert noted["data"]["actor"]["account_id"] == ADMIN.account_id
 
 
 def test_the_publisher_survives_a_broker_restart(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from application.clock import SettableClock
 from application.errors import TicketNotFound
 from application.tickets import TicketingApp
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.errors import DomainError
 from domain.sla import SlaClocks
 from domain.ticket import Ticket
@@ -33,7 +33,7 @@ OPERATIONS = st.lists(
             ["submit", "submit", "user reply", "user reply", "user reply", "handler reply",
              "handler reply", "handler reply", "automatic reply", "accept", "accept", "accept",
              "revoke", "restart", "close", "close", "complete", "rate", "forward", "leave",
-             "join", "stranger reply"]
+             "join", "stranger reply", "note", "note"]
         ),
         st.integers(0, 2),
         st.integers(0, 3),
@@ -75,7 +75,11 @@ def perform(
             app.platform.member_left(ws, actor.account_id, str(uuid4()))
         case "join":
             app.platform.member_joined(ws, actor.account_id, str(uuid4()))
+        case "note":
+            app.add_note(ADMIN, ticket, "n")
 
+
+READER = Actor("reader", Role.USER)
 
 # every column of a summary, as the ticket itself has it; the SLA columns are compared through
 # what they are for (the details' sla, the due time lists sort by)
@@ -101,8 +105,9 @@ def expected_row(ticket: Ticket) -> dict[str, Any]:
         "assignee_id": assignee.get("account_id"),
         "assignee_name": assignee.get("name"),
         "submitted_at": ticket.created_on,
-        "updated_at": ticket.modified_on,
-        "version": ticket.version,
+        # lists are the same for everyone: they show the ticket as users know it, notes aside
+        "updated_at": ticket.updated_for(READER),
+        "version": ticket.version_for(READER),
         "feedback_provided_since": ticket.feedback_provided_since,
         "first_responded_at": ticket.first_responded_at,
         "first_response_breach_recorded": "first_response" in ticket.sla_breaches,
