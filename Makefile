@@ -44,7 +44,7 @@ console: install browser ## the web console in a real browser (Playwright drivin
 	$(BIN)/pytest tests/console
 
 console-screenshots: install browser ## the README's pictures of the console, into docs/screenshots
-	TICKETING_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/console/test_screenshots.py
+	TICKETING_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/console -k screenshots
 
 dev: install ## everything on this machine: embedded PostgreSQL and the API on :8000
 	$(BIN)/ticketing dev

@@ -8,6 +8,7 @@ import { renderManagement } from "./views/management.js";
 import { renderDetails } from "./views/details.js";
 import { renderQueues } from "./views/queues.js";
 import { renderHandlers } from "./views/handlers.js";
+import { renderCannedReplies } from "./views/canned.js";
 import { notificationsButton, renderNotificationSettings } from "./views/notifications.js";
 import { leaveView, startLive, stopLive } from "./live.js";
 
@@ -42,6 +43,7 @@ function renderTopbar() {
   const links = [link("/", "Tickets")];
   if (STAFF.includes(me.role)) links.push(link("/handler", "Handler queues"));
   if (me.role === "admin") links.push(link("/admin/handlers", "Handlers"));
+  if ([...STAFF, "auditor"].includes(me.role)) links.push(link("/admin/canned-replies", "Canned replies"));
   links.push(h("a", { href: "/api/v1/docs" }, "API docs"));
   topbar.append(
     h("a", { class: "brand", href: "/", "data-route": true }, "Ticketing"),
@@ -82,6 +84,7 @@ async function route() {
   if (ticket) return renderDetails(view, { me, ticketId: decodeURIComponent(ticket[1]) });
   if (path === "/handler") return renderQueues(view, { me });
   if (path === "/admin/handlers") return renderHandlers(view, { me });
+  if (path === "/admin/canned-replies") return renderCannedReplies(view, { me });
   if (path === "/settings/notifications") return renderNotificationSettings(view, { me });
   return renderManagement(view, { me });
 }

@@ -31,11 +31,12 @@ function attachmentLinks(attachments) {
       h("span", { class: "muted" }, ` ${size(attachment.size)}`))));
 }
 
-function entry({ author, side, body, when, attachments, automatic }) {
-  return h("li", { class: `message ${side}${automatic ? " automatic" : ""}` },
+function entry({ author, side, body, when, attachments, automatic, note }) {
+  return h("li", { class: `message ${side}${automatic ? " automatic" : ""}${note ? " note" : ""}` },
     h("div", { class: "meta" },
       h("strong", {}, author),
       automatic ? h("span", { class: "tag" }, "Automatic reply") : null,
+      note ? h("span", { class: "tag note-tag" }, "Internal note · staff only") : null,
       time(when)),
     h("div", { class: "body" }, body),
     attachmentLinks(attachments));
@@ -53,11 +54,16 @@ function conversation(ticket, earlier, showEarlier) {
   const more = missing > 0
     ? h("li", { class: "earlier" }, h("button", { type: "button", class: "secondary", onclick: showEarlier }, `Show earlier messages (${missing})`))
     : null;
+  // staff notes (details carry them for staff only) take their place in time among messages
+  // no older than the oldest shown
+  const shownFrom = missing > 0 && messages.length ? messages[0].created_at : "";
+  const notes = (ticket.notes || []).filter((note) => note.created_at >= shownFrom).map((note) => ({ ...note, note: true }));
+  const said = [...messages, ...notes].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
   // the customer's side is the submitter's and other members'; support and the system answer
-  return h("ol", { class: "conversation", "aria-label": "Conversation" }, opening, more, messages.map((message) => entry({
+  return h("ol", { class: "conversation", "aria-label": "Conversation" }, opening, more, said.map((message) => entry({
     author: `${message.author.name || message.author.account_id}${STAFF.includes(message.author.role) ? " (support)" : ""}`,
     side: message.author.role === "user" ? "customer" : "support",
-    body: message.body, when: message.created_at, attachments: message.attachments, automatic: message.automatic,
+    body: message.body, when: message.created_at, attachments: message.attachments, automatic: message.automatic, note: message.note,
   })));
 }
 
@@ -177,31 +183,47 @@ export async function renderDetails(main, { me, ticketId }) {
     return form;
   }
 
-  function replyForm() {
-    if (!ticket.allowed_actions.includes("reply")) {
-      const why = ticket.status === "closed" ? "This ticket is closed: it cannot be replied to." : ticket.status === "revoked" ? "This ticket is revoked: restart it to continue the conversation." : "Replies open once the ticket is accepted.";
-      return h("p", { class: "notice" }, why);
-    }
+  // The composer: a reply to the customer, or (staff) an internal note. The two look apart
+  // (a note is amber, says "staff only" and its button "Add note"), so that nobody sends one
+  // for the other.
+  function composerForm() {
+    const canReply = ticket.allowed_actions.includes("reply");
+    const canNote = Boolean(ticket.can_add_note);
+    const why = ticket.status === "closed" ? "This ticket is closed: it cannot be replied to." : ticket.status === "revoked" ? "This ticket is revoked: restart it to continue the conversation." : "Replies open once the ticket is accepted.";
+    if (!canReply && !canNote) return h("p", { class: "notice" }, why);
+    let mode = canReply ? "reply" : "note";
     const message = h("textarea", { id: "reply-message", rows: "4", maxlength: "10000" });
     message.addEventListener("input", () => replying(message.value.trim() !== ""));
+    const label = h("label", { for: "reply-message" });
+    const hint = h("p", { class: "note-hint", id: "note-hint" }, "Only support staff see notes: the customer is not shown or told anything.");
     const files = fileField("reply-attachments", alert);
-    const automatic = staff ? h("input", { type: "checkbox", id: "reply-automatic" }) : null;
-    const send = h("button", { type: "submit", class: "primary" }, "Send");
+    const automatic = staff && canReply ? h("input", { type: "checkbox", id: "reply-automatic" }) : null;
+    const automaticLabel = automatic ? h("label", { class: "check" }, automatic, " Automatic reply") : null;
+    const send = h("button", { type: "submit", class: "primary" });
+    const radios = canReply && canNote ? ["reply", "note"].map((value) => h("input", {
+      type: "radio", name: "compose-mode", value, id: `compose-${value}`, checked: value === mode,
+      onchange: () => { mode = value; showMode(); },
+    })) : [];
+    const modes = radios.length ? h("fieldset", { class: "modes" }, h("legend", { class: "visually-hidden" }, "Write"),
+      h("label", { class: "mode" }, radios[0], " Reply to customer"),
+      h("label", { class: "mode" }, radios[1], " Internal note")) : null;
     const form = h("form", { class: "reply", onsubmit: async (event) => {
       event.preventDefault();
       alert.clear();
       const chosen = [...files.input.files];
-      const fault = !message.value.trim() ? new FieldError("body", "write a message") : filesFault(chosen) ? new FieldError("attachments", filesFault(chosen)) : null;
+      const what = mode === "note" ? "Note" : "Message";
+      const fault = !message.value.trim() ? new FieldError("body", mode === "note" ? "write a note" : "write a message") : filesFault(chosen) ? new FieldError("attachments", filesFault(chosen)) : null;
       if (fault) {
-        alert.show(fault, { body: "Message", attachments: "Attachments" });
+        alert.show(fault, { body: what, attachments: "Attachments" });
         return;
       }
       send.disabled = true;
       try {
         const body = { body: message.value };
         if (chosen.length) body.attachment_ids = (await upload(chosen)).map((attachment) => attachment.id);
-        if (automatic && automatic.checked) body.automatic = true;
-        await post(`/tickets/${encodeURIComponent(ticket.id)}/messages`, body, { headers: { "Idempotency-Key": crypto.randomUUID() } });
+        const path = `/tickets/${encodeURIComponent(ticket.id)}/${mode === "note" ? "notes" : "messages"}`;
+        if (mode === "reply" && automatic && automatic.checked) body.automatic = true;
+        await post(path, body, { headers: { "Idempotency-Key": crypto.randomUUID() } });
         message.value = "";
         files.input.value = "";
         files.list.replaceChildren();
@@ -210,16 +232,31 @@ export async function renderDetails(main, { me, ticketId }) {
         draw();
         main.querySelector("#reply-message")?.focus();
       } catch (error) {
-        alert.show(error, { body: "Message", attachment_ids: "Attachments" });
+        alert.show(error, { body: what, attachment_ids: "Attachments" });
       } finally {
         send.disabled = false;
       }
     } },
-    h("label", { for: "reply-message" }, "Message"), message,
+    canReply ? null : h("p", { class: "notice" }, `${why} Staff can still add internal notes.`),
+    modes,
+    label, message, hint,
     h("label", { for: "reply-attachments" }, "Attachments"), files.input, files.list,
     h("div", { class: "actions" },
-      automatic ? h("label", { class: "check" }, automatic, " Automatic reply") : null,
+      staff ? insertReply(ticket.id, message, alert) : null,
+      automaticLabel,
       send));
+
+    function showMode() {
+      const note = mode === "note";
+      form.classList.toggle("note-mode", note);
+      label.textContent = note ? "Note" : "Message";
+      send.textContent = note ? "Add note" : "Send";
+      hint.hidden = !note;
+      if (note) message.setAttribute("aria-describedby", "note-hint");
+      else message.removeAttribute("aria-describedby");
+      if (automaticLabel) automaticLabel.hidden = note;
+    }
+    showMode();
     return form;
   }
 
@@ -250,9 +287,9 @@ export async function renderDetails(main, { me, ticketId }) {
   let replyOpen = null;
 
   function keptReply() {
-    const open = ticket.allowed_actions.includes("reply");
+    const open = `${ticket.allowed_actions.includes("reply")}/${Boolean(ticket.can_add_note)}`;
     if (reply === null || open !== replyOpen) {
-      reply = replyForm();
+      reply = composerForm();
       replyOpen = open;
     }
     return reply;
@@ -361,4 +398,86 @@ function staffPresence(ticketId, staff) {
       announce();
     },
   };
+}
+
+/** "Insert reply": search the canned replies by title with the keyboard (arrows, Enter,
+ * Escape) and insert the chosen one, filled in for this ticket by the server, at the caret. */
+function insertReply(ticketId, message, alert) {
+  let replies = null; // loaded when first opened
+  let shown = [];
+  let active = -1;
+  const button = h("button", { type: "button", class: "secondary", "aria-haspopup": "listbox", "aria-expanded": "false" }, "Insert reply");
+  const search = h("input", {
+    id: "canned-search", type: "search", autocomplete: "off", role: "combobox",
+    "aria-autocomplete": "list", "aria-controls": "canned-options", "aria-expanded": "true",
+  });
+  const options = h("ul", { id: "canned-options", role: "listbox", "aria-label": "Canned replies" });
+  const empty = h("p", { class: "muted", role: "status" });
+  const panel = h("div", { class: "canned card", hidden: true },
+    h("label", { for: "canned-search" }, "Search canned replies"), search, options, empty);
+
+  function close(refocus = true) {
+    panel.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    if (refocus) button.focus();
+  }
+  function render() {
+    const needle = search.value.trim().toLocaleLowerCase();
+    shown = (replies || []).filter((reply) => reply.title.toLocaleLowerCase().includes(needle));
+    active = shown.length ? Math.min(Math.max(active, 0), shown.length - 1) : -1;
+    options.replaceChildren(...shown.map((reply, index) => h("li", {
+      id: `canned-${index}`, role: "option", "aria-selected": String(index === active), class: index === active ? "active" : null,
+      onmousedown: (event) => event.preventDefault(), onclick: () => choose(reply),
+    }, reply.title, reply.shared ? null : h("span", { class: "muted" }, " (yours)"))));
+    if (active >= 0) search.setAttribute("aria-activedescendant", `canned-${active}`);
+    else search.removeAttribute("aria-activedescendant");
+    empty.textContent = replies === null ? "Loading…" : shown.length ? "" : replies.length ? "No canned reply has that in its title." : "No canned replies yet: add them under Canned replies.";
+    options.querySelector(".active")?.scrollIntoView({ block: "nearest" });
+  }
+  async function choose(reply) {
+    try {
+      const filled = await get(`/tickets/${encodeURIComponent(ticketId)}/canned-replies/${encodeURIComponent(reply.id)}/preview`);
+      const [start, end] = [message.selectionStart ?? message.value.length, message.selectionEnd ?? message.value.length];
+      message.setRangeText(filled.body, start, end, "end");
+      close(false);
+      message.focus();
+      message.dispatchEvent(new Event("input"));
+    } catch (error) {
+      alert.show(error);
+    }
+  }
+  search.addEventListener("input", () => { active = 0; render(); });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!shown.length) return;
+      active = (active + (event.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+      render();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (active >= 0) choose(shown[active]);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      close();
+    }
+  });
+  button.addEventListener("click", async () => {
+    if (!panel.hidden) return close();
+    panel.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    search.value = "";
+    active = 0;
+    render();
+    search.focus();
+    if (replies === null) {
+      try {
+        replies = (await get("/admin/canned-replies")).items;
+      } catch (error) {
+        replies = [];
+        alert.show(error);
+      }
+      render();
+    }
+  });
+  return h("div", { class: "insert-reply" }, button, panel);
 }
