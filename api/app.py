@@ -20,6 +20,7 @@ from api import (
     notifications,
     presence,
     problems,
+    reports,
     service,
     tickets,
     verifications,
@@ -35,6 +36,7 @@ from application.database import deadline
 from application.tickets import TicketingApp
 from projections.inbox import Inbox
 from projections.queries import READ_YOUR_WRITES_TIMEOUT, TicketLists
+from projections.report_queries import Reports
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -103,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
     app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.store.clock.now)
     app.extensions["read_models"] = view
+    app.extensions["reports"] = Reports(view)
     app.extensions["inbox"] = Inbox(ticketing.store.datastore)
     limits.install(app, settings)
 
@@ -113,6 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(handlers.blp)
     api.register_blueprint(handlers.targets)
     api.register_blueprint(canned_replies.blp)
+    api.register_blueprint(reports.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(notifications.blp)

@@ -46,6 +46,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("canned_replies.CannedReplyById", "delete"): "deleteCannedReply",
     ("canned_replies.reply_history", "get"): "getCannedReplyHistory",
     ("canned_replies.preview", "get"): "previewCannedReply",
+    ("reports.report", "get"): "getReport",
     ("lists.all_tickets", "get"): "listWorkspaceTickets",
     ("lists.my_tickets", "get"): "listMyTickets",
     ("lists.handler_tickets", "get"): "listHandlerTickets",

@@ -21,6 +21,7 @@ from typing import Any
 
 from api.openapi_examples import EXAMPLES, HISTORY_DATA
 from api.openapi_tables import (
+    ALSO_CSV,
     BINARY,
     ENUM_BY_PROPERTY,
     ENUM_BY_VALUES,
@@ -285,6 +286,12 @@ def _finish_success(operation_id: str, status: str, response: Document) -> None:
             media: {"schema": {"type": "string", "format": "binary", "description": what}}
             for media, what in BINARY[operation_id].items()
         }
+    if operation_id in ALSO_CSV:
+        response["content"] = {
+            **response.get("content", {}),
+            "text/csv": {"schema": {"type": "string", "description": ALSO_CSV[operation_id]}},
+        }
+        headers["Content-Disposition"] = {"$ref": "#/components/headers/ContentDisposition"}
     if operation_id == "getTicketHistory":
         response["content"] = {
             "application/json": {"schema": {"type": "array", "items": _ref("HistoryEntry")}}

@@ -62,6 +62,22 @@ CANNED_REPLY = {
     "owner": SAM,
     "updated_at": "2026-11-29T16:00:00+00:00",
 }
+CLOSED_COUNTS = {
+    "total": 41, "submitter": 9, "completed": 27, "inactivity": 4, "account_cancelled": 1,
+    "workspace_dissolved": 0,
+}  # fmt: skip
+CSAT = {"average": 4.4, "counts": {"1": 0, "2": 1, "3": 2, "4": 9, "5": 14}, "rated_pct": 63.4}
+BACKLOG = {"pending": 6, "processing": 17, "cancelled": 2}
+FIGURES = {
+    "submitted": 48,
+    "closed": CLOSED_COUNTS,
+    "first_response_business_minutes": {"p50": 38, "p90": 196, "count": 44},
+    "resolution_business_minutes": {"p50": 610, "p90": 2143, "count": 40},
+    "sla_first_response_met_pct": 93.2,
+    "sla_resolution_met_pct": 87.5,
+    "csat": CSAT,
+    "backlog": BACKLOG,
+}
 TICKET = {
     **SUMMARY,
     "description": "Since this morning every chart on the Production dashboard is empty.",
@@ -121,6 +137,23 @@ EXAMPLES: dict[str, Any] = {
     "Rating": {"score": 5, "comment": "Quick and clear.", "rated_at": "2026-11-30T11:00:00+00:00"},
     "Message": MESSAGE,
     "Note": NOTE,
+    "ReportQuery": {"from": "2026-11-01", "to": "2026-11-30", "interval": "week"},
+    "Spread": {"p50": 38, "p90": 196, "count": 44},
+    "ClosedCounts": CLOSED_COUNTS,
+    "Csat": CSAT,
+    "Backlog": BACKLOG,
+    "Figures": FIGURES,
+    "ReportPoint": {"period_start": "2026-11-23", **FIGURES},
+    "ReportAssignee": {"assignee": SAM, **FIGURES},
+    "Report": {
+        "from": "2026-11-23",
+        "to": "2026-11-29",
+        "interval": "week",
+        "time_zone": "Asia/Shanghai",
+        "totals": FIGURES,
+        "series": [{"period_start": "2026-11-23", **FIGURES}],
+        "by_assignee": [{"assignee": SAM, **FIGURES}],
+    },
     "NewNote": {"body": "Billing confirmed the refund; tell Ava on Monday.", "attachment_ids": []},
     "CannedReply": CANNED_REPLY,
     "CannedReplyList": {"items": [CANNED_REPLY]},

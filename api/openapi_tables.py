@@ -142,8 +142,10 @@ RATE_LIMITED = frozenset(
 )
 READS_YOUR_WRITES = frozenset({
     "listWorkspaceTickets", "listMyTickets", "listHandlerTickets", "listAllTickets",
-    "listMyWorkspaces", "exportTickets", "exportChosenTickets",
+    "listMyWorkspaces", "exportTickets", "exportChosenTickets", "getReport",
 })  # fmt: skip
+# operations that also answer CSV (``format=csv``) beside their JSON
+ALSO_CSV = {"getReport": "the same figures as rows: the totals, each period, each assignee"}
 BINARY: dict[str, dict[str, str]] = {
     # a download is sent with the type its format has (domain.attachments)
     "downloadAttachment": {

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from domain.actors import Role
 from domain.content import ID_MAX
 from domain.notifications import Kind
+from domain.reports import Interval
 from domain.status import Action, CloseReason, QueueState, Status
 from domain.ticket_types import TICKET_TYPES
 
@@ -299,6 +300,88 @@ class CannedReplyChangeSchema(StrictSchema):
     title = fields.String()
     body = fields.String()
     shared = fields.Boolean()
+
+
+class ReportQuerySchema(StrictSchema):
+    from_ = fields.Date(
+        required=True,
+        data_key="from",
+        attribute="from",
+        metadata={"description": "first day (service time zone)"},
+    )
+    to = fields.Date(required=True, metadata={"description": "last day, included"})
+    interval = fields.String(
+        load_default="day", validate=validate.OneOf([str(i) for i in Interval])
+    )
+    workspace_id = fields.String(validate=validate.Length(min=1, max=128))
+    type = fields.List(
+        fields.String(validate=validate.OneOf([str(info.code) for info in TICKET_TYPES]))
+    )
+    assignee = fields.List(fields.String(validate=validate.Length(min=1, max=128)))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class SpreadSchema(Schema):
+    p50 = fields.Integer(allow_none=True, required=True)
+    p90 = fields.Integer(allow_none=True, required=True)
+    count = fields.Integer(required=True)
+
+
+class ClosedCountsSchema(Schema):
+    total = fields.Integer(required=True)
+    submitter = fields.Integer(required=True)
+    completed = fields.Integer(required=True)
+    inactivity = fields.Integer(required=True)
+    account_cancelled = fields.Integer(required=True)
+    workspace_dissolved = fields.Integer(required=True)
+
+
+class CsatSchema(Schema):
+    average = fields.Float(allow_none=True, required=True)
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": 'ratings per score, "1" to "5"'},
+    )
+    rated_pct = fields.Float(allow_none=True, required=True)
+
+
+class BacklogSchema(Schema):
+    pending = fields.Integer(required=True)
+    processing = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+
+
+class FiguresSchema(Schema):
+    submitted = fields.Integer(required=True)
+    closed = fields.Nested(ClosedCountsSchema, required=True)
+    first_response_business_minutes = fields.Nested(SpreadSchema, required=True)
+    resolution_business_minutes = fields.Nested(SpreadSchema, required=True)
+    sla_first_response_met_pct = fields.Float(allow_none=True, required=True)
+    sla_resolution_met_pct = fields.Float(allow_none=True, required=True)
+    csat = fields.Nested(CsatSchema, required=True)
+    backlog = fields.Nested(
+        BacklogSchema, required=True, metadata={"description": "open tickets at the end"}
+    )
+
+
+class ReportPointSchema(FiguresSchema):
+    period_start = fields.Date(required=True)
+
+
+class ReportAssigneeSchema(FiguresSchema):
+    assignee = fields.Nested(PartySchema, required=True)
+
+
+class ReportSchema(Schema):
+    from_ = fields.Date(required=True, data_key="from", attribute="from")
+    to = fields.Date(required=True)
+    interval = fields.String(required=True, validate=validate.OneOf([str(i) for i in Interval]))
+    time_zone = fields.String(required=True)
+    totals = fields.Nested(FiguresSchema, required=True)
+    series = fields.List(fields.Nested(ReportPointSchema), required=True)
+    by_assignee = fields.List(fields.Nested(ReportAssigneeSchema), required=True)
 
 
 class NewHandlerSchema(StrictSchema):

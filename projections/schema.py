@@ -12,8 +12,11 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from domain.status import QUEUE_STATE
+from projections.reports import REPORT_DDL, REPORT_TABLES
 
-READ_MODEL_TABLES = ("ticket_summaries", "memberships", "dissolved_workspaces", "workspace_ids")
+READ_MODEL_TABLES = (
+    "ticket_summaries", "memberships", "dissolved_workspaces", "workspace_ids", *REPORT_TABLES
+)  # fmt: skip
 
 # the domain's status -> queue state mapping, as the generated column's expression
 QUEUE_STATE_SQL = (
@@ -114,6 +117,7 @@ DDL = (
         dissolved_at timestamptz NOT NULL
     )
     """,
+    *REPORT_DDL,
 )
 
 

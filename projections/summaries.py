@@ -23,6 +23,7 @@ from domain.platform import Workspace
 from domain.sla import FIRST_RESPONSE, SlaClocks
 from domain.status import Status
 from domain.ticket import Ticket
+from projections.reports import apply_report
 
 Apply = Callable[[Cursor[DictRow], Any, ServiceLevel], None]
 
@@ -256,3 +257,4 @@ def apply_event(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
     if handler is not None:
         curs.adapters.register_dumper(str, _StorableText)
         handler(curs, event, level)
+        apply_report(curs, event, level)

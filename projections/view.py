@@ -126,7 +126,11 @@ class ReadModelView(PostgresTrackingRecorder):
                 (self.service_level.fingerprint, SLA_SETTINGS),
             ).fetchone()
             missing = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM ticket_summaries WHERE sla_clocks IS NULL) AS any"
+                "SELECT EXISTS (SELECT 1 FROM ticket_summaries WHERE sla_clocks IS NULL) "
+                # tickets projected before the report's read model existed (the oldest tells)
+                "OR EXISTS (SELECT 1 FROM (SELECT ticket_id FROM ticket_summaries "
+                "ORDER BY submitted_at LIMIT 1) s WHERE NOT EXISTS "
+                "(SELECT 1 FROM report_facts f WHERE f.ticket_id = s.ticket_id)) AS any"
             ).fetchone()
         return bool(row and row["current"]) and not (missing and missing["any"])
 

@@ -1,0 +1,295 @@
+"""Answering a report (CONTRACT.md §8) from the report's read model (``projections.reports``).
+
+Whole months come from the monthly cells (for all tickets, per assignee or per type), days from
+the daily cells (all tickets); what the cells do not hold (a workspace, a type and an assignee
+at once, per assignee the days at a range's edges) is added up from the facts by the statement
+that fills the cells. The figures themselves are made in ``domain.reports``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from psycopg.rows import DictRow
+
+from domain import reports
+from domain.reports import Interval
+from projections.reports import CONTRIBUTIONS
+from projections.view import ReadModelView
+
+Rows = list[tuple[Any, str, int, int]]  # (group, metric, bucket, n)
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a report covers: days ``first`` to ``last`` (both included, in the service's time
+    zone), cut by ``interval``, optionally for one workspace, some types, some assignees."""
+
+    first: date
+    last: date
+    interval: Interval
+    workspace_id: str | None = None
+    types: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+
+
+class Reports:
+    """Reads the report's read model."""
+
+    def __init__(self, view: ReadModelView) -> None:
+        self.view = view
+        self.zone = view.service_level.calendar.zone
+
+    def report(self, query: ReportQuery) -> dict[str, Any]:
+        """``{from, to, interval, time_zone, totals, series, by_assignee}``; assignees by id.
+        Read in one repeatable-read transaction, so every part is of the same moment."""
+        with self.view.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return self._report(conn, query)
+
+    def _report(self, conn: Connection[DictRow], query: ReportQuery) -> dict[str, Any]:
+        source = _Source(conn, query, self.zone)
+        months, edges = reports.month_spans(query.first, query.last)
+        totals = source.totals(months, edges)
+        series = source.series(reports.periods(query.first, query.last, query.interval))
+        by_assignee = source.by_assignee(months, edges)
+        backlog = source.backlog([to for _, _, to in reports.periods(
+            query.first, query.last, query.interval)])  # fmt: skip
+        last_backlog = source.backlog_at(query.last)
+        assignee_backlog = source.backlog_by_assignee(query.last)
+        assignees = sorted(
+            set(by_assignee) | {a for a, s in assignee_backlog.items() if any(s.values())}
+        )
+        return {
+            "from": query.first,
+            "to": query.last,
+            "interval": str(query.interval),
+            "time_zone": self.zone.key,
+            "totals": {**_figures(totals), "backlog": reports.backlog(last_backlog)},
+            "series": [
+                {
+                    "period_start": start,
+                    **_figures(series.get(start, [])),
+                    "backlog": reports.backlog(backlog[to]),
+                }
+                for start, _, to in reports.periods(query.first, query.last, query.interval)
+            ],
+            "by_assignee": [
+                {
+                    "assignee_id": assignee,
+                    **_figures(by_assignee.get(assignee, [])),
+                    "backlog": reports.backlog(assignee_backlog.get(assignee, {})),
+                }
+                for assignee in assignees
+            ],
+        }
+
+
+def _figures(rows: Iterable[tuple[str, int, int]]) -> dict[str, object]:
+    return reports.figures(*reports.add_up(rows))
+
+
+class _Source:
+    """Where each part of one report is read from."""
+
+    def __init__(self, conn: Connection[DictRow], query: ReportQuery, zone: ZoneInfo) -> None:
+        self.conn = conn
+        self.query = query
+        self.zone = zone
+        narrowed = query.workspace_id is not None or (query.types and query.assignees)
+        self.dim = None if narrowed else "t" if query.types else "a" if query.assignees else "*"
+        self.keys: list[str] = list(query.types or query.assignees or [""])
+
+    # ------------------------------------------------------------ the three parts
+
+    def totals(
+        self, months: list[date], edges: list[tuple[date, date]]
+    ) -> list[tuple[str, int, int]]:
+        if self.dim is None:
+            rows = self._facts([(self.query.first, self.query.last)], None)
+        else:
+            rows = self._cells("m", self.dim, self.keys, months, None)
+            rows += self._days(edges, None)
+        return [(metric, at, n) for _, metric, at, n in rows]
+
+    def series(
+        self, periods: list[tuple[date, date, date]]
+    ) -> dict[date, list[tuple[str, int, int]]]:
+        interval = self.query.interval
+        whole = [
+            start for start, first, last in periods
+            if interval is Interval.MONTH and first == start
+            and last == reports.next_period(start, interval) - timedelta(days=1)
+        ]  # fmt: skip
+        if self.dim is None:
+            rows = self._facts([(self.query.first, self.query.last)], "period")
+        else:
+            rows = self._cells("m", self.dim, self.keys, whole, "period")
+            rest = [(first, last) for start, first, last in periods if start not in whole]
+            rows += self._days(rest, "period")
+        grouped: dict[date, list[tuple[str, int, int]]] = {}
+        for group, metric, at, n in rows:
+            grouped.setdefault(group, []).append((metric, at, n))
+        return grouped
+
+    def by_assignee(
+        self, months: list[date], edges: list[tuple[date, date]]
+    ) -> dict[str, list[tuple[str, int, int]]]:
+        if self.dim in ("*", "a"):
+            keys = list(self.query.assignees) or None
+            rows = self._cells("m", "a", keys, months, "key")
+            rows += self._facts(edges, "assignee")
+        else:
+            rows = self._facts([(self.query.first, self.query.last)], "assignee")
+        grouped: dict[str, list[tuple[str, int, int]]] = {}
+        for group, metric, at, n in rows:
+            grouped.setdefault(str(group), []).append((metric, at, n))
+        return grouped
+
+    # ------------------------------------------------------------ backlog
+
+    def backlog(self, ends: Sequence[date]) -> dict[date, dict[str, int]]:
+        """Open tickets by queue state at the end of each of these days."""
+        if not ends:
+            return {}
+        table, where, params = self._backlog_scope()
+        before = self._sum_states(
+            f"SELECT queue_state, sum(delta) AS n FROM {table} "  # noqa: S608 - fixed names
+            f"WHERE day < %(first)s{where} GROUP BY queue_state",
+            {**params, "first": self.query.first},
+        )
+        daily = self.conn.execute(
+            f"SELECT day, queue_state, sum(delta) AS n FROM {table} "  # noqa: S608 - fixed names
+            f"WHERE day >= %(first)s AND day <= %(last)s{where} GROUP BY day, queue_state "
+            "ORDER BY day",
+            {**params, "first": self.query.first, "last": max(ends)},
+        ).fetchall()
+        result: dict[date, dict[str, int]] = {}
+        running = dict(before)
+        pending = sorted(ends)
+        for row in [*daily, None]:
+            while pending and (row is None or row["day"] > pending[0]):
+                result[pending.pop(0)] = dict(running)
+            if row is not None:
+                running[row["queue_state"]] = running.get(row["queue_state"], 0) + int(row["n"])
+        return result
+
+    def backlog_at(self, day: date) -> dict[str, int]:
+        return self.backlog([day])[day]
+
+    def backlog_by_assignee(self, day: date) -> dict[str, dict[str, int]]:
+        table, where, params = self._backlog_scope()
+        rows = self.conn.execute(
+            f"SELECT assignee_id, queue_state, sum(delta) AS n FROM {table} "  # noqa: S608
+            f"WHERE day <= %(last)s{where} GROUP BY assignee_id, queue_state",
+            {**params, "last": day},
+        ).fetchall()
+        result: dict[str, dict[str, int]] = {}
+        for row in rows:
+            result.setdefault(row["assignee_id"], {})[row["queue_state"]] = int(row["n"])
+        return result
+
+    def _backlog_scope(self) -> tuple[str, str, dict[str, Any]]:
+        where, params = "", dict[str, Any]()
+        table = "report_backlog"
+        if self.query.workspace_id is not None:
+            table = "report_backlog_by_workspace"
+            where += " AND workspace_id = %(workspace)s"
+            params["workspace"] = self.query.workspace_id
+        if self.query.types:
+            where += " AND type = ANY(%(types)s)"
+            params["types"] = list(self.query.types)
+        if self.query.assignees:
+            where += " AND assignee_id = ANY(%(assignees)s)"
+            params["assignees"] = list(self.query.assignees)
+        return table, where, params
+
+    def _sum_states(self, statement: str, params: dict[str, Any]) -> dict[str, int]:
+        return {row["queue_state"]: int(row["n"]) for row in self.conn.execute(statement, params)}
+
+    # ------------------------------------------------------------ sources
+
+    def _cells(
+        self, grain: str, dim: str, keys: list[str] | None, periods: list[date], group: str | None
+    ) -> Rows:
+        if not periods:
+            return []
+        by = {"period": "period", "key": "key", None: "NULL::text"}[group]
+        rows = self.conn.execute(
+            f"SELECT {by} AS g, metric, bucket, sum(n) AS n FROM report_cells "  # noqa: S608
+            "WHERE grain = %(grain)s AND dim = %(dim)s "
+            + ("AND key = ANY(%(keys)s) " if keys is not None else "")
+            + "AND period = ANY(%(periods)s) GROUP BY 1, 2, 3",
+            {"grain": grain, "dim": dim, "keys": keys, "periods": periods},
+        ).fetchall()
+        return [(row["g"], row["metric"], row["bucket"], int(row["n"])) for row in rows]
+
+    def _days(self, ranges: list[tuple[date, date]], group: str | None) -> Rows:
+        """Days of all tickets from the daily cells; narrowed ones from the facts."""
+        if not ranges:
+            return []
+        if self.dim != "*":
+            return self._facts(ranges, group)
+        by = self._period_sql("period") if group == "period" else "NULL::date"
+        clauses = " OR ".join(
+            f"period BETWEEN %(first{i})s AND %(last{i})s" for i in range(len(ranges))
+        )
+        params: dict[str, Any] = {}
+        for i, (first, last) in enumerate(ranges):
+            params[f"first{i}"], params[f"last{i}"] = first, last
+        rows = self.conn.execute(
+            f"SELECT {by} AS g, metric, bucket, sum(n) AS n FROM report_cells "  # noqa: S608
+            f"WHERE grain = 'd' AND dim = '*' AND key = '' AND ({clauses}) GROUP BY 1, 2, 3",
+            params,
+        ).fetchall()
+        return [(row["g"], row["metric"], row["bucket"], int(row["n"])) for row in rows]
+
+    def _facts(self, ranges: list[tuple[date, date]], group: str | None) -> Rows:
+        """What the tickets contribute in these day ranges, added up from the facts."""
+        if not ranges:
+            return []
+        params: dict[str, Any] = {"zone": self.zone.key}
+        moments, tickets = [], []
+        for i, (first, last) in enumerate(ranges):
+            params[f"s{i}"] = reports.day_start(first, self.zone)
+            params[f"e{i}"] = reports.day_start(last + timedelta(days=1), self.zone)
+            moments.append(f"(x.at >= %(s{i})s AND x.at < %(e{i})s)")
+            tickets += [
+                f"(f.{column} >= %(s{i})s AND f.{column} < %(e{i})s)"
+                for column in ("submitted_at", "responded_at", "closed_at")
+            ]
+        narrowing = ""
+        if self.query.workspace_id is not None:
+            narrowing += " AND f.workspace_id = %(workspace)s"
+            params["workspace"] = self.query.workspace_id
+        if self.query.types:
+            narrowing += " AND f.type = ANY(%(types)s)"
+            params["types"] = list(self.query.types)
+        if self.query.assignees:
+            narrowing += " AND c.assignee = ANY(%(assignees)s)"
+            params["assignees"] = list(self.query.assignees)
+        day = "(x.at AT TIME ZONE %(zone)s)::date"
+        by = {
+            "period": self._period_sql(day),
+            "assignee": "x.assignee",
+            None: "NULL::text",
+        }[group]
+        rows = self.conn.execute(
+            f"SELECT {by} AS g, x.metric, x.bucket, count(*) AS n "  # noqa: S608 - fixed text
+            f"FROM ({CONTRIBUTIONS} AND ({' OR '.join(tickets)}){narrowing}) x "
+            f"WHERE {' OR '.join(moments)} GROUP BY 1, 2, 3",
+            params,
+        ).fetchall()
+        return [(row["g"], row["metric"], row["bucket"], int(row["n"])) for row in rows]
+
+    def _period_sql(self, day: str) -> str:
+        """The start of the period a day (an SQL expression) falls in."""
+        interval = self.query.interval
+        if interval is Interval.DAY:
+            return day
+        return f"date_trunc('{interval}', {day})::date"
