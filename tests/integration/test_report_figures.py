@@ -218,6 +218,10 @@ class Tally:
     final_met: int = 0
     ratings: list[int] = field(default_factory=list)
 
+    def responded(self, minutes: int, met: bool) -> None:
+        self.first.append(minutes)
+        self.first_met += met
+
     def figures(self) -> dict[str, Any]:
         closed_total = sum(self.closed.values())
         return {
@@ -249,8 +253,9 @@ def _spread(values: list[int]) -> dict[str, int | None]:
             continue
         exact = ordered[max(1, math.ceil(percent * len(ordered) / 100)) - 1]
         # counted in buckets: the bucket of the exact value, at most 2% below it
-        spread[name] = reports.bucket(exact)
-        assert exact - spread[name] <= exact * 0.02 + 1e-9
+        counted = reports.bucket(exact)
+        assert exact - counted <= exact * 0.02
+        spread[name] = counted
     spread["count"] = len(ordered)
     return spread
 
@@ -270,7 +275,8 @@ def expected(desk: Desk, stories: list[Story], query: ReportQuery) -> dict[str, 
             return None
         return reports.period_start(day, query.interval)
 
-    totals, series, by_assignee = Tally(), {start: Tally() for start, _, _ in cuts}, {}
+    totals, series = Tally(), {start: Tally() for start, _, _ in cuts}
+    by_assignee: dict[str, Tally] = {}
 
     def count(moment: datetime, assignee: str, add: Any) -> None:
         start = period_of(moment)
@@ -295,10 +301,7 @@ def expected(desk: Desk, stories: list[Story], query: ReportQuery) -> dict[str, 
             count(
                 ticket.first_responded_at,
                 _assignee(one, ticket.first_responded_at),
-                lambda t, m=minutes, k=met: (
-                    t.first.append(m),
-                    setattr(t, "first_met", t.first_met + k),
-                ),
+                lambda t, m=minutes, k=met: t.responded(m, k),
             )
         if ticket.closed_at is not None:
             reason = str(ticket.close_reason)
