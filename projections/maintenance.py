@@ -16,6 +16,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
 from projections.health import ProjectionHealth, read_health
+from projections.reports import fold_cells
 from projections.schema import READ_MODEL_TABLES, create_read_model_tables
 from projections.summaries import apply_event
 from projections.view import ReadModelView, TicketingEventLog
@@ -72,6 +73,7 @@ def _apply(
     """Apply stored events through ``curs``; returns the position of the last."""
     for notification in notifications:
         apply_event(curs, event_log.mapper.to_domain_event(notification), view.service_level)
+    fold_cells(curs)
     return notifications[-1].id
 
 

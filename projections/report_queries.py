@@ -23,6 +23,7 @@ from projections.reports import CONTRIBUTIONS
 from projections.view import ReadModelView
 
 Rows = list[tuple[Any, str, int, int]]  # (group, metric, bucket, n)
+Row = tuple[str, int, int]  # (metric, bucket, n)
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,17 @@ class Reports:
         self.view = view
         self.zone = view.service_level.calendar.zone
 
-    def report(self, query: ReportQuery) -> dict[str, Any]:
+    def report(self, query: ReportQuery, *, cells: bool = True) -> dict[str, Any]:
         """``{from, to, interval, time_zone, totals, series, by_assignee}``; assignees by id.
-        Read in one repeatable-read transaction, so every part is of the same moment."""
+        Read in one repeatable-read transaction, so every part is of the same moment.
+        ``cells=False`` adds everything up from the facts (what the cells save: benchmarks and
+        tests compare the two)."""
         with self.view.datastore.get_connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return self._report(conn, query)
+            return self._report(conn, query, cells)
 
-    def _report(self, conn: Connection[DictRow], query: ReportQuery) -> dict[str, Any]:
-        source = _Source(conn, query, self.zone)
+    def _report(self, conn: Connection[DictRow], query: ReportQuery, cells: bool) -> dict[str, Any]:
+        source = _Source(conn, query, self.zone, cells)
         months, edges = reports.month_spans(query.first, query.last)
         totals = source.totals(months, edges)
         series = source.series(reports.periods(query.first, query.last, query.interval))
@@ -90,36 +93,54 @@ class Reports:
         }
 
 
-def _figures(rows: Iterable[tuple[str, int, int]]) -> dict[str, object]:
+def _figures(rows: Iterable[Row]) -> dict[str, object]:
     return reports.figures(*reports.add_up(rows))
 
 
-class _Source:
-    """Where each part of one report is read from."""
+def _grouped(rows: Rows) -> dict[Any, list[Row]]:
+    grouped: dict[Any, list[Row]] = {}
+    for group, metric, at, n in rows:
+        grouped.setdefault(group, []).append((metric, at, n))
+    return grouped
 
-    def __init__(self, conn: Connection[DictRow], query: ReportQuery, zone: ZoneInfo) -> None:
+
+class _Source:
+    """Where each part of one report is read from: the cells that hold it, else the facts."""
+
+    def __init__(
+        self, conn: Connection[DictRow], query: ReportQuery, zone: ZoneInfo, cells: bool
+    ) -> None:
         self.conn = conn
         self.query = query
         self.zone = zone
-        narrowed = query.workspace_id is not None or (query.types and query.assignees)
-        self.dim = None if narrowed else "t" if query.types else "a" if query.assignees else "*"
-        self.keys: list[str] = list(query.types or query.assignees or [""])
+        types, assignees = list(query.types), list(query.assignees)
+        self.dim: str | None
+        if not cells or query.workspace_id is not None:
+            self.dim = None
+        else:
+            self.dim = "x" if types and assignees else "t" if types else "a" if assignees else "*"
+        self.where = {
+            "*": ("", {}),
+            "a": (" AND key = ANY(%(assignees)s)", {"assignees": assignees}),
+            "t": (" AND key = ANY(%(types)s)", {"types": types}),
+            "x": (
+                " AND key = ANY(%(types)s) AND sub = ANY(%(assignees)s)",
+                {"types": types, "assignees": assignees},
+            ),
+        }
 
     # ------------------------------------------------------------ the three parts
 
-    def totals(
-        self, months: list[date], edges: list[tuple[date, date]]
-    ) -> list[tuple[str, int, int]]:
+    def totals(self, months: list[date], edges: list[tuple[date, date]]) -> list[Row]:
+        everything = [(self.query.first, self.query.last)]
         if self.dim is None:
-            rows = self._facts([(self.query.first, self.query.last)], None)
+            rows = self._facts(everything, None)
         else:
-            rows = self._cells("m", self.dim, self.keys, months, None)
-            rows += self._days(edges, None)
+            rows = self._cells("m", self.dim, *self.where[self.dim], None, periods=months)
+            rows += self._days(self.dim, edges, None)
         return [(metric, at, n) for _, metric, at, n in rows]
 
-    def series(
-        self, periods: list[tuple[date, date, date]]
-    ) -> dict[date, list[tuple[str, int, int]]]:
+    def series(self, periods: list[tuple[date, date, date]]) -> dict[date, list[Row]]:
         interval = self.query.interval
         whole = [
             start for start, first, last in periods
@@ -129,27 +150,29 @@ class _Source:
         if self.dim is None:
             rows = self._facts([(self.query.first, self.query.last)], "period")
         else:
-            rows = self._cells("m", self.dim, self.keys, whole, "period")
+            rows = self._cells("m", self.dim, *self.where[self.dim], "period", periods=whole)
             rest = [(first, last) for start, first, last in periods if start not in whole]
-            rows += self._days(rest, "period")
-        grouped: dict[date, list[tuple[str, int, int]]] = {}
-        for group, metric, at, n in rows:
-            grouped.setdefault(group, []).append((metric, at, n))
-        return grouped
+            rows += self._days(self.dim, rest, "period")
+        return _grouped(rows)
 
     def by_assignee(
         self, months: list[date], edges: list[tuple[date, date]]
-    ) -> dict[str, list[tuple[str, int, int]]]:
-        if self.dim in ("*", "a"):
-            keys = list(self.query.assignees) or None
-            rows = self._cells("m", "a", keys, months, "key")
+    ) -> dict[str, list[Row]]:
+        assignees = list(self.query.assignees)
+        if self.dim is None:
+            rows = self._facts([(self.query.first, self.query.last)], "assignee")
+        elif self.dim in ("t", "x"):  # per type and assignee: the 'x' cells, by their assignee
+            where, params = " AND key = ANY(%(types)s)", {"types": list(self.query.types)}
+            if assignees:
+                where += " AND sub = ANY(%(assignees)s)"
+                params["assignees"] = assignees
+            rows = self._cells("m", "x", where, params, "sub", periods=months)
             rows += self._facts(edges, "assignee")
         else:
-            rows = self._facts([(self.query.first, self.query.last)], "assignee")
-        grouped: dict[str, list[tuple[str, int, int]]] = {}
-        for group, metric, at, n in rows:
-            grouped.setdefault(str(group), []).append((metric, at, n))
-        return grouped
+            where, params = self.where["a"] if assignees else ("", {})
+            rows = self._cells("m", "a", where, params, "key", periods=months)
+            rows += self._cells("d", "a", where, params, "key", ranges=edges)
+        return {str(group): found for group, found in _grouped(rows).items()}
 
     # ------------------------------------------------------------ backlog
 
@@ -215,39 +238,50 @@ class _Source:
     # ------------------------------------------------------------ sources
 
     def _cells(
-        self, grain: str, dim: str, keys: list[str] | None, periods: list[date], group: str | None
+        self,
+        grain: str,
+        dim: str,
+        where: str,
+        params: dict[str, Any],
+        group: str | None,
+        *,
+        periods: list[date] | None = None,
+        ranges: list[tuple[date, date]] | None = None,
     ) -> Rows:
-        if not periods:
+        """Cells of one grain and dim, of these periods or day ranges, grouped by ``group``
+        (``period``: the report's period of a day cell; ``key``, ``sub``; None: all)."""
+        if not periods and not ranges:
             return []
-        by = {"period": "period", "key": "key", None: "NULL::text"}[group]
+        values = dict(params)
+        if periods is not None:
+            when = "period = ANY(%(periods)s)"
+            values["periods"] = periods
+        else:
+            assert ranges is not None
+            when = " OR ".join(
+                f"period BETWEEN %(first{i})s AND %(last{i})s" for i in range(len(ranges))
+            )
+            for i, (first, last) in enumerate(ranges):
+                values[f"first{i}"], values[f"last{i}"] = first, last
+        by = {
+            "period": "period" if grain == "m" else self._period_sql("period"),
+            "key": "key",
+            "sub": "sub",
+            None: "NULL::text",
+        }[group]
         rows = self.conn.execute(
             f"SELECT {by} AS g, metric, bucket, sum(n) AS n FROM report_cells "  # noqa: S608
-            "WHERE grain = %(grain)s AND dim = %(dim)s "
-            + ("AND key = ANY(%(keys)s) " if keys is not None else "")
-            + "AND period = ANY(%(periods)s) GROUP BY 1, 2, 3",
-            {"grain": grain, "dim": dim, "keys": keys, "periods": periods},
+            f"WHERE grain = %(grain)s AND dim = %(dim)s{where} AND ({when}) GROUP BY 1, 2, 3",
+            {**values, "grain": grain, "dim": dim},
         ).fetchall()
         return [(row["g"], row["metric"], row["bucket"], int(row["n"])) for row in rows]
 
-    def _days(self, ranges: list[tuple[date, date]], group: str | None) -> Rows:
-        """Days of all tickets from the daily cells; narrowed ones from the facts."""
-        if not ranges:
-            return []
-        if self.dim != "*":
+    def _days(self, dim: str, ranges: list[tuple[date, date]], group: str | None) -> Rows:
+        """Day ranges from the daily cells (there are none per type and assignee at once:
+        those from the facts)."""
+        if dim == "x":
             return self._facts(ranges, group)
-        by = self._period_sql("period") if group == "period" else "NULL::date"
-        clauses = " OR ".join(
-            f"period BETWEEN %(first{i})s AND %(last{i})s" for i in range(len(ranges))
-        )
-        params: dict[str, Any] = {}
-        for i, (first, last) in enumerate(ranges):
-            params[f"first{i}"], params[f"last{i}"] = first, last
-        rows = self.conn.execute(
-            f"SELECT {by} AS g, metric, bucket, sum(n) AS n FROM report_cells "  # noqa: S608
-            f"WHERE grain = 'd' AND dim = '*' AND key = '' AND ({clauses}) GROUP BY 1, 2, 3",
-            params,
-        ).fetchall()
-        return [(row["g"], row["metric"], row["bucket"], int(row["n"])) for row in rows]
+        return self._cells("d", dim, *self.where[dim], group, ranges=ranges)
 
     def _facts(self, ranges: list[tuple[date, date]], group: str | None) -> Rows:
         """What the tickets contribute in these day ranges, added up from the facts."""
