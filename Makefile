@@ -64,6 +64,7 @@ bench: install ## benchmarks (several minutes); results go to docs/benchmarks.md
 	$(BIN)/python bench/kafka_paths.py
 	$(BIN)/python bench/http_path.py
 	$(BIN)/python bench/streams.py
+	$(BIN)/python bench/reports.py
 
 faults: install ## faults against `ticketing dev` (about a minute); results go to docs/reliability.md
 	$(BIN)/python bench/faults.py

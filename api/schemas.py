@@ -6,6 +6,8 @@ descriptions here rather than as schema validators that would count the untrimme
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
@@ -302,14 +304,22 @@ class CannedReplyChangeSchema(StrictSchema):
     shared = fields.Boolean()
 
 
+REPORT_DAYS = (date(1970, 1, 1), date(9000, 12, 31))  # days a report may name
+
+
 class ReportQuerySchema(StrictSchema):
     from_ = fields.Date(
         required=True,
         data_key="from",
         attribute="from",
+        validate=validate.Range(min=REPORT_DAYS[0], max=REPORT_DAYS[1]),
         metadata={"description": "first day (service time zone)"},
     )
-    to = fields.Date(required=True, metadata={"description": "last day, included"})
+    to = fields.Date(
+        required=True,
+        validate=validate.Range(min=REPORT_DAYS[0], max=REPORT_DAYS[1]),
+        metadata={"description": "last day, included"},
+    )
     interval = fields.String(
         load_default="day", validate=validate.OneOf([str(i) for i in Interval])
     )

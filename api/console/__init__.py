@@ -29,7 +29,7 @@ DOCS_POLICY = (
 DOCS_ASSETS = "/api/v1/docs/assets/"
 PAGES = (
     "/", "/tickets/<path:ticket_id>", "/handler", "/admin/handlers", "/settings/notifications",
-    "/admin/canned-replies",
+    "/admin/canned-replies", "/admin/reports",
 )  # fmt: skip
 
 blp = Blueprint("console", __name__, static_folder=STATIC, static_url_path="/console")

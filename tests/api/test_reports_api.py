@@ -85,6 +85,8 @@ def test_a_workspace_report_counts_its_tickets_as_json_and_csv(
         "from=2026-01-01&to=2026-01-31&type=nonsense",
         "from=yesterday&to=2026-01-31",
         "to=2026-01-31",
+        "from=0001-01-01&to=0001-01-02",
+        "from=9999-12-30&to=9999-12-31",
     ],
 )
 def test_a_wrong_range_is_422_naming_it(client: FlaskClient, auth: Auth, query: str) -> None:

@@ -9,6 +9,7 @@ import { renderDetails } from "./views/details.js";
 import { renderQueues } from "./views/queues.js";
 import { renderHandlers } from "./views/handlers.js";
 import { renderCannedReplies } from "./views/canned.js";
+import { renderReports } from "./views/reports.js";
 import { notificationsButton, renderNotificationSettings } from "./views/notifications.js";
 import { leaveView, startLive, stopLive } from "./live.js";
 
@@ -44,6 +45,7 @@ function renderTopbar() {
   if (STAFF.includes(me.role)) links.push(link("/handler", "Handler queues"));
   if (me.role === "admin") links.push(link("/admin/handlers", "Handlers"));
   if ([...STAFF, "auditor"].includes(me.role)) links.push(link("/admin/canned-replies", "Canned replies"));
+  if (["admin", "auditor"].includes(me.role)) links.push(link("/admin/reports", "Reports"));
   links.push(h("a", { href: "/api/v1/docs" }, "API docs"));
   topbar.append(
     h("a", { class: "brand", href: "/", "data-route": true }, "Ticketing"),
@@ -85,6 +87,7 @@ async function route() {
   if (path === "/handler") return renderQueues(view, { me });
   if (path === "/admin/handlers") return renderHandlers(view, { me });
   if (path === "/admin/canned-replies") return renderCannedReplies(view, { me });
+  if (path === "/admin/reports") return renderReports(view, { me });
   if (path === "/settings/notifications") return renderNotificationSettings(view, { me });
   return renderManagement(view, { me });
 }
