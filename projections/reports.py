@@ -80,18 +80,7 @@ REPORT_DDL = (
     # a batch's changes to the cells, folded into them once at the batch's end (fold_cells):
     # updating a cell once per event would make the same few rows (this month's counts) carry a
     # version per event of the transaction, each update slower than the one before
-    """
-    CREATE TABLE IF NOT EXISTS report_cell_changes (
-        grain char(1) NOT NULL,
-        dim char(1) NOT NULL,
-        key text NOT NULL,
-        sub text NOT NULL,
-        period date NOT NULL,
-        metric text NOT NULL,
-        bucket integer NOT NULL,
-        n integer NOT NULL
-    )
-    """,
+    "CREATE TABLE IF NOT EXISTS report_cell_changes (LIKE report_cells)",
     """
     CREATE TABLE IF NOT EXISTS report_backlog_changes (
         workspace_id text NOT NULL,

@@ -297,12 +297,8 @@ def expected(desk: Desk, stories: list[Story], query: ReportQuery) -> dict[str, 
         for tally in (totals, series[start], by_assignee.setdefault(assignee, Tally())):
             add(tally)
 
-    for one in stories:
+    for one in (one for one in stories if _in_scope(one.ticket, query)):
         ticket = one.ticket
-        if query.workspace_id is not None and ticket.workspace_id != query.workspace_id:
-            continue
-        if query.types and ticket.ticket_type not in query.types:
-            continue
         targets = desk.app.store.service_level.targets_for(ticket.ticket_type)
         clocks = clocks_from_timeline(calendar, targets, ticket.timeline, ticket.first_responded_at)
         count(ticket.created_on, _assignee(one, ticket.created_on), _add_submitted)
@@ -343,12 +339,7 @@ def expected(desk: Desk, stories: list[Story], query: ReportQuery) -> dict[str, 
     def backlog(end_day: date, assignee: str | None = None) -> dict[str, int]:
         end = reports.day_start(end_day + timedelta(days=1), zone)
         states = {"pending": 0, "processing": 0, "cancelled": 0}
-        for one in stories:
-            ticket = one.ticket
-            if query.workspace_id is not None and ticket.workspace_id != query.workspace_id:
-                continue
-            if query.types and ticket.ticket_type not in query.types:
-                continue
+        for one in (one for one in stories if _in_scope(one.ticket, query)):
             before = [move for move in one.moves if move[0] < end]
             if not before:
                 continue
@@ -380,6 +371,13 @@ def expected(desk: Desk, stories: list[Story], query: ReportQuery) -> dict[str, 
             for who in sorted(assignees)
         ],
     }
+
+
+def _in_scope(ticket: Ticket, query: ReportQuery) -> bool:
+    """Whether the report's workspace and type filters keep the ticket."""
+    if query.workspace_id is not None and ticket.workspace_id != query.workspace_id:
+        return False
+    return not query.types or ticket.ticket_type in query.types
 
 
 def _add_submitted(tally: Tally) -> None:
