@@ -3,7 +3,8 @@
 What a generator needs and the views cannot say, added in one place:
 
 - named, reused enums (``TicketType``, ``TicketStatus``, ...) instead of inline lists;
-- nullable objects as ``allOf: [$ref]`` with ``nullable: true``, which generators understand;
+- nullable references as ``anyOf: [$ref, {nullable, enum: [null]}]``, which every validator
+  and generator reads as "that type, or null";
 - open response objects (a field added later breaks no client) and closed request objects
   (the service refuses unknown fields);
 - a reusable problem+json response for every status the contract names, listed on each
@@ -61,6 +62,7 @@ def finish(document: Document) -> Document:
             schema.pop("additionalProperties", None)
         if name in EXAMPLES and "example" not in schema:
             schema["example"] = EXAMPLES[name]
+    _nullable_as_any_of(document, schemas)
     document.setdefault("paths", {})["/api/v1/me/stream"] = copy.deepcopy(STREAM_PATH_ITEM)
     for path, item in document.get("paths", {}).items():
         _finish_path(path, item)
@@ -115,6 +117,29 @@ def _named(schema: Any, schema_name: str, property_name: str) -> Document | None
         return None
     extras = {key: schema[key] for key in ("nullable", "default") if key in schema}
     return {"allOf": [_ref(name)], **extras} if extras else _ref(name)
+
+
+def _nullable_as_any_of(node: Any, schemas: Document) -> None:
+    """``allOf: [$ref], nullable`` → ``anyOf: [$ref, {type, nullable, enum: [null]}]``: every
+    validator reads that as "the referenced schema, or null" (openapi-core reads a nullable
+    ``allOf`` as the referenced schema, which is not nullable), and generators still name the
+    referenced type."""
+    if isinstance(node, list):
+        for item in node:
+            _nullable_as_any_of(item, schemas)
+        return
+    if not isinstance(node, dict):
+        return
+    refs = node.get("allOf")
+    if node.get("nullable") and isinstance(refs, list) and len(refs) == 1 and "$ref" in refs[0]:
+        target = schemas.get(refs[0]["$ref"].rsplit("/", 1)[-1], {})
+        del node["allOf"], node["nullable"]
+        node["anyOf"] = [
+            refs[0],
+            {"type": target.get("type", "object"), "nullable": True, "enum": [None]},
+        ]
+    for value in node.values():
+        _nullable_as_any_of(value, schemas)
 
 
 def _nullable_refs(node: Any) -> None:

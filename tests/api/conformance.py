@@ -8,16 +8,45 @@ whose request gets an answer the document does not promise fails, whatever it as
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
 from flask.testing import FlaskClient
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Request
 
 _DOCUMENTS: dict[str, OpenApiSchema] = {}
+_CORE: dict[str, OpenAPI] = {}
 _RAW: dict[str, Any] = {}
 CHECKED: list[str] = []  # "GET /api/v1/tickets/{ticket_id} 200", for the report
+
+
+class _Asked(WerkzeugOpenAPIRequest):
+    """The request as openapi-core needs it to find the operation: its body was read by the
+    application already, and only the answer is checked."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+
+    @property
+    def body(self) -> bytes | None:
+        return None
+
+
+def _core() -> OpenAPI:
+    """The same document for openapi-core (built once the checker has read it)."""
+    if "core" not in _CORE:
+        # JSON by another name
+        problem_json: dict[str, Callable[[bytes], Any]] = {"application/problem+json": json.loads}
+        _CORE["core"] = OpenAPI.from_dict(
+            _RAW, config=Config(extra_media_type_deserializers=problem_json)
+        )
+    return _CORE["core"]
 
 
 def _document(client: FlaskClient) -> OpenApiSchema:
@@ -58,4 +87,6 @@ class ConformingClient(FlaskClient):
                 f"{method} {path}: {status} as {response.mimetype} is not documented"
             )
         operation.validate_response(response)
+        # and as a second validator reads the document (openapi-core: nullable, allOf, ...)
+        _core().validate_response(_Asked(response.request), WerkzeugOpenAPIResponse(response))
         CHECKED.append(f"{method} {operation.path} {status}")
