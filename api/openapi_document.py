@@ -314,7 +314,13 @@ def _finish_success(operation_id: str, status: str, response: Document) -> None:
     if operation_id in ALSO_CSV:
         response["content"] = {
             **response.get("content", {}),
-            "text/csv": {"schema": {"type": "string", "description": ALSO_CSV[operation_id]}},
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": ALSO_CSV[operation_id],
+                }
+            },
         }
         headers["Content-Disposition"] = {"$ref": "#/components/headers/ContentDisposition"}
     if operation_id == "getTicketHistory":

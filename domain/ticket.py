@@ -279,13 +279,10 @@ class Ticket(CheapCopy, Aggregate):
         return self._as_seen_by(actor)[1]
 
     def _as_seen_by(self, actor: Actor) -> tuple[int, datetime]:
+        latest = (self.version, self.modified_on)
         if self.seen_by_users is None or self.last_note_version != self.version:
-            return self.version, self.modified_on
-        return (
-            (self.version, self.modified_on)
-            if permissions.sees_notes(actor)
-            else (self.seen_by_users)
-        )
+            return latest  # the last event is one everybody sees
+        return latest if permissions.sees_notes(actor) else self.seen_by_users
 
     def allowed_actions(self, actor: Actor) -> list[Action]:
         """The commands this actor may issue now."""
