@@ -58,12 +58,12 @@ class Reports:
     def _report(self, conn: Connection[DictRow], query: ReportQuery, cells: bool) -> dict[str, Any]:
         source = _Source(conn, query, self.zone, cells)
         months, edges = reports.month_spans(query.first, query.last)
+        periods = reports.periods(query.first, query.last, query.interval)
         totals = source.totals(months, edges)
-        series = source.series(reports.periods(query.first, query.last, query.interval))
+        series = source.series(periods)
         by_assignee = source.by_assignee(months, edges)
-        backlog = source.backlog([to for _, _, to in reports.periods(
-            query.first, query.last, query.interval)])  # fmt: skip
-        last_backlog = source.backlog_at(query.last)
+        # the last period ends on the range's last day: its backlog is the totals' too
+        backlog = source.backlog([to for _, _, to in periods])
         assignee_backlog = source.backlog_by_assignee(query.last)
         assignees = sorted(
             set(by_assignee) | {a for a, s in assignee_backlog.items() if any(s.values())}
@@ -73,14 +73,14 @@ class Reports:
             "to": query.last,
             "interval": str(query.interval),
             "time_zone": self.zone.key,
-            "totals": {**_figures(totals), "backlog": reports.backlog(last_backlog)},
+            "totals": {**_figures(totals), "backlog": reports.backlog(backlog[query.last])},
             "series": [
                 {
                     "period_start": start,
                     **_figures(series.get(start, [])),
                     "backlog": reports.backlog(backlog[to]),
                 }
-                for start, _, to in reports.periods(query.first, query.last, query.interval)
+                for start, _, to in periods
             ],
             "by_assignee": [
                 {
@@ -201,9 +201,6 @@ class _Source:
             if row is not None:
                 running[row["queue_state"]] = running.get(row["queue_state"], 0) + int(row["n"])
         return result
-
-    def backlog_at(self, day: date) -> dict[str, int]:
-        return self.backlog([day])[day]
 
     def backlog_by_assignee(self, day: date) -> dict[str, dict[str, int]]:
         table, where, params = self._backlog_scope()
