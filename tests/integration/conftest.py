@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
 
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
-from application.database import eventsourcing_env
+from application.database import drop_database, ensure_database, eventsourcing_env
 from application.tickets import TicketingApp
 from projections.view import ReadModelView, TicketingEventLog
 from tests.conftest import START
@@ -113,6 +115,18 @@ def run_together(*calls: Callable[[], object]) -> list[object]:
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(run, calls, timeout=60))
+
+
+@pytest.fixture
+def own_database(database_url: str) -> Iterator[str]:
+    """A database of this test's own on the session's server, dropped afterwards: what the test
+    replays and audits is its own history, not everything the session stored before it."""
+    url = make_conninfo(database_url, dbname=f"own_{uuid4().hex[:10]}")
+    ensure_database(url)
+    try:
+        yield url
+    finally:
+        drop_database(url)
 
 
 @pytest.fixture

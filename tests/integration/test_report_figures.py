@@ -19,12 +19,11 @@ import pytest
 from eventsourcing.domain import Aggregate
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from psycopg.conninfo import make_conninfo
 
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
-from application.database import drop_database, ensure_database, eventsourcing_env
+from application.database import eventsourcing_env
 from application.errors import TicketNotFound
 from application.history import history_entry
 from application.tickets import TicketingApp
@@ -74,9 +73,8 @@ class Desk:
 
 
 @pytest.fixture
-def desk(database_url: str) -> Iterator[Desk]:
-    url = make_conninfo(database_url, dbname=f"reports_{uuid4().hex[:10]}")
-    ensure_database(url)
+def desk(own_database: str) -> Iterator[Desk]:
+    url = own_database
     clock = SettableClock(START)
     config = Settings(
         database_url=url, default_assignee=ADMIN.account_id, service_holidays=HOLIDAYS
@@ -93,7 +91,6 @@ def desk(database_url: str) -> Iterator[Desk]:
     finally:
         event_log.close()
         app.store.close()
-        drop_database(url)
 
 
 def play(desk: Desk, steps: list[tuple[str, int, int]]) -> None:
