@@ -167,25 +167,45 @@ def measured(
     }
 
 
-def application_rates(url: str, count: int) -> tuple[float, float]:
-    """Creates and replies per second through the application alone, one thread."""
+def application_rates(url: str, count: int) -> tuple[float, float, float]:
+    """Creates and replies per second through the application alone, one thread, and this
+    process's CPU milliseconds per create (PostgreSQL's not included, as for the API's)."""
     app = build_app(Settings(database_url=url, default_assignee="lead"))
     try:
         alice = Actor("app-only", Role.USER, "App")
         app.platform.member_joined("app-only-ws", alice.account_id, str(uuid4()))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ids = [
             str(app.submit(alice, "app-only-ws", ticket_type="bug", title="t", description="d")
                 .ticket.id)
             for _ in range(count)
         ]  # fmt: skip
         creates = count / (time.perf_counter() - started)
+        cpu_each = (time.process_time() - cpu) * 1000 / count
         started = time.perf_counter()
         for ticket_id in ids:
             app.reply(alice, ticket_id, "more detail")
-        return creates, count / (time.perf_counter() - started)
+        return creates, count / (time.perf_counter() - started), cpu_each
     finally:
         app.store.close()
+
+
+def machine_score() -> float:
+    """Millions of iterations a second of a fixed CPU loop: how fast this machine is today,
+    so that readers can compare runs (machines of one kind differ by 3-4x from day to day)."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(3_000_000):
+        total += n * n
+    assert total > 0
+    return 3.0 / (time.perf_counter() - started)
+
+
+def verdict(name: str, value: float, target: float, at_least: bool = True) -> str:
+    """One ratio of this run against its target (issue 26)."""
+    met = value >= target if at_least else value <= target
+    sign = ">=" if at_least else "<="
+    return f"  {name:54} {value:5.2f}  (target {sign} {target}): {'met' if met else 'MISSED'}"
 
 
 def prepare(url: str, history: int) -> None:
@@ -261,6 +281,7 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=400)
     parser.add_argument("--history", type=int, default=100_000)
     args = parser.parse_args()
+    print(f"machine score: {machine_score():.1f} (million iterations a second of a fixed loop)")
     folder = ROOT / "var" / "http-bench"
     folder.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(free_port(), folder / "broker.log")
@@ -303,7 +324,7 @@ def main() -> None:
         finally:
             server.stop()
             broker.stop()
-        app_creates, app_replies = application_rates(url, args.creates)
+        app_creates, app_replies, app_cpu = application_rates(url, args.creates)
 
     def line(name: str, figures: tuple[float, dict[str, float]]) -> str:
         rate, cpu = figures
@@ -318,6 +339,18 @@ def main() -> None:
     print(f"title search + status in {args.history:,} tickets: p50 {p50:.1f} ms, p95 {p95:.1f} ms"
           "   (target p95 <= 10 ms)")  # fmt: skip
     print(f"the same in a workspace of 10,000: p50 {small[0]:.1f} ms, p95 {small[1]:.1f} ms")
+    print("ratios of this run:")
+    print(
+        verdict("creates, 4 clients / application alone, 1 thread", parallel[0] / app_creates, 0.8)
+    )
+    print(
+        verdict("replies, 4 clients / application alone, 1 thread", replies[0] / app_replies, 0.9)
+    )
+    print(
+        verdict(
+            "API CPU per create / application alone's", parallel[1]["API"] / app_cpu, 1.0, False
+        )
+    )
 
 
 if __name__ == "__main__":
