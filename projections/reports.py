@@ -19,7 +19,6 @@ Three tables, all rebuilt and audited with the other read models:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from psycopg import Cursor
@@ -28,7 +27,7 @@ from psycopg.rows import DictRow
 from application.service_level import ServiceLevel
 from domain import reports
 from domain.reports import Metric
-from domain.sla import SlaClocks
+from domain.sla import Clock, SlaClocks
 from domain.status import CloseReason, QueueState
 from domain.ticket import Ticket
 
@@ -326,26 +325,25 @@ def _move_on(
         facts["responded_at"] = summary["first_responded_at"]
         facts["responded_assignee"] = assignee
         if clocks is not None:
-            clock = clocks.first_response
-            facts["first_response_minutes"] = reports.whole_minutes(clock.used)
-            facts["first_response_bucket"] = reports.bucket(facts["first_response_minutes"])
-            facts["first_response_met"] = _kept(clock.reached_at, clock.stopped_at)
+            _stopped(facts, "first_response", clocks.first_response)
     if kind == "Closed":
         facts["closed_at"] = event.timestamp
         facts["closed_assignee"] = assignee
         facts["close_reason"] = event.reason
         if clocks is not None and CloseReason(event.reason) in reports.RESOLVED:
-            clock = clocks.resolution
-            facts["resolution_minutes"] = reports.whole_minutes(clock.used)
-            facts["resolution_bucket"] = reports.bucket(facts["resolution_minutes"])
-            facts["resolution_met"] = _kept(clock.reached_at, clock.stopped_at)
+            _stopped(facts, "resolution", clocks.resolution)
     elif kind == "Rated":
         facts["rating"] = event.score
 
 
-def _kept(reached_at: datetime | None, stopped_at: datetime | None) -> bool:
-    """Whether a stopped clock stopped within its target."""
-    return reached_at is None or (stopped_at is not None and stopped_at <= reached_at)
+def _stopped(facts: dict[str, Any], name: str, clock: Clock) -> None:
+    """What a stopped SLA clock says: its service minutes, their bucket, and whether it
+    stopped within its target."""
+    minutes = reports.whole_minutes(clock.used)
+    facts[f"{name}_minutes"] = minutes
+    facts[f"{name}_bucket"] = reports.bucket(minutes)
+    stopped, reached = clock.stopped_at, clock.reached_at
+    facts[f"{name}_met"] = reached is None or (stopped is not None and stopped <= reached)
 
 
 def _store(curs: Cursor[DictRow], facts: dict[str, Any], *, insert: bool) -> None:

@@ -139,9 +139,9 @@ def test_admins_keep_canned_replies_and_an_unknown_placeholder_is_named(
     expect(row).to_be_visible()
     row.get_by_role("button", name=f"Delete {title} v2").click()
     expect(page.get_by_role("row").filter(has_text=title)).to_have_count(0)
-    status, history = console.api("GET", REPLIES, admin)
+    status, listed = console.api("GET", REPLIES, admin)
     assert status == 200
-    assert title not in str(history)
+    assert title not in str(listed)
 
 
 def test_screenshots_of_notes_and_canned_replies(
