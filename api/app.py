@@ -26,6 +26,7 @@ from api import (
     verifications,
 )
 from api.auth import current_actor
+from api.codec import OrjsonProvider
 from api.observability import instrument
 from api.openapi import OperationsPlugin, TicketingApi
 from api.parsing import guard_requests, read_ids_in_paths
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask("ticketing")
     app.request_class = TicketingRequest
+    app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="Ticketing",
         API_VERSION="v1",
