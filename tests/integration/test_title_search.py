@@ -1,0 +1,71 @@
+"""A title search in a small workspace walks the workspace instead of the trigram index, and
+finds what the index finds (issue 26: the index made a small workspace pay for the platform)."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.tickets import TicketingApp
+from projections import queries
+from projections.queries import ListFilter, Scope, TicketLists
+from tests.integration.conftest import caught_up
+from tests.people import user, workspace_with
+
+TITLES = [
+    "Latency dashboard is empty",
+    "latency DASHBOARD slow",
+    "100% CPU on the latency_dashboard",
+    "Back\\slash in the title",
+    "Nothing alike",
+    "Ticket 7 is about something",
+]
+SEARCHES = ["latency dashboard", "LATENCY", "100%", "_dash", "\\", "%", "7", "zzz"]
+
+
+def titles(lists: TicketLists, scope: Scope, q: str) -> list[str]:
+    return [item["title"] for item in lists.page(scope, ListFilter(q=q), 20, None).items]
+
+
+def test_small_and_large_workspaces_find_the_same_titles(
+    app: TicketingApp, projecting: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    for title in TITLES:
+        app.submit(alice, ws, ticket_type="bug", title=title, description="d")
+    view = caught_up(app)
+    scope = Scope.workspace(ws)
+    walked = {q: titles(TicketLists(view, b"k"), scope, q) for q in SEARCHES}
+    monkeypatch.setattr(queries, "SMALL_WORKSPACE", 3)  # now this workspace is "large"
+    indexed = {q: titles(TicketLists(view, b"k"), scope, q) for q in SEARCHES}
+    assert walked == indexed
+    assert walked["latency dashboard"] == [
+        "latency DASHBOARD slow",
+        "Latency dashboard is empty",
+    ]
+    assert walked["%"] == ["100% CPU on the latency_dashboard"]
+    assert walked["\\"] == ["Back\\slash in the title"]
+    assert walked["zzz"] == []
+
+
+def test_the_plan_follows_the_workspace_size(
+    app: TicketingApp, projecting: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    for title in TITLES:
+        app.submit(alice, ws, ticket_type="bug", title=title, description="d")
+    view = caught_up(app)
+    scope = Scope.workspace(ws)
+    small = TicketLists(view, b"k")
+    statement = small.statement(scope, ListFilter(q="latency"), 20, None)[0].as_string()
+    assert "strpos" in statement and "LIKE" not in statement
+    by_date = small.statement(scope, ListFilter(q="latency"), 20, None, order=queries.DUE)[0]
+    assert "LIKE" in by_date.as_string()  # another order walks another index: not this one
+    monkeypatch.setattr(queries, "SMALL_WORKSPACE", 3)
+    large = TicketLists(view, b"k")
+    statement = large.statement(scope, ListFilter(q="latency"), 20, None)[0].as_string()
+    assert "strpos" not in statement and "LIKE" in statement
+    # a list that is not one workspace's never walks
+    everything = small.statement(Scope.everything(), ListFilter(q="latency"), 20, None)[0]
+    assert "LIKE" in everything.as_string()
