@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Response
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
 OPTIONS = (
     orjson.OPT_SORT_KEYS
@@ -35,4 +35,5 @@ class OrjsonProvider(DefaultJSONProvider):
             body = orjson.dumps(value, default=self.default, option=OPTIONS)
         except orjson.JSONEncodeError:
             return super().response(*args, **kwargs)
-        return self._app.response_class(body, mimetype=self.mimetype)
+        answer: Response = self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type]
+        return answer
