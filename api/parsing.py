@@ -23,9 +23,11 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import flask_smorest
 from flask import Flask, request
 from flask_smorest import Api
+from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter
 
+from api.dumping import planned
 from domain.content import identifier_fault, text_fault
 from domain.errors import ValidationFailed
 
@@ -85,7 +87,7 @@ class TicketingParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
-    """flask-smorest's blueprint with the parser above, whose argument schemas are built once.
+    """flask-smorest's blueprint with the parser above, whose schemas are built once.
 
     webargs builds a new instance of a schema *class* for every request it parses (a deep copy
     of every field: 5% of the API's time per command, issue 26); an instance made here, once
@@ -98,6 +100,12 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         if isinstance(schema, type):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        """flask-smorest's ``response``, its answers dumped by a plan (``api.dumping``)."""
+        if schema is not None:
+            schema = planned(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
 
 
 def openapi_path(rule: str) -> str:
