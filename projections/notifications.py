@@ -36,6 +36,7 @@ from domain.notifications import Kind, Notice
 from domain.platform import Workspace
 from domain.ticket import Ticket
 from projections.schema import FOLLOWER
+from projections.storable import write_storable_text
 from projections.view import TicketingEventLog
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class NotificationFollower:
                 position = 0 if row is None else int(row["position"])
                 stored = self.event_log.recorder.select_notifications(position + 1, batch)
                 if stored:
+                    write_storable_text(curs)
                     self._derive(curs, stored)
                     position = stored[-1].id
                     curs.execute(

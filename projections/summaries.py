@@ -11,19 +11,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Cursor
-from psycopg.abc import Buffer
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
-from psycopg.types.string import StrDumperUnknown
 
 from application.service_level import ServiceLevel
 from domain import inactivity
-from domain.content import storable
 from domain.platform import Workspace
 from domain.sla import FIRST_RESPONSE, SlaClocks
 from domain.status import Status
 from domain.ticket import Ticket
 from projections.reports import apply_report
+from projections.storable import write_storable_text
 
 Apply = Callable[[Cursor[DictRow], Any, ServiceLevel], None]
 
@@ -235,15 +233,6 @@ HANDLERS: dict[str, Apply] = {
 }
 
 
-class _StorableText(StrDumperUnknown):
-    """Text parameters with what PostgreSQL cannot hold replaced (``domain.content.storable``):
-    an event stored by a version that accepted a NUL must not stop the projection."""
-
-    def dump(self, obj: str) -> Buffer | None:
-        """The text, storable."""
-        return super().dump(storable(obj))
-
-
 def apply_event(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
     """Change the read models for one stored event (events of no interest change nothing).
 
@@ -255,6 +244,6 @@ def apply_event(curs: Cursor[DictRow], event: Any, level: ServiceLevel) -> None:
         return
     handler = HANDLERS.get(type(event).__qualname__)
     if handler is not None:
-        curs.adapters.register_dumper(str, _StorableText)
+        write_storable_text(curs)
         handler(curs, event, level)
         apply_report(curs, event, level)

@@ -24,6 +24,7 @@ from domain.actors import Role
 from domain.platform import Workspace
 from domain.ticket import Ticket
 from projections import maintenance
+from projections.notifications import NotificationFollower
 from projections.queries import ListFilter, Scope, TicketLists
 from projections.view import ReadModelView, TicketingEventLog
 from tests.conftest import START
@@ -134,3 +135,21 @@ def test_the_audit_and_a_rebuild_pass_old_poison(app: TicketingApp) -> None:
     finally:
         event_log.close()
     assert view.position() == app.store.recorder.max_notification_id()
+
+
+def test_the_notifications_and_the_feed_pass_old_poison(app: TicketingApp) -> None:
+    _, (nul, surrogate) = written(app)
+    event_log = TicketingEventLog(app.store.env)
+    try:
+        ReadModelView(event_log.datastore).create_table()
+        follower = NotificationFollower(event_log, default_assignee=ADMIN.account_id)
+        follower.catch_up()  # found by running the suite in another order: NUL stopped it
+        assert follower.position() >= (app.store.recorder.max_notification_id() or 0)
+    finally:
+        event_log.close()
+    with app.store.datastore.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT ticket_id, title FROM notifications WHERE ticket_id = ANY(%s)",
+            ([nul, surrogate],),
+        ).fetchall()
+    assert {row["title"] for row in rows} == {"a\ufffdb\u0007c", "x\ufffdy"}
