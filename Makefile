@@ -25,8 +25,11 @@ browser: ## Debian's chromium for tests/console: installed when run as root, els
 		echo "NOTE: no $(CHROMIUM) and not root: tests/console will be skipped (sudo apt-get install chromium)"; \
 	fi
 
+# Two pytest-xdist workers (each with its own embedded PostgreSQL and broker), a file per
+# worker at a time: most tests wait on servers, so two share the two cores well.
+TEST_WORKERS ?= 2
 test: install browser ## the whole suite (unit, integration against real PostgreSQL, the console in Chromium)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: install ## domain rules only, no database
 	$(BIN)/pytest tests/unit

@@ -72,7 +72,10 @@ def database_url() -> Iterator[str]:
     """A fresh, empty database for this test session, audited and dropped afterwards."""
     with scratch_database(
         os.environ.get("TICKETING_TEST_DATABASE_URL"),
-        ROOT / "var" / "test-postgres",
+        # one embedded server per pytest-xdist worker (gw0, gw1, ...; none without xdist)
+        ROOT
+        / "var"
+        / "-".join(filter(None, ["test-postgres", os.environ.get("PYTEST_XDIST_WORKER")])),
         "ticketing_test",
     ) as url:
         yield url
