@@ -79,6 +79,9 @@ class Settings:
     topic_ticket_events: str = "tickets.events"
     topic_email: str = "notifications.email"
     topic_notifications: str = "notifications.accounts"
+    topic_audit_checkpoints: str = "audit.checkpoints"
+    # seconds between two checkpoints of the event store's hash chain (and every 10,000 events)
+    audit_checkpoint_seconds: int = 60
     attachment_store: str = "postgres"
     attachment_dir: str = "var/attachments"
     unattached_ttl_hours: int = 24
@@ -123,7 +126,12 @@ class Settings:
         """Every topic the service uses, with the partitions it creates them with."""
         consumed = {topic: 3 for topic in self.consumed_topics}
         dead_letters = {f"{topic}.dlq": 1 for topic in self.consumed_topics}
-        produced = {self.topic_ticket_events: 3, self.topic_email: 1, self.topic_notifications: 3}
+        produced = {
+            self.topic_ticket_events: 3,
+            self.topic_email: 1,
+            self.topic_notifications: 3,
+            self.topic_audit_checkpoints: 1,
+        }
         return {**consumed, **dead_letters, **produced}
 
     @classmethod

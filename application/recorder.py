@@ -36,6 +36,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from application import gates
+from application.chain import chain_ddl
 from application.ledger import upsert_offset
 from application.records import (
     NOTHING_ELSE,
@@ -74,6 +75,7 @@ class TicketingRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements += ticketing_ddl()
+        self.sql_create_statements += chain_ddl(events_table_name)
         self.unchanged_function = f"{events_table_name}_unchanged"
         self.sql_create_statements.append(
             SQL(UNCHANGED_FUNCTION).format(

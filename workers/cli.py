@@ -109,7 +109,11 @@ def audit(args: argparse.Namespace) -> int:
     """Replay every event into scratch read models and compare with the live ones."""
     from workers.maintenance import run_audit
 
-    return run_audit(Settings.from_env())
+    return run_audit(
+        Settings.from_env(),
+        from_position=args.from_position,
+        with_checkpoints=not args.without_checkpoints,
+    )
 
 
 def autoclose(args: argparse.Namespace) -> int:
@@ -195,8 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     closing.add_argument("--now", help="the time to sweep as of (ISO 8601 with a zone)")
     closing.set_defaults(run=autoclose)
 
-    auditing = commands.add_parser("audit", help="verify the read models against a replay")
+    auditing = commands.add_parser(
+        "audit",
+        help="verify the event store's hash chain and checkpoints, and the read models "
+        "against a replay",
+    )
     auditing.add_argument("action", choices=("verify",))
+    auditing.add_argument(
+        "--from-position",
+        type=int,
+        help="walk the chain from the newest checkpoint at or before this position",
+    )
+    auditing.add_argument(
+        "--without-checkpoints",
+        action="store_true",
+        help="check the chain alone, without the broker's checkpoints (say so in the report)",
+    )
     auditing.set_defaults(run=audit)
 
     checking = commands.add_parser("health", help="exit 0 if the worker or the API is healthy")

@@ -1,4 +1,5 @@
-"""``ticketing projections status|rebuild`` and ``ticketing audit verify``."""
+"""``ticketing projections status|rebuild`` and ``ticketing audit verify`` (the event store's
+hash chain and its checkpoints, then the read models against a replay)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from application.chain import Checkpoint
 from application.config import Settings
 from application.database import eventsourcing_env
 from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
+from workers.chain_audit import CheckpointsUnreadable, read_checkpoints, verify_chain
 
 CATCH_UP = 10.0  # seconds the audit gives a running projection to reach the last event
 
@@ -75,10 +78,63 @@ def run_rebuild(settings: Settings) -> int:
     return 0
 
 
-def run_audit(settings: Settings, shown: int = 20, catch_up: float = CATCH_UP) -> int:
-    """Replay into scratch read models and compare; exit 1 on any difference, and if the
-    live read models do not reach the store's last event (a stalled projection)."""
+def audit_chain(
+    settings: Settings,
+    event_log: TicketingEventLog,
+    from_position: int | None = None,
+    with_checkpoints: bool = True,
+) -> bool:
+    """Walk the event store's hash chain and hold it to the broker's checkpoints; print what
+    was proven, or the first bad position."""
+    checkpoints: list[Checkpoint] = []
+    if with_checkpoints:
+        try:
+            checkpoints = read_checkpoints(settings)
+        except CheckpointsUnreadable as error:
+            print(
+                f"chain FAILED: the checkpoints could not be read ({error}); "
+                "`audit verify --without-checkpoints` checks the chain alone"
+            )
+            return False
+    report = verify_chain(event_log, checkpoints, from_position)
+    if report.checked >= 100_000:
+        print(file=sys.stderr)
+    if report.breaks:
+        first = report.breaks[0]
+        print(f"chain FAILED at position {first.position:,}: {first.reason}")
+        return False
+    print(f"chain passed: {report.checked:,} events recomputed up to position {report.head:,}")
+    if not with_checkpoints:
+        print("  checkpoints not checked: a chain recomputed after an edit would pass")
+    elif checkpoints:
+        newest = checkpoints[-1]
+        print(
+            f"  {len(checkpoints):,} checkpoints from the broker held; the newest at position "
+            f"{newest.position:,} ({newest.at:%Y-%m-%d %H:%M:%S %Z})"
+        )
+    else:
+        print("  no checkpoints published yet (the worker publishes one a minute)")
+    if report.migrated_up_to is not None:
+        print(
+            f"  events up to position {report.migrated_up_to:,} were stored before the chain "
+            "and chained by its migration: proven unchanged since then, not before"
+        )
+    return True
+
+
+def run_audit(
+    settings: Settings,
+    shown: int = 20,
+    catch_up: float = CATCH_UP,
+    *,
+    from_position: int | None = None,
+    with_checkpoints: bool = True,
+) -> int:
+    """Walk the hash chain (``audit_chain``), then replay into scratch read models and
+    compare; exit 1 on a break in the chain, on any difference, and if the live read models
+    do not reach the store's last event (a stalled projection)."""
     with _opened(settings) as (view, event_log):
+        chained = audit_chain(settings, event_log, from_position, with_checkpoints)
         last_event = maintenance.head(event_log)
         view.wait_for(last_event, catch_up)  # a running worker may be a moment behind
         print("replaying every event into scratch read models", file=sys.stderr)
@@ -87,7 +143,7 @@ def run_audit(settings: Settings, shown: int = 20, catch_up: float = CATCH_UP) -
     behind = position < last_event
     if not differences and not behind:
         print(f"audit passed: live read models equal the replay at position {position:,}")
-        return 0
+        return 0 if chained else 1
     if behind:
         print(
             f"audit FAILED: the live read models reach position {position:,}, the store's last "

@@ -17,6 +17,7 @@ from application.config import Settings
 from application.database import deadline
 from application.tickets import TicketingApp
 from workers.backoff import Backoff
+from workers.checkpoints import CheckpointPublisher
 from workers.health import keep_beating
 from workers.notifier import run_notifications
 from workers.platform_consumer import PlatformConsumer
@@ -71,6 +72,7 @@ def run_worker(settings: Settings, stop: threading.Event) -> None:
         "ticket event publisher": TicketEventPublisher(app, settings).run,
         "notification publisher": NotificationPublisher(app, settings).run,
         "outbox publisher": OutboxPublisher(app, settings).run,
+        "audit checkpoints": CheckpointPublisher(app, settings).run,
         "attachment janitor": lambda s: sweep_unattached(app, settings, s),
         "service-hours sweep": lambda s: sweep_periodically(app, settings, s),
     }
