@@ -11,6 +11,7 @@ from flask import Flask, Response, request
 
 from api import (
     attachments,
+    audit,
     canned_replies,
     console,
     handlers,
@@ -119,6 +120,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(handlers.targets)
     api.register_blueprint(canned_replies.blp)
     api.register_blueprint(reports.blp)
+    api.register_blueprint(audit.blp)
     api.register_blueprint(lists.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(notifications.blp)

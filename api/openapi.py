@@ -47,6 +47,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("canned_replies.reply_history", "get"): "getCannedReplyHistory",
     ("canned_replies.preview", "get"): "previewCannedReply",
     ("reports.report", "get"): "getReport",
+    ("audit.checkpoints", "get"): "listAuditCheckpoints",
     ("lists.all_tickets", "get"): "listWorkspaceTickets",
     ("lists.my_tickets", "get"): "listMyTickets",
     ("lists.handler_tickets", "get"): "listHandlerTickets",

@@ -67,6 +67,11 @@ CLOSED_COUNTS = {
     "workspace_dissolved": 0,
 }  # fmt: skip
 CSAT = {"average": 4.4, "counts": {"1": 0, "2": 1, "3": 2, "4": 9, "5": 14}, "rated_pct": 63.4}
+CHECKPOINT = {
+    "position": 120000,
+    "digest": "9f2c1e7a5b3d40c8e6f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7",
+    "at": "2026-12-02T09:41:00+00:00",
+}
 BACKLOG = {"pending": 6, "processing": 17, "cancelled": 2}
 FIGURES = {
     "submitted": 48,
@@ -137,6 +142,9 @@ EXAMPLES: dict[str, Any] = {
     "Rating": {"score": 5, "comment": "Quick and clear.", "rated_at": "2026-11-30T11:00:00+00:00"},
     "Message": MESSAGE,
     "Note": NOTE,
+    "CheckpointQuery": {"limit": 100},
+    "Checkpoint": CHECKPOINT,
+    "CheckpointPage": {"items": [CHECKPOINT], "next_before": None},
     "ReportQuery": {"from": "2026-11-01", "to": "2026-11-30", "interval": "week"},
     "Spread": {"p50": 38, "p90": 196, "count": 44},
     "ClosedCounts": CLOSED_COUNTS,

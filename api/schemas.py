@@ -601,3 +601,28 @@ class MessageQuerySchema(Schema):
 class MessagePageSchema(Schema):
     items = fields.List(fields.Nested(MessageSchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CheckpointQuerySchema(Schema):
+    limit = fields.Integer(validate=validate.Range(1, 500), load_default=100)
+    before = fields.Integer(
+        validate=validate.Range(1, 2**62),
+        metadata={"description": "only checkpoints at positions before this (next_before)"},
+    )
+
+
+class CheckpointSchema(Schema):
+    position = fields.Integer(required=True, metadata={"description": "the store's position"})
+    digest = fields.String(
+        required=True, metadata={"description": "the hash chain's digest there (hex SHA-256)"}
+    )
+    at = fields.DateTime(required=True, metadata={"description": "when it was published"})
+
+
+class CheckpointPageSchema(Schema):
+    items = fields.List(fields.Nested(CheckpointSchema), required=True)
+    next_before = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "`before` for the next (older) page; null on the last"},
+    )

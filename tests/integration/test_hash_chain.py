@@ -314,3 +314,30 @@ def test_the_worker_publishes_checkpoints_and_verify_holds_the_store_to_them(
     assert "checkpoints not checked" in capsys.readouterr().out
     assert run(["audit", "verify"]) == 1
     assert f"chain FAILED at position {published.position:,}" in capsys.readouterr().out
+
+
+def test_a_checkpoint_follows_every_10000_events_between_the_minutes(
+    store: TicketingApp, broker: str, own_database: str
+) -> None:
+    topic = f"audit.checkpoints.{uuid4().hex[:8]}"
+    ensure_topics(broker, {topic: 1})
+    settings = Settings(
+        database_url=own_database, kafka_bootstrap=broker, topic_audit_checkpoints=topic,
+        audit_checkpoint_seconds=3600,
+    )  # fmt: skip
+    first = head(store)
+    stop = threading.Event()
+    publisher = threading.Thread(target=CheckpointPublisher(store, settings).run, args=(stop,))
+    publisher.start()
+    try:
+        assert len(read_topic(broker, topic, 1, timeout=30)) == 1, "one at start"
+        # the head 10,000 events further on (moved by hand: writing them would take minutes)
+        sql(store, "UPDATE audit_chain_head SET position = position + 10000")
+        records = read_topic(broker, topic, 2, timeout=30)
+    finally:
+        stop.set()
+        publisher.join(30)
+    assert [json.loads(r.value)["position"] for r in records] == [
+        first.position,
+        first.position + 10_000,
+    ]
