@@ -147,11 +147,17 @@ def raw_seconds(conn: psycopg.Connection[Any], statements: int) -> float:
     return time.perf_counter() - started
 
 
-def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> tuple[float, float, float]:
-    """Application, recorder and raw rates, measured in alternating rounds so that the
-    machine's changing speed during a run weighs on all three alike."""
+def chain_trigger(conn: psycopg.Connection[Any], enabled: bool) -> None:
+    """Switch the hash chain's trigger on or off (issue 27: what it costs the write path)."""
+    switch = "ENABLE" if enabled else "DISABLE"
+    conn.execute(f"ALTER TABLE ticketing_events {switch} TRIGGER ticketing_events_chain")
+
+
+def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> dict[str, float]:
+    """Application (with and without the hash chain), recorder and raw rates, measured in
+    alternating rounds so that the machine's changing speed during a run weighs on all alike."""
     app = build_app(Settings(database_url=url, default_assignee="bench-admin"))
-    seconds = {"application": 0.0, "recorder": 0.0, "raw": 0.0}
+    seconds = {"application": 0.0, "unchained": 0.0, "recorder": 0.0, "raw": 0.0}
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, t text)")
@@ -160,12 +166,17 @@ def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> tuple[float, f
             commands = per_round * COMMANDS_PER_TICKET
             for _ in range(rounds):
                 seconds["application"] += application_seconds(app, per_round)
+                chain_trigger(conn, enabled=False)
+                try:
+                    seconds["unchained"] += application_seconds(app, per_round)
+                finally:
+                    chain_trigger(conn, enabled=True)
                 seconds["recorder"] += recorder_seconds(app, commands)
                 seconds["raw"] += raw_seconds(conn, commands)
     finally:
         app.store.close()
     total = rounds * per_round * COMMANDS_PER_TICKET
-    return total / seconds["application"], total / seconds["recorder"], total / seconds["raw"]
+    return {name: total / spent for name, spent in seconds.items()}
 
 
 def taking_turns(url: str, tickets: int = 100, rounds: int = 12) -> tuple[float, float]:
@@ -202,14 +213,17 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=500, help="into each workspace")
     args = parser.parse_args()
     with scratch_database() as url:
-        app, recorder, raw = interleaved_rates(url, args.tickets)
+        rates = interleaved_rates(url, args.tickets)
+        app, recorder, raw = rates["application"], rates["recorder"], rates["raw"]
         short, long = history_rates(url, args.history, args.submissions)
         busy, retries = retry_rate(url)
         turns, turn_retries = taking_turns(url)
     print(f"application:   {app:8.1f} commands/s ({args.tickets} tickets x {COMMANDS_PER_TICKET})")
     print(f"recorder only: {recorder:8.1f} commits/s (eventsourcing insert_events, 1 event)")
     print(f"raw insert:    {raw:8.1f} commits/s")
+    print(f"without chain: {rates['unchained']:8.1f} commands/s (the hash chain's trigger off)")
     print(f"app/recorder:  {app / recorder:8.2f} (target >= 0.6)")
+    print(f"chained/not:   {app / rates['unchained']:8.2f} (target >= 0.9, issue 27)")
     print(f"app/raw:       {app / raw:8.2f}")
     print(f"submissions:   {short:8.1f}/s with 100 tickets, {long:8.1f}/s with {args.history:,}")
     print(f"long/short:    {long / short:8.2f} (target >= 0.8)")
