@@ -4,10 +4,11 @@ inserted or reordered since it was written (issue 27).
 Each event carries ``chain_digest``: SHA-256 of the previous event's digest (in store order,
 32 zero bytes before the first) and of the event itself (its position, originator, version,
 topic and the SHA-256 of its state). A trigger computes it in the transaction that writes the
-event, from the chain's head (``audit_chain_head``); the recorder locks the events table before
-positions are drawn, so positions, commits and the chain follow one order. Events stored before
-the chain existed are chained once, by the migration that creates it, and that is recorded
-(``audit_chain_migrations``): the chain proves their content since then, not before.
+event, from the event before it; the recorder locks the events table before positions are
+drawn, so positions, commits and the chain follow one order. (A head row updated by every
+event made a bulk load quadratic: a million updates of one row in one transaction.) Events
+stored before the chain existed are chained once, by the migration that creates it, and that
+is recorded (``audit_chain_migrations``): the chain proves their content since then only.
 
 Someone who can write the database can also recompute every digest after an edit; the worker
 therefore publishes the chain's head to Kafka (``audit.checkpoints``) at least every minute and
@@ -26,7 +27,6 @@ from uuid import UUID
 from psycopg.sql import SQL, Composed, Identifier
 
 GENESIS = bytes(32)  # the digest "before" the first event
-HEAD_TABLE = "audit_chain_head"
 MIGRATIONS_TABLE = "audit_chain_migrations"
 CHECKPOINTS_TABLE = "audit_checkpoints"
 
@@ -35,13 +35,13 @@ CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     previous bytea;
 BEGIN
-    SELECT digest INTO previous FROM audit_chain_head WHERE one;
+    -- the event before this one in store order: committed before it (the recorder's table
+    -- lock), or written earlier by the same statement (visible to a row's BEFORE trigger)
+    SELECT chain_digest INTO previous FROM {table}
+    WHERE notification_id < NEW.notification_id ORDER BY notification_id DESC LIMIT 1;
     NEW.chain_digest := {table}_digest(
         COALESCE(previous, decode(repeat('00', 32), 'hex')),
         NEW.notification_id, NEW.originator_id, NEW.originator_version, NEW.topic, NEW.state);
-    INSERT INTO audit_chain_head (one, position, digest)
-    VALUES (true, NEW.notification_id, NEW.chain_digest)
-    ON CONFLICT (one) DO UPDATE SET position = EXCLUDED.position, digest = EXCLUDED.digest;
     RETURN NEW;
 END
 $$"""
@@ -74,8 +74,6 @@ BEGIN
             chained := chained + 1;
             last := event.notification_id;
         END LOOP;
-        INSERT INTO audit_chain_head (one, position, digest) VALUES (true, last, previous)
-        ON CONFLICT (one) DO UPDATE SET position = EXCLUDED.position, digest = EXCLUDED.digest;
         INSERT INTO audit_chain_migrations (up_to, events) VALUES (last, chained);
     END IF;
 END
@@ -89,8 +87,6 @@ def chain_ddl(table: str) -> list[Composed]:
     statements = [
         "LOCK TABLE {table} IN EXCLUSIVE MODE",
         "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS chain_digest bytea",
-        f"CREATE TABLE IF NOT EXISTS {HEAD_TABLE} (one boolean PRIMARY KEY CHECK (one), "
-        "position bigint NOT NULL, digest bytea NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (up_to bigint NOT NULL, "
         "events bigint NOT NULL, chained_at timestamptz NOT NULL DEFAULT now())",
         f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} (position bigint PRIMARY KEY, "

@@ -30,17 +30,25 @@ KEY = b"store"
 class CheckpointPublisher:
     """Publishes the chain's head to Kafka, then keeps it in the database."""
 
-    def __init__(self, app: TicketingApp, settings: Settings) -> None:
+    def __init__(
+        self, app: TicketingApp, settings: Settings, every_events: int = EVERY_EVENTS
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.every_events = every_events
 
     def head(self) -> Checkpoint | None:
         """The chain's head now (None before the first event)."""
         with deadline(5.0), self.app.store.datastore.get_connection() as conn:
-            row = conn.execute("SELECT position, digest FROM audit_chain_head").fetchone()
-        if row is None:
+            row = conn.execute(
+                "SELECT notification_id, chain_digest FROM ticketing_events "
+                "ORDER BY notification_id DESC LIMIT 1"
+            ).fetchone()
+        if row is None or row["chain_digest"] is None:
             return None
-        return Checkpoint(int(row["position"]), bytes(row["digest"]), datetime.now(UTC))
+        return Checkpoint(
+            int(row["notification_id"]), bytes(row["chain_digest"]), datetime.now(UTC)
+        )
 
     def last_kept(self) -> int:
         """The position of the newest checkpoint kept (0 if none)."""
@@ -67,7 +75,7 @@ class CheckpointPublisher:
             while not stop.is_set():
                 head = self.head()
                 if head is not None and (
-                    time.monotonic() >= due or head.position - published >= EVERY_EVENTS
+                    time.monotonic() >= due or head.position - published >= self.every_events
                 ):
                     value = json.dumps(head.as_message()).encode()
                     producer.send(self.settings.topic_audit_checkpoints, key=KEY, value=value).get(
