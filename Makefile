@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test unit integration api e2e console console-screenshots lint format dev bench faults clean
+.PHONY: install browser test unit integration api e2e console console-screenshots lint format dev bench faults chaos clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,9 +68,17 @@ bench: install ## benchmarks (several minutes); results go to docs/benchmarks.md
 	$(BIN)/python bench/http_path.py
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/chain.py
 
 faults: install ## faults against `ticketing dev` (about a minute); results go to docs/reliability.md
 	$(BIN)/python bench/faults.py
+
+# A randomised fault run judged by a history checker (bench/chaos.py): DURATION seconds of
+# faults drawn from SEED (a new seed each run when empty; the run prints it).
+DURATION ?= 90
+SEED ?=
+chaos: install ## randomised faults and a history checker; last line: anomalies: N (seed S)
+	$(BIN)/python bench/chaos.py --duration $(DURATION) $(if $(SEED),--seed $(SEED),)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
