@@ -23,7 +23,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -60,6 +60,7 @@ class _Order:
     after: str  # rows after the cursor's key, in this order
     key: Callable[[dict[str, Any]], list[Any]]  # a row's sort key, JSON-ready
     parse: Callable[[Any, Any], tuple[Any, ...]]  # the key back from JSON
+    start: list[Any]  # a key before every row: a cursor for "from the beginning"
 
 
 _ORDERS = {
@@ -68,12 +69,14 @@ _ORDERS = {
         after="(t.submitted_at, t.ticket_id) < (%s, %s)",
         key=lambda row: [row["submitted_at"].isoformat(), str(row["ticket_id"])],
         parse=lambda at, ticket_id: (datetime.fromisoformat(at), UUID(ticket_id)),
+        start=["9999-12-31T00:00:00+00:00", "ffffffff-ffff-ffff-ffff-ffffffffffff"],
     ),
     DUE: _Order(
         sort="t.sla_due_at, t.number",
         after="(t.sla_due_at, t.number) > (%s, %s)",
         key=lambda row: [row["sla_due_at"].isoformat(), row["number"]],
         parse=lambda due, number: (datetime.fromisoformat(due), int(number)),
+        start=["0001-01-01T00:00:00+00:00", 0],
     ),
 }
 
@@ -170,10 +173,15 @@ class TicketLists:
         cursor: str | None,
         order: str = NEWEST,
         now: datetime | None = None,
+        excluded: int | None = None,
     ) -> tuple[sql.Composed, tuple[Any, ...]]:
-        """The SQL of one page (one row more than asked, to know whether another follows)."""
+        """The SQL of one page (one row more than asked, to know whether another follows),
+        without the ticket numbered ``excluded`` if given."""
         walk = bool(filters.q) and order == NEWEST and self._is_small(scope.workspace_id)
         where, params = self._where(scope, filters, now or self._now(), walk=walk)
+        if excluded is not None:
+            where = sql.SQL("{} AND t.number <> %s").format(where)
+            params += (excluded,)
         if cursor is not None:
             params += self._decode(cursor, scope, order)
             where = sql.SQL("{} AND {}").format(where, sql.SQL(_ORDERS[order].after))
@@ -190,20 +198,36 @@ class TicketLists:
         cursor: str | None,
         order: str = NEWEST,
     ) -> Page:
-        """One page, newest first or (``order="due"``) nearest due first."""
+        """One page, newest first or (``order="due"``) nearest due first. A search for a
+        number (``123``) puts the ticket of that number first (CONTRACT.md §2.3), then the
+        titles holding it; ``#123`` finds that ticket alone."""
         now = self._now()
-        query, params = self.statement(scope, filters, limit, cursor, order, now)
+        number, only = ticket_number(filters.q or "")
+        ahead: list[dict[str, Any]] = []  # the numbered ticket, on the first page only
+        excluded = number if number is not None and not only else None
+        if excluded is not None and cursor is None:
+            exact = replace(filters, q=f"#{excluded}")
+            ahead = self._rows(*self.statement(scope, exact, 1, None, order, now))[:1]
+        query, params = self.statement(
+            scope, filters, limit - len(ahead), cursor, order, now, excluded
+        )
+        rows = self._rows(query, params)
+        calendar = self._view.service_level.calendar
+        rest = limit - len(ahead)
+        items = [summary(row, calendar, now) for row in [*ahead, *rows[:rest]]]
+        next_cursor = None
+        if len(rows) > rest:
+            key = _ORDERS[order].key(rows[rest - 1]) if rest else _ORDERS[order].start
+            next_cursor = self._encode(scope, order, key)
+        return Page(items, next_cursor)
+
+    def _rows(self, query: sql.Composed, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._datastore.get_connection() as conn:
             # planned for these values every time: a prepared statement's generic plan cannot
             # tell a 100,000-ticket workspace from a small one, nor a rare title from a common
             # one, and walked the wrong index (60 ms instead of 3, bench/http_path.py)
-            rows = conn.execute(query, params, prepare=False).fetchall()
-        calendar = self._view.service_level.calendar
-        items = [summary(row, calendar, now) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            next_cursor = self._encode(scope, order, _ORDERS[order].key(rows[limit - 1]))
-        return Page(items, next_cursor)
+            rows: list[dict[str, Any]] = conn.execute(query, params, prepare=False).fetchall()
+        return rows
 
     def all_matching(
         self, scope: Scope, filters: ListFilter, batch: int = 500
@@ -274,9 +298,13 @@ class TicketLists:
             # the same test both ways; strpos() is one the trigram index cannot serve
             title = sql.SQL("strpos(lower(t.title), %s) > 0" if walk else "lower(t.title) LIKE %s")
             text = filters.q.lower() if walk else "%" + _escape_like(filters.q.lower()) + "%"
-            if filters.q.isascii() and filters.q.isdigit() and len(filters.q) <= 18:
+            number, only = ticket_number(filters.q)
+            if only:
+                clauses.append(sql.SQL("t.number = %s"))
+                params.append(number)
+            elif number is not None:
                 clauses.append(sql.SQL("(t.number = %s OR {})").format(title))
-                params += [int(filters.q), text]
+                params += [number, text]
             else:
                 clauses.append(title)
                 params.append(text)
@@ -309,6 +337,17 @@ class TicketLists:
             return _ORDERS[order].parse(first, second)
         except (ValueError, TypeError) as error:
             raise InvalidCursor(str(error) or "malformed cursor") from None
+
+
+def ticket_number(q: str) -> tuple[int | None, bool]:
+    """The ticket number a search names (``123`` or ``#123``), and whether it names that
+    ticket alone (``#123``: the number as it is written everywhere)."""
+    text = q.strip()
+    only = text.startswith("#")
+    digits = text[1:].strip() if only else text
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+        return int(digits), only
+    return None, False
 
 
 def _escape_like(text: str) -> str:

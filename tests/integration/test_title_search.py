@@ -71,3 +71,33 @@ def test_the_plan_follows_the_workspace_size(
     # a list that is not one workspace's never walks
     everything = small.statement(Scope.everything(), ListFilter(q="latency"), 20, None)[0]
     assert "LIKE" in everything.as_string()
+
+
+def test_a_number_finds_its_ticket_first_and_hash_number_finds_it_alone(
+    app: TicketingApp, projecting: None
+) -> None:
+    alice = user()
+    ws = workspace_with(app, alice)
+    target = app.submit(alice, ws, ticket_type="bug", title="the one", description="d").ticket
+    number = str(target.number)
+    for n in range(4):  # newer tickets whose titles hold the number: listed before it by date
+        app.submit(alice, ws, ticket_type="bug", title=f"about {number} #{n}", description="d")
+    view = caught_up(app)
+    lists = TicketLists(view, b"k")
+    scope = Scope.workspace(ws)
+    found = lists.page(scope, ListFilter(q=number), 20, None).items
+    assert found[0]["title"] == "the one"
+    assert len(found) == 5
+    alone = lists.page(scope, ListFilter(q=f"#{number}"), 20, None).items
+    assert [item["title"] for item in alone] == ["the one"]
+    assert lists.page(scope, ListFilter(q=f" # {number} "), 20, None).items == alone
+    # page by page, in pages of one and of two: the same tickets, none twice
+    for size in (1, 2):
+        seen, cursor = [], None
+        while True:
+            page = lists.page(scope, ListFilter(q=number), size, cursor)
+            seen += [item["id"] for item in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == [item["id"] for item in found]
