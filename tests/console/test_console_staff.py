@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,7 @@ def test_admins_manage_the_handler_roster(open_page: Opener, console: Console) -
     account = someone("handler")
     page.get_by_label("Account id", exact=True).fill(account)
     page.get_by_label("Name", exact=True).fill("Judy Jones")
+    page.get_by_label("handler", exact=True).check()
     page.get_by_role("button", name="Add handler").click()
     row = page.get_by_role("row").filter(has_text=account)
     expect(row).to_contain_text("Active")
@@ -97,3 +99,89 @@ def test_times_are_shown_in_the_readers_time_zone(open_page: Opener, console: Co
     shown = page.locator("dd time").first
     expect(shown).to_contain_text(f"{submitted.hour % 12 or 12}:{submitted.minute:02d}")
     assert submitted.utcoffset() != datetime.now(UTC).utcoffset()
+
+
+def test_an_admin_finds_a_ticket_of_another_workspace_by_its_number(
+    open_page: Opener, console: Console
+) -> None:
+    kim = someone()
+    ws = console.workspace(kim)
+    wanted = console.submit(kim, ws, title="Invoices arrive twice")
+    number = wanted["number"]
+    for n in range(3):  # newer titles holding the number: "5" alone would list them first
+        console.submit(kim, ws, title=f"Question {number} part {n}")
+    page = open_page(console.token(ADMIN_ID, "admin"), "/")
+    expect(page.get_by_label("Workspace")).to_have_value("*")
+    expect(page.get_by_label("Workspace").locator("option").first).to_have_text("All workspaces")
+    page.get_by_label("Search").fill(f"#{number}")
+    page.get_by_label("Search").press("Enter")
+    rows = page.locator("#ticket-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("Invoices arrive twice")
+    page.get_by_label("Search").fill(str(number))
+    page.get_by_label("Search").press("Enter")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Invoices arrive twice")
+    expect(page.get_by_label("Assignee")).to_be_visible()
+    page.get_by_role("link", name="Invoices arrive twice").click()
+    expect(page.get_by_role("heading", name="Invoices arrive twice")).to_be_visible()
+
+
+def test_handlers_search_their_queues(open_page: Opener, console: Console) -> None:
+    lee = someone()
+    ws = console.workspace(lee)
+    handler = someone("handler")
+    console.register_handler(handler, "Quinn Queue")
+    admin = console.token(ADMIN_ID, "admin")
+    for title in ("Billing page blank", "Login loops"):
+        ticket = console.submit(lee, ws, title=title)
+        status, _ = console.api(
+            "POST", f"/tickets/{ticket['id']}/forward", admin, {"handler_id": handler}
+        )
+        assert status == 200
+    page = open_page(console.token(handler, "handler", name="Quinn Queue"), "/handler")
+    rows = page.locator("#queue-table tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Search").fill("billing")
+    page.get_by_label("Search").press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("Billing page blank")
+    expect(page).to_have_url(re.compile(r"q=billing"))
+
+
+def test_two_handlers_added_in_a_row_only_the_first_made_admin(
+    open_page: Opener, console: Console
+) -> None:
+    """Issue 29: the roles stayed checked after an add, and the next two became admins."""
+    page = open_page(console.token(ADMIN_ID, "admin"), "/admin/handlers")
+    first, second = someone("boss"), someone("helper")
+    page.get_by_label("Account id", exact=True).fill(first)
+    page.get_by_label("Name", exact=True).fill("Ada Admin")
+    page.get_by_label("handler", exact=True).check()
+    page.get_by_label("admin", exact=True).check()
+    page.get_by_role("button", name="Add handler").click()
+    dialog = page.get_by_role("dialog", name="Make Ada Admin an admin?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Make admin").click()
+    expect(page.get_by_role("row").filter(has_text=first)).to_contain_text("admin, handler")
+    expect(page.get_by_label("admin", exact=True)).not_to_be_checked()
+    expect(page.get_by_label("handler", exact=True)).not_to_be_checked()
+    page.get_by_label("Account id", exact=True).fill(second)
+    page.get_by_label("Name", exact=True).fill("Hugo Helper")
+    page.get_by_label("handler", exact=True).check()
+    page.get_by_role("button", name="Add handler").click()
+    row = page.get_by_role("row").filter(has_text=second)
+    expect(row).to_contain_text("handler")
+    expect(row).not_to_contain_text("admin")
+    # roles change per row; making an admin asks again, and Cancel keeps them as they were
+    row.get_by_role("button", name="Edit roles of Hugo Helper").click()
+    row.get_by_label("admin").check()
+    row.get_by_role("button", name="Save roles").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    row.get_by_role("button", name="Cancel").click()
+    expect(row).not_to_contain_text("admin")
+    row.get_by_role("button", name="Edit roles of Hugo Helper").click()
+    row.get_by_label("admin").check()
+    row.get_by_role("button", name="Save roles").click()
+    page.get_by_role("dialog").get_by_role("button", name="Make admin").click()
+    expect(row).to_contain_text("admin, handler")

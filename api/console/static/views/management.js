@@ -1,6 +1,7 @@
 // Ticket Management (CONTRACT.md §5): workspace, All Tickets / My Tickets, filters, search,
 // the table with checkboxes, exports and more pages. The filters live in the address, so a
-// reload or a shared link shows the same list.
+// reload or a shared link shows the same list. Admins and auditors also get "All workspaces":
+// every ticket on the platform (GET /admin/tickets), with an Assignee filter.
 
 import { download, get } from "../api.js";
 import { onLive } from "../live.js";
@@ -10,6 +11,7 @@ import { openSubmit } from "./submit.js";
 const COLUMNS = 9;
 const WORKSPACE_KEY = "ticketing.workspace";
 const EXPORT_PAGE = 100;
+const EVERYWHERE = "*"; // the "All workspaces" choice of admins and auditors
 
 function state() {
   const query = new URLSearchParams(location.search);
@@ -18,6 +20,7 @@ function state() {
     workspace: query.get("workspace") || sessionStorage.getItem(WORKSPACE_KEY) || "",
     type: query.get("type") || "",
     status: query.get("status") || "",
+    assignee: query.get("assignee") || "",
     q: query.get("q") || "",
   };
 }
@@ -25,7 +28,7 @@ function state() {
 function keep(current) {
   const query = new URLSearchParams();
   if (current.tab === "mine") query.set("tab", "mine");
-  for (const name of ["workspace", "type", "status", "q"]) if (current[name]) query.set(name, current[name]);
+  for (const name of ["workspace", "type", "status", "assignee", "q"]) if (current[name]) query.set(name, current[name]);
   const text = query.toString();
   history.replaceState(null, "", text ? `/?${text}` : "/");
   if (current.workspace) sessionStorage.setItem(WORKSPACE_KEY, current.workspace);
@@ -51,14 +54,28 @@ export async function renderManagement(main, { me }) {
     alert.show(error, {}, () => renderManagement(main, { me }));
     return;
   }
-  if (!workspaces.includes(current.workspace)) current.workspace = workspaces[0] || "";
-  if (!workspaces.length && current.tab === "all") current.tab = "mine";
+  const staffWide = me.role === "admin" || me.role === "auditor";
+  const choices = staffWide ? [EVERYWHERE, ...workspaces] : workspaces;
+  if (!choices.includes(current.workspace)) current.workspace = staffWide ? EVERYWHERE : workspaces[0] || "";
+  if (!choices.length && current.tab === "all") current.tab = "mine";
+  if (current.workspace !== EVERYWHERE) current.assignee = "";
   keep(current);
 
-  const workspaceSelect = h("select", { id: "workspace" }, workspaces.length
-    ? workspaces.map((id) => h("option", { value: id, selected: id === current.workspace }, id))
+  const workspaceSelect = h("select", { id: "workspace" }, choices.length
+    ? choices.map((id) => h("option", { value: id, selected: id === current.workspace }, id === EVERYWHERE ? "All workspaces" : id))
     : h("option", { value: "" }, "No workspace"));
-  if (!workspaces.length) workspaceSelect.disabled = true;
+  if (!choices.length) workspaceSelect.disabled = true;
+  let roster = [];
+  if (staffWide) {
+    try {
+      roster = await get("/admin/handlers");
+    } catch {
+      roster = []; // the Assignee filter then offers "Any assignee" alone
+    }
+  }
+  const [assigneeLabel, assigneeSelect] = select("filter-assignee", "Assignee",
+    [["", "Any assignee"], ...roster.map((handler) => [handler.account_id, handler.name || handler.account_id])], current.assignee);
+  const assigneeField = h("div", { class: "field", hidden: current.workspace !== EVERYWHERE }, assigneeLabel, assigneeSelect);
   const tabs = [["all", "All Tickets"], ["mine", "My Tickets"]].map(([code, name]) =>
     h("button", { type: "button", role: "tab", id: `tab-${code}`, "aria-selected": String(current.tab === code), "aria-controls": "ticket-table", tabindex: current.tab === code ? "0" : "-1" }, name));
   const [typeLabel, typeSelect] = select("filter-type", "Type", [["", "All types"], ...types().map((type) => [type.code, type.name])], current.type);
@@ -78,7 +95,7 @@ export async function renderManagement(main, { me }) {
       TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
 
-  const news = newsBar((change) => current.tab === "mine" || change.workspace_id === current.workspace, () => load());
+  const news = newsBar((change) => current.tab === "mine" || current.workspace === EVERYWHERE || change.workspace_id === current.workspace, () => load());
   main.replaceChildren(
     h("div", { class: "page-head" }, heading, h("div", { class: "workspace-pick" }, h("label", { for: "workspace" }, "Workspace"), workspaceSelect)),
     h("div", { class: "tabs", role: "tablist", "aria-label": "Lists" }, tabs),
@@ -86,6 +103,7 @@ export async function renderManagement(main, { me }) {
       h("div", { class: "filters" },
         h("div", { class: "field" }, typeLabel, typeSelect),
         h("div", { class: "field" }, statusLabel, statusSelect),
+        assigneeField,
         h("div", { class: "field grow" }, h("label", { for: "search" }, "Search"), search)),
       h("div", { class: "actions" }, count, exportCsv, exportXlsx, submit)),
     alert,
@@ -121,13 +139,28 @@ export async function renderManagement(main, { me }) {
     if (current.status) query.set("status", current.status);
     if (current.q.trim()) query.set("q", current.q.trim());
     if (after) query.set("cursor", after);
+    if (current.tab === "all" && current.workspace === EVERYWHERE) {
+      if (current.assignee) query.set("assignee", current.assignee);
+      return `/admin/tickets?${query}`;
+    }
     const base = current.tab === "mine" ? "/me/tickets" : `/workspaces/${encodeURIComponent(current.workspace)}/tickets`;
     return `${base}?${query}`;
   }
 
+  function exportsShown() {
+    // a workspace's export is for its members: the platform-wide list has none
+    const everywhere = current.tab === "all" && current.workspace === EVERYWHERE;
+    for (const button of [exportCsv, exportXlsx]) {
+      button.disabled = everywhere;
+      button.title = everywhere ? "Exports are per workspace: choose one of yours" : "";
+    }
+    assigneeField.hidden = !(current.tab === "all" && current.workspace === EVERYWHERE);
+  }
+
   function emptySentence() {
     if (current.tab === "all" && !current.workspace) return "You are not a member of any workspace yet. Tickets assigned to support staff are in Handler queues.";
-    if (current.type || current.status || current.q.trim()) return "No tickets match these filters. Clear the search or choose another type or status.";
+    if (current.type || current.status || current.assignee || current.q.trim()) return "No tickets match these filters. Clear the search or choose another type, status or assignee.";
+    if (current.tab === "all" && current.workspace === EVERYWHERE) return "No tickets on the platform yet.";
     return current.tab === "mine" ? "You have not submitted a ticket yet. Submit one when something is wrong." : "No tickets yet. Submit one when something is wrong.";
   }
 
@@ -143,6 +176,7 @@ export async function renderManagement(main, { me }) {
       body.setAttribute("aria-busy", "true");
     }
     more.hidden = true;
+    exportsShown();
     if (current.tab === "all" && !current.workspace) {
       body.replaceChildren(emptyRow(COLUMNS, emptySentence()));
       body.removeAttribute("aria-busy");
@@ -221,7 +255,11 @@ export async function renderManagement(main, { me }) {
     }
   }
 
-  workspaceSelect.addEventListener("change", () => change("workspace", workspaceSelect.value));
+  workspaceSelect.addEventListener("change", () => {
+    if (workspaceSelect.value !== EVERYWHERE) current.assignee = "";
+    change("workspace", workspaceSelect.value);
+  });
+  assigneeSelect.addEventListener("change", () => change("assignee", assigneeSelect.value));
   typeSelect.addEventListener("change", () => change("type", typeSelect.value));
   statusSelect.addEventListener("change", () => change("status", statusSelect.value));
   let typing;
@@ -264,7 +302,7 @@ export async function renderManagement(main, { me }) {
   more.addEventListener("click", () => load(true));
   exportCsv.addEventListener("click", () => exportAs("csv", exportCsv));
   exportXlsx.addEventListener("click", () => exportAs("xlsx", exportXlsx));
-  submit.addEventListener("click", () => openSubmit({ workspace: current.workspace, workspaces }));
+  submit.addEventListener("click", () => openSubmit({ workspace: current.workspace === EVERYWHERE ? workspaces[0] : current.workspace, workspaces }));
   await load();
 }
 

@@ -21,8 +21,11 @@ export async function renderQueues(main, { me }) {
     alert.show("The handler queues are for support staff. Your tickets are in Ticket Management.");
     return;
   }
-  let state = new URLSearchParams(location.search).get("queue");
+  const address = new URLSearchParams(location.search);
+  let state = address.get("queue");
   if (!(state in QUEUE_NAMES)) state = "pending";
+  let q = address.get("q") || "";
+  const search = h("input", { id: "search", type: "search", value: q, placeholder: "Number or title", autocomplete: "off" });
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const tabs = Object.entries(QUEUE_NAMES).map(([code, name]) =>
@@ -34,6 +37,8 @@ export async function renderQueues(main, { me }) {
   main.replaceChildren(heading,
     h("p", { class: "muted" }, "Tickets assigned to you, nearest SLA due first; breached ones are marked."),
     h("div", { class: "tabs", role: "tablist", "aria-label": "Queues" }, tabs),
+    h("div", { class: "toolbar" }, h("div", { class: "filters" },
+      h("div", { class: "field grow" }, h("label", { for: "search" }, "Search"), search))),
     alert, news.bar, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, more));
   onLive("ticket", news.seen);
 
@@ -49,13 +54,14 @@ export async function renderQueues(main, { me }) {
     if (!append) body.replaceChildren(...skeletonRows(COLUMNS));
     more.hidden = true;
     const query = new URLSearchParams({ queue_state: state, sort: "due", limit: "20" });
+    if (q.trim()) query.set("q", q.trim());
     if (append && cursor) query.set("cursor", cursor);
     try {
       const page = await get(`/handler/tickets?${query}`, { wait: true });
       if (mine !== generation) return;
       if (!append) body.replaceChildren();
       body.append(...page.items.map(row));
-      if (!body.children.length) body.append(emptyRow(COLUMNS, EMPTY[state]));
+      if (!body.children.length) body.append(emptyRow(COLUMNS, q.trim() ? "No ticket in this queue matches the search." : EMPTY[state]));
       cursor = page.next_cursor;
       more.hidden = !cursor;
     } catch (error) {
@@ -73,7 +79,7 @@ export async function renderQueues(main, { me }) {
         other.tabIndex = other === tab ? 0 : -1;
       });
       table.setAttribute("aria-labelledby", tab.id);
-      history.replaceState(null, "", code === "pending" ? "/handler" : `/handler?queue=${code}`);
+      keep();
       load();
     });
     tab.addEventListener("keydown", (event) => {
@@ -83,6 +89,25 @@ export async function renderQueues(main, { me }) {
       next.focus();
       next.click();
     });
+  });
+  function keep() {
+    const query = new URLSearchParams();
+    if (state !== "pending") query.set("queue", state);
+    if (q.trim()) query.set("q", q.trim());
+    const text = query.toString();
+    history.replaceState(null, "", text ? `/handler?${text}` : "/handler");
+  }
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { q = search.value; keep(); load(); }, 300);
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    clearTimeout(typing);
+    q = search.value;
+    keep();
+    load();
   });
   more.addEventListener("click", () => load(true));
   await load();
