@@ -17,18 +17,23 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
 
 from domain.content import REPLACEMENT, UNSTORABLE
+from domain.status import STATUS_NAMES, Status
+from domain.ticket_types import type_name
 
+# what people read first, as the console shows it; the codes and ids in columns of their own
 COLUMNS = (
-    "number", "id", "workspace_id", "type", "title", "status", "queue_state",
-    "submitter_id", "submitter_name", "assignee_id", "assignee_name", "submitted_at", "updated_at",
+    "Number", "Title", "Type", "Status", "Submitter", "Assignee", "Workspace", "Submitted",
+    "Updated", "SLA due", "Rating", "Type code", "Status code", "Ticket id", "Submitter id",
+    "Assignee id",
 )  # fmt: skip
+Names = Callable[[str, str], str]  # (account id, the name the ticket recorded) -> shown name
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FRAGMENT_FORMULA = re.compile(r"([,;\t])(?=[=+\-@\t\r])")
 _SPOOL_LIMIT = 8 * 1024 * 1024
@@ -48,26 +53,55 @@ def safe_cell(value: Any, *, split: bool = False) -> Any:
     return "" if value is None else value
 
 
-def export_row(summary: dict[str, Any], *, split: bool = False) -> list[Any]:
+def recorded_name(account_id: str, recorded: str) -> str:
+    """A person's name when no roster is at hand: as the ticket recorded it, else the id."""
+    return recorded or account_id
+
+
+def sla_due(summary: dict[str, Any]) -> Any:
+    """The SLA due time the lists show: first response until answered, then resolution; none
+    once the ticket is closed or revoked."""
+    sla = summary.get("sla")
+    if not sla or summary["status"] in (Status.CLOSED, Status.REVOKED):
+        return None
+    return sla["resolution_due_at"] if sla["first_responded_at"] else sla["first_response_due_at"]
+
+
+def export_row(
+    summary: dict[str, Any], *, split: bool = False, names: Names = recorded_name
+) -> list[Any]:
     """One ticket summary as a row of COLUMNS."""
+    submitter = summary["submitter"]
     assignee = summary["assignee"] or {}
-    flat = {
-        **summary,
-        "submitter_id": summary["submitter"]["account_id"],
-        "submitter_name": summary["submitter"]["name"],
-        "assignee_id": assignee.get("account_id"),
-        "assignee_name": assignee.get("name"),
-    }
-    return [safe_cell(flat[column], split=split) for column in COLUMNS]
+    assignee_id = assignee.get("account_id")
+    row = (
+        summary["number"],
+        summary["title"],
+        type_name(summary["type"]),
+        STATUS_NAMES.get(summary["status"], summary["status"]),
+        names(submitter["account_id"], submitter["name"]),
+        names(assignee_id, assignee.get("name") or "") if assignee_id else None,
+        summary["workspace_id"],
+        summary["submitted_at"],
+        summary["updated_at"],
+        sla_due(summary),
+        summary.get("rating"),
+        summary["type"],
+        summary["status"],
+        summary["id"],
+        submitter["account_id"],
+        assignee_id,
+    )
+    return [safe_cell(value, split=split) for value in row]
 
 
-def csv_chunks(summaries: Iterable[dict[str, Any]]) -> Iterator[str]:
+def csv_chunks(summaries: Iterable[dict[str, Any]], names: Names = recorded_name) -> Iterator[str]:
     """The CSV text, header first, one chunk per row (streamed as it is read)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for summary in summaries:
-        writer.writerow(export_row(summary, split=True))
+        writer.writerow(export_row(summary, split=True, names=names))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -81,13 +115,13 @@ def ooxml_text(value: Any) -> Any:
     return _OOXML_ESCAPED.sub(lambda m: "_x005F_" if m.group() == "_" else "_x000D_", value)
 
 
-def xlsx_file(summaries: Iterable[dict[str, Any]]) -> IO[bytes]:
+def xlsx_file(summaries: Iterable[dict[str, Any]], names: Names = recorded_name) -> IO[bytes]:
     """The XLSX workbook in a spooled temporary file, rewound (a ZIP cannot be streamed)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Tickets")
     sheet.append(list(COLUMNS))
     for summary in summaries:
-        sheet.append([ooxml_text(cell) for cell in export_row(summary)])
+        sheet.append([ooxml_text(cell) for cell in export_row(summary, names=names)])
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_LIMIT)  # noqa: SIM115 - returned open
     workbook.save(spool)
     spool.seek(0)

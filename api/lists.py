@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from flask import Response, current_app, request, stream_with_context
 from werkzeug.exceptions import BadRequest
 
 from api.auth import current_actor
-from api.export import csv_chunks, xlsx_file
+from api.export import Names, csv_chunks, xlsx_file
 from api.http import ticketing
 from api.parsing import Blueprint
 from api.schemas import (
@@ -181,12 +182,32 @@ def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Respons
     scope = _workspace_scope(workspace_id)
     headers = read_your_writes()
     summaries = _bounded(ticket_lists().all_matching(scope, filters))
-    name = "tickets-" + re.sub(r"[^A-Za-z0-9_-]", "_", workspace_id)[:100]
+    names = person_names()
+    name = _file_name(workspace_id, filters)
     if file_format == "xlsx":
         headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         return Response(
-            xlsx_file(summaries), mimetype=XLSX, headers=headers, direct_passthrough=True
+            xlsx_file(summaries, names), mimetype=XLSX, headers=headers, direct_passthrough=True
         )
     headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    body = stream_with_context(csv_chunks(summaries))
+    body = stream_with_context(csv_chunks(summaries, names))
     return Response(body, mimetype="text/csv", headers=headers)
+
+
+def person_names() -> Names:
+    """One rule for a person's name (CONTRACT.md §5): the roster's, else the one the ticket
+    recorded (the token's), else the account id."""
+    roster = ticketing().handlers.roster(read_only=True)
+    return lambda account_id, recorded: roster.name_of(account_id) or recorded or account_id
+
+
+def _file_name(workspace_id: str, filters: ListFilter) -> str:
+    """``tickets-<workspace>[-<type>][-<status>][-search][-selected]-<date>``: what the file
+    holds, and when it was taken."""
+    parts = ["tickets", workspace_id, *filters.types, *filters.statuses]
+    if filters.q:
+        parts.append("search")
+    if filters.ids:
+        parts.append(f"{len(filters.ids)}-selected")
+    parts.append(datetime.now(UTC).strftime("%Y-%m-%d"))
+    return re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(parts))[:150]

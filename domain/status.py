@@ -15,6 +15,16 @@ class Status(StrEnum):
     REVOKED = "revoked"
 
 
+# as people read them: the help centre's names (CONTRACT.md §5), in the console and exports
+STATUS_NAMES: dict[str, str] = {
+    Status.WAITING_FOR_ASSIGNMENT: "Waiting for Assignment",
+    Status.WAITING_FOR_FEEDBACK: "Waiting for Feedback",
+    Status.FEEDBACK_PROVIDED: "Feedback Provided",
+    Status.CLOSED: "Closed",
+    Status.REVOKED: "Revoked",
+}
+
+
 class QueueState(StrEnum):
     """The same status as the support side sees it."""
 

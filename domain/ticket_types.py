@@ -41,3 +41,9 @@ TICKET_TYPES: tuple[TicketTypeInfo, ...] = (
 )
 
 TYPE_INFO: dict[str, TicketTypeInfo] = {str(info.code): info for info in TICKET_TYPES}
+
+
+def type_name(code: str) -> str:
+    """A type as people read it (the help centre's name), or the code if unknown."""
+    info = TYPE_INFO.get(code)
+    return info.name if info is not None else code

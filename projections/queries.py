@@ -232,14 +232,28 @@ class TicketLists:
     def all_matching(
         self, scope: Scope, filters: ListFilter, batch: int = 500
     ) -> Iterator[dict[str, Any]]:
-        """Every matching summary, newest first, fetched in keyset batches (exports)."""
+        """Every matching summary, newest first, fetched in keyset batches, each with its
+        ``rating`` (1-5, or None) as the reports keep it (exports)."""
         cursor = None
         while True:
             page = self.page(scope, filters, batch, cursor)
-            yield from page.items
+            ratings = self._ratings([item["id"] for item in page.items])
+            for item in page.items:
+                yield {**item, "rating": ratings.get(item["id"])}
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def _ratings(self, ticket_ids: list[str]) -> dict[str, int]:
+        if not ticket_ids:
+            return {}
+        with self._datastore.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT ticket_id, rating FROM report_facts "
+                "WHERE ticket_id = ANY(%s::uuid[]) AND rating IS NOT NULL",
+                (ticket_ids,),
+            ).fetchall()
+        return {str(row["ticket_id"]): int(row["rating"]) for row in rows}
 
     def workspaces_of(self, account_id: str) -> list[str]:
         """The workspaces an account is a current member of, by id."""

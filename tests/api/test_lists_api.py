@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -257,14 +258,14 @@ def test_export_csv_is_safe_and_complete(desk: Desk, member: Callable[..., str])
     assert response.mimetype == "text/csv"
     assert 'filename="tickets-' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [row["id"] for row in rows] == [plain["id"], evil["id"]]
-    assert rows[1]["title"] == "'" + evil["title"]
-    assert rows[0]["title"] == "Plain, with comma"
+    assert [row["Ticket id"] for row in rows] == [plain["id"], evil["id"]]
+    assert rows[1]["Title"] == "'" + evil["title"]
+    assert rows[0]["Title"] == "Plain, with comma"
 
     batch = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv&ids={evil['id']}")
-    assert [row["id"] for row in csv.DictReader(io.StringIO(batch.get_data(as_text=True)))] == [
-        evil["id"]
-    ]
+    assert "1-selected" in batch.headers["Content-Disposition"]
+    chosen = csv.DictReader(io.StringIO(batch.get_data(as_text=True)))
+    assert [row["Ticket id"] for row in chosen] == [evil["id"]]
 
 
 def test_export_xlsx(desk: Desk, member: Callable[..., str]) -> None:
@@ -275,9 +276,42 @@ def test_export_xlsx(desk: Desk, member: Callable[..., str]) -> None:
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:2] == ("number", "id")
-    assert rows[1][1] == ticket["id"]
-    assert rows[1][4] == "'+1 formula-looking"
+    assert rows[0][:2] == ("Number", "Title")
+    assert rows[1][rows[0].index("Ticket id")] == ticket["id"]
+    assert rows[1][1] == "'+1 formula-looking"
+
+
+def test_an_export_reads_as_the_console_shows_it(desk: Desk, member: Callable[..., str]) -> None:
+    """Issue 29: names for type, status and people, the codes beside them, the SLA due time
+    and the rating; a file name that says what it holds and when."""
+    alice = account()
+    ws = member(alice)
+    ticket = desk.submit(alice, ws, title="Charts are empty")
+    admin = desk.auth(ADMIN_ID, "admin")
+    path = f"/api/v1/tickets/{ticket['id']}"
+    assert desk.client.post(f"{path}/accept", headers=admin).status_code == 200
+    assert desk.client.post(f"{path}/complete", headers=admin).status_code == 200
+    rated = desk.client.post(f"{path}/rating", json={"score": 4}, headers=desk.auth(alice))
+    assert rated.status_code == 200
+    desk.position = rated.headers["X-Ticketing-Position"]
+    response = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv&type=bug")
+    disposition = response.headers["Content-Disposition"]
+    assert f"-bug-{datetime.now(UTC):%Y-%m-%d}.csv" in disposition
+    [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert row["Type"] == "Bug Report"
+    assert row["Type code"] == "bug"
+    assert row["Status"] == "Closed"
+    assert row["Status code"] == "closed"
+    assert row["Rating"] == "4"
+    # the roster's name, else the one the ticket recorded (the accepting token's), else the id
+    assert row["Assignee"] == "Api-Root"
+    assert row["Assignee id"] == ADMIN_ID
+    assert row["Submitter"]
+    open_one = desk.submit(alice, ws, title="Still open")
+    response = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv&ids={open_one['id']}")
+    [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert row["SLA due"] == open_one["sla"]["first_response_due_at"]
+    assert row["Rating"] == ""
 
 
 @pytest.mark.parametrize(
@@ -311,11 +345,12 @@ def test_a_batch_of_thousands_of_chosen_tickets_exports_by_post(
     assert response.status_code == 200, response.get_json()
     if file_format == "csv":
         exported = [
-            row["id"] for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+            row["Ticket id"] for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))
         ]
     else:
         sheet = load_workbook(io.BytesIO(response.get_data())).active
-        exported = [row[1] for row in list(sheet.iter_rows(values_only=True))[1:]]
+        header, *cells = list(sheet.iter_rows(values_only=True))
+        exported = [row[header.index("Ticket id")] for row in cells]
     assert sorted(exported) == sorted(chosen)
 
 

@@ -105,12 +105,12 @@ def test_a_csv_cell_cannot_be_split_into_a_formula(
         f"/api/v1/workspaces/{ws}/tickets/export?format=csv", headers=waited
     ).get_data(as_text=True)
     header, row = text.splitlines()[:2]
-    assert header.startswith('"number","id"')  # every field quoted
+    assert header.startswith('"Number","Title"')  # every field quoted
     assert row.startswith('"')
     [cells] = [line for line in csv.DictReader(io.StringIO(text))]
-    assert cells["title"] == "a;'=cmd|' /C calc'!A0;b,'@SUM(1)\t'+1"
+    assert cells["Title"] == "a;'=cmd|' /C calc'!A0;b,'@SUM(1)\t'+1"
     for separator in (",", ";", "\t"):
-        for fragment in cells["title"].split(separator):
+        for fragment in cells["Title"].split(separator):
             assert not fragment.startswith(("=", "+", "-", "@")), (separator, fragment)
 
 

@@ -249,21 +249,28 @@ def test_filters_search_and_export(open_page: Opener, console: Console) -> None:
     expect(table.get_by_role("row")).to_have_count(3)
 
     page.get_by_role("checkbox", name=f"Select ticket {bug['number']}").check()
-    expect(page.get_by_text("1 selected")).to_be_visible()
+    expect(page.get_by_text("1 selected", exact=True)).to_be_visible()
     with page.expect_download() as chosen:
-        page.get_by_role("button", name="Export CSV").click()
-    rows = list(csv.reader(io.StringIO(Path(chosen.value.path()).read_text("utf-8-sig"))))
-    assert len(rows) == 2
-    assert "Graph legend overlaps" in rows[1]
+        page.get_by_role("button", name="Export 1 selected (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(chosen.value.path()).read_text("utf-8-sig"))))
+    assert len(rows) == 1
+    # the cells as the screen shows them (issue 29), the codes in columns of their own
+    shown = table.get_by_role("row").filter(has_text="Graph legend overlaps")
+    assert rows[0]["Title"] == "Graph legend overlaps"
+    for cell in ("Type", "Status", "Submitter", "Workspace"):
+        expect(shown).to_contain_text(rows[0][cell])
+    assert (rows[0]["Type"], rows[0]["Type code"]) == ("Bug Report", "bug")
+    assert rows[0]["Status"] == "Waiting for Assignment"
 
     page.get_by_role("checkbox", name=f"Select ticket {bug['number']}").uncheck()
     with page.expect_download() as whole:
         page.get_by_role("button", name="Export XLSX").click()
-    assert whole.value.suggested_filename == f"tickets-{ws}.xlsx"
+    assert whole.value.suggested_filename.startswith(f"tickets-{ws}-")
+    assert whole.value.suggested_filename.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(Path(whole.value.path()).read_bytes())).active
     assert sheet is not None
     header, *cells = list(sheet.iter_rows(values_only=True))
-    titles = {row[header.index("title")] for row in cells}
+    titles = {row[header.index("Title")] for row in cells}
     assert titles == {bug["title"], usage["title"], theirs["title"]}
 
     page.get_by_role("tab", name="My Tickets").click()

@@ -121,6 +121,9 @@ export async function renderManagement(main, { me }) {
   function countText() {
     count.textContent = checked.size ? `${checked.size} selected` : "";
     selectAll.checked = rows.length > 0 && rows.every((row) => checked.has(row.id));
+    // the buttons say what they will export: the checked rows, or the whole filtered list
+    exportCsv.textContent = checked.size ? `Export ${checked.size} selected (CSV)` : "Export CSV";
+    exportXlsx.textContent = checked.size ? `Export ${checked.size} selected (XLSX)` : "Export XLSX";
   }
 
   function row(ticket) {
