@@ -276,3 +276,26 @@ def test_filters_search_and_export(open_page: Opener, console: Console) -> None:
     page.get_by_role("tab", name="My Tickets").click()
     expect(table.get_by_role("row")).to_have_count(2)
     expect(table).not_to_contain_text("Invoice for March")
+
+
+def test_every_fault_of_a_form_is_listed_and_its_field_marked(
+    open_page: Opener, console: Console
+) -> None:
+    """Issue 29: only the first of several faults was reported, and no field was marked."""
+    lena = someone()
+    console.workspace(lena)
+    page = open_page(console.token(lena), "/")
+    page.get_by_role("button", name="Submit Ticket").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Type").select_option(label="Bug Report")
+    dialog.get_by_role("button", name="Submit").click()
+    alert = dialog.get_by_role("alert")
+    expect(alert).to_contain_text("Please correct these 2 fields before sending.")
+    expect(alert).to_contain_text("Title: write a short title")
+    expect(alert).to_contain_text("Description: describe what happened")
+    expect(dialog.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_label("Description")).to_have_attribute("aria-invalid", "true")
+    dialog.get_by_label("Title").fill("Charts are empty")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(alert).to_contain_text("Please correct this field before sending.")
+    expect(dialog.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")

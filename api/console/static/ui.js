@@ -102,12 +102,20 @@ export function isTransient(error) {
  */
 export function alertBox() {
   const box = h("div", { role: "alert", class: "alert", hidden: true });
-  box.show = (error, labels = {}, retry = null) => {
-    box.replaceChildren();
-    const message = typeof error === "string" ? error : error.message;
-    box.append(h("p", {}, message));
+  let marked = [];
+  box.show = (error, labels = {}, retry = null, inputs = {}) => {
+    box.clear();
     const fields = (error && error.errors) || {};
     const names = Object.keys(fields);
+    let message = typeof error === "string" ? error : error.message;
+    // the API's "invalid fields: a, b" says what went wrong, not what to do
+    if (names.length && /^invalid fields?:/i.test(message || "")) {
+      message = names.length === 1 ? "Please correct this field before sending." : `Please correct these ${names.length} fields before sending.`;
+    }
+    box.append(h("p", {}, message));
+    // every refused field marked, so that it reads as invalid where it is
+    marked = names.map((name) => inputs[name]).filter(Boolean);
+    for (const input of marked) input.setAttribute("aria-invalid", "true");
     if (names.length) {
       box.append(h("ul", {}, names.map((name) =>
         h("li", {}, h("strong", {}, `${labels[name] || name}: `), [].concat(fields[name]).join("; ")))));
@@ -121,6 +129,8 @@ export function alertBox() {
   box.clear = () => {
     box.hidden = true;
     box.replaceChildren();
+    for (const input of marked) input.removeAttribute("aria-invalid");
+    marked = [];
   };
   return box;
 }
@@ -180,10 +190,13 @@ export function fileField(id, alert) {
 }
 
 /** A refusal found before anything was sent, shaped like the service's 422. */
+/** A refusal found before sending: one field and its message, or every field's at once. */
 export class FieldError extends Error {
   constructor(field, message) {
-    super("Please correct this before sending.");
-    this.errors = { [field]: [message] };
+    const errors = typeof field === "object" ? field : { [field]: [message] };
+    const count = Object.keys(errors).length;
+    super(count === 1 ? "Please correct this field before sending." : `Please correct these ${count} fields before sending.`);
+    this.errors = errors;
   }
 }
 

@@ -11,18 +11,21 @@ const LABELS = {
   code: "Verification code", verification_id: "Verification code",
 };
 
+/** Every fault of the form at once (not only the first), or null. */
 function check({ type, title, description, files, verificationId, code }) {
-  if (!type) return new FieldError("type", "choose the kind of problem");
-  if (!title.trim()) return new FieldError("title", "write a short title");
-  if (title.trim().length > 200) return new FieldError("title", `at most 200 characters (now ${title.trim().length})`);
-  if (!description.trim()) return new FieldError("description", "describe what happened");
-  if (description.trim().length > 10000) return new FieldError("description", "at most 10,000 characters");
-  const fault = filesFault(files);
-  if (fault) return new FieldError("attachments", fault);
-  if (type === "change_owner" && !files.length) return new FieldError("attachments", "attach the filled application form (download it above)");
-  if (type === "unbind_mfa" && !verificationId) return new FieldError("email", "send a code to your e-mail address first");
-  if (type === "unbind_mfa" && !/^\d{6}$/.test(code.trim())) return new FieldError("verification", "enter the 6-digit code from the e-mail");
-  return null;
+  const errors = {};
+  const fault = (field, message) => { errors[field] = errors[field] || [message]; };
+  if (!type) fault("type", "choose the kind of problem");
+  if (!title.trim()) fault("title", "write a short title");
+  if (title.trim().length > 200) fault("title", `at most 200 characters (now ${title.trim().length})`);
+  if (!description.trim()) fault("description", "describe what happened");
+  if (description.trim().length > 10000) fault("description", "at most 10,000 characters");
+  const filesProblem = filesFault(files);
+  if (filesProblem) fault("attachments", filesProblem);
+  if (type === "change_owner" && !files.length) fault("attachments", "attach the filled application form (download it above)");
+  if (type === "unbind_mfa" && !verificationId) fault("email", "send a code to your e-mail address first");
+  if (type === "unbind_mfa" && !/^\d{6}$/.test(code.trim())) fault("verification", "enter the 6-digit code from the e-mail");
+  return Object.keys(errors).length ? new FieldError(errors) : null;
 }
 
 export function openSubmit({ workspace }) {
@@ -35,6 +38,11 @@ export function openSubmit({ workspace }) {
     types().map((type) => h("option", { value: type.code }, type.name)));
   const title = h("input", { id: "submit-title", maxlength: "200", autocomplete: "off" });
   const description = h("textarea", { id: "submit-description", rows: "6", maxlength: "10000" });
+  // the field each refusal names, marked aria-invalid while the refusal shows
+  const inputs = () => ({
+    type: typeSelect, title, description, attachments: files.input, attachment_ids: files.input,
+    email, verification: code, code, verification_id: code,
+  });
   const files = fileField("submit-attachments", alert);
   const formLink = h("p", { class: "hint", hidden: true },
     "Fill in the application form, stamp it with the company seal and attach it. ",
@@ -75,7 +83,7 @@ export function openSubmit({ workspace }) {
   sendCode.addEventListener("click", async () => {
     alert.clear();
     if (!email.value.trim()) {
-      alert.show(new FieldError("email", "enter the e-mail address the code should go to"), LABELS);
+      alert.show(new FieldError("email", "enter the e-mail address the code should go to"), LABELS, null, inputs());
       return;
     }
     sendCode.disabled = true;
@@ -86,7 +94,7 @@ export function openSubmit({ workspace }) {
       sent.textContent = `A 6-digit code is on its way to ${email.value.trim()}; it works until ${until}.`;
       code.focus();
     } catch (error) {
-      alert.show(error, LABELS);
+      alert.show(error, LABELS, null, inputs());
     } finally {
       sendCode.disabled = false;
     }
@@ -99,7 +107,7 @@ export function openSubmit({ workspace }) {
     const chosen = [...files.input.files];
     const fault = check({ type: typeSelect.value, title: title.value, description: description.value, files: chosen, verificationId, code: code.value });
     if (fault) {
-      alert.show(fault, LABELS);
+      alert.show(fault, LABELS, null, inputs());
       return;
     }
     submit.disabled = true;
@@ -115,7 +123,7 @@ export function openSubmit({ workspace }) {
       navigate(`/tickets/${encodeURIComponent(ticket.id)}`);
     } catch (error) {
       if (error.status) idempotencyKey = crypto.randomUUID(); // refused: the next try is new
-      alert.show(error, LABELS);
+      alert.show(error, LABELS, null, inputs());
     } finally {
       submit.disabled = false;
       submit.textContent = "Submit";
