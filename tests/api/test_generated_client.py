@@ -258,7 +258,7 @@ def test_a_generated_client_runs_the_whole_life_cycle(
         ws, client=user, format_=models.ExportFormat.CSV, status=[models.TicketStatus.CLOSED]
     )
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert [row["id"] for row in rows] == [ticket.id]
+    assert [row["Ticket id"] for row in rows] == [ticket.id]
     chosen = lists["export_chosen_tickets"].sync_detailed(
         ws,
         client=user,

@@ -136,3 +136,30 @@ def test_a_moment_of_database_trouble_offers_to_try_again(
     expect(rows).to_contain_text("Still here")
     expect(alert).to_be_hidden()
     assert len(answered) == 1
+
+
+def test_a_view_that_fails_to_draw_ends_in_an_alert_not_in_loading(
+    open_page: Opener, console: Console
+) -> None:
+    """Issue 29: a details page stayed on "Loading the ticket…" for ever; whatever a view
+    cannot draw now ends in an alert with a way on."""
+    ben = someone()
+    ws = console.workspace(ben)
+    ticket = console.submit(ben, ws, title="Drawn again")
+    page = open_page(console.token(ben), "/")
+    answered: list[str] = []
+
+    def half_a_ticket(route: Any) -> None:
+        """The ticket answers once with a document the view cannot draw."""
+        if answered:
+            route.continue_()
+            return
+        answered.append(route.request.url)
+        route.fulfill(status=200, headers={"Content-Type": "application/json"}, body="{}")
+
+    page.route(re.compile(rf"/api/v1/tickets/{ticket['id']}$"), half_a_ticket)
+    page.goto(f"{console.base}/tickets/{ticket['id']}")
+    expect(page.get_by_role("heading", name="This page could not be shown")).to_be_visible()
+    expect(page.get_by_text("Loading the ticket…")).to_have_count(0)
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("heading", name="Drawn again")).to_be_visible()

@@ -4,6 +4,8 @@
 const TOKEN_KEY = "ticketing.token";
 const POSITION_KEY = "ticketing.position";
 export const API = "/api/v1";
+const TIMEOUT_MS = 20_000; // the API answers within 5 s or says 503; this is for a lost one
+const LONG_TIMEOUT_MS = 300_000;
 
 export class ApiError extends Error {
   /** A refused request: the service's problem document, in plain words. */
@@ -73,8 +75,14 @@ export async function call(method, path, { body, form, headers = {}, wait = fals
       method,
       headers: sent,
       body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
+      // an answer that never comes ends in an alert, not a view that loads for ever; uploads
+      // and downloads (forms, raw answers) may take longer than a page's reads
+      signal: AbortSignal.timeout(form || raw ? LONG_TIMEOUT_MS : TIMEOUT_MS),
     });
-  } catch {
+  } catch (error) {
+    if (error && error.name === "TimeoutError") {
+      throw new ApiError(0, { title: "No answer", detail: "The service did not answer in time. Try again." });
+    }
     throw new ApiError(0, { title: "Offline", detail: "The service cannot be reached. Check the connection and try again." });
   }
   session.remember(response);

@@ -2,7 +2,7 @@
 
 import { get, session, whenSignedOut } from "./api.js";
 import { navigate } from "./router.js";
-import { h, setTypes } from "./ui.js";
+import { alertBox, h, setTypes } from "./ui.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderManagement } from "./views/management.js";
 import { renderDetails } from "./views/details.js";
@@ -77,11 +77,7 @@ function signOut(reason) {
   renderSignIn(freshView(), { reason, onToken: start });
 }
 
-async function route() {
-  leaveView();
-  renderTopbar();
-  const path = location.pathname;
-  const view = freshView();
+function renderView(view, path) {
   const ticket = /^\/tickets\/([^/]+)\/?$/.exec(path);
   if (ticket) return renderDetails(view, { me, ticketId: decodeURIComponent(ticket[1]) });
   if (path === "/handler") return renderQueues(view, { me });
@@ -90,6 +86,23 @@ async function route() {
   if (path === "/admin/reports") return renderReports(view, { me });
   if (path === "/settings/notifications") return renderNotificationSettings(view, { me });
   return renderManagement(view, { me });
+}
+
+async function route() {
+  leaveView();
+  renderTopbar();
+  const view = freshView();
+  try {
+    await renderView(view, location.pathname);
+  } catch (error) {
+    // a view ends in content or an alert, never in "Loading…" for ever (issue 29)
+    console.error(error);
+    const alert = alertBox();
+    view.replaceChildren(h("h1", {}, "This page could not be shown"), alert,
+      h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => route() }, "Try again"), " ",
+        h("a", { href: "/", "data-route": true }, "Back to Ticket Management")));
+    alert.show(error instanceof Error ? error.message || "Something went wrong." : String(error));
+  }
 }
 
 async function start() {

@@ -73,14 +73,22 @@ export function notificationsButton() {
     markAll.disabled = unread === 0;
   }
 
+  let arrived = null; // notifications the stream brought while a load was on its way
   async function load() {
+    arrived = [];
     try {
       const page = await get("/me/notifications?limit=20");
-      items = page.items;
+      // what the stream brought meanwhile may be newer than the answer: keep it, and count it
+      // (a list read before the second of two answers overwrote it: 2 unread, 1 shown)
+      const known = new Set(page.items.map((notification) => notification.notification_id));
+      const newer = arrived.filter((notification) => !known.has(notification.notification_id));
+      arrived = null;
+      items = [...newer, ...page.items].slice(0, 50);
       loaded = true;
-      count(page.unread_count);
+      count(page.unread_count + newer.filter((notification) => !notification.read_at).length);
       if (!panel.hidden) draw();
     } catch (error) {
+      arrived = null;
       alert.show(error, {}, load);
     }
   }
@@ -118,6 +126,7 @@ export function notificationsButton() {
   });
   window.addEventListener("live:notification", (event) => {
     const notification = event.detail;
+    if (arrived) arrived.unshift(notification);
     if (items.some((known) => known.notification_id === notification.notification_id)) return;
     items = [notification, ...items].slice(0, 50);
     if (loaded) count(unread + 1);
