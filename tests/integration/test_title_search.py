@@ -8,6 +8,7 @@ import pytest
 from application.tickets import TicketingApp
 from projections import queries
 from projections.queries import ListFilter, Scope, TicketLists
+from projections.view import ReadModelView
 from tests.integration.conftest import caught_up
 from tests.people import user, workspace_with
 
@@ -26,15 +27,22 @@ def titles(lists: TicketLists, scope: Scope, q: str) -> list[str]:
     return [item["title"] for item in lists.page(scope, ListFilter(q=q), 20, None).items]
 
 
-def test_small_and_large_workspaces_find_the_same_titles(
-    app: TicketingApp, projecting: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def titled(app: TicketingApp, projecting: None) -> tuple[ReadModelView, Scope]:
+    """A workspace with the TITLES, projected: the read models and the workspace's scope."""
     alice = user()
     ws = workspace_with(app, alice)
     for title in TITLES:
         app.submit(alice, ws, ticket_type="bug", title=title, description="d")
     view = caught_up(app)
     scope = Scope.workspace(ws)
+    return view, scope
+
+
+def test_small_and_large_workspaces_find_the_same_titles(
+    titled: tuple[ReadModelView, Scope], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view, scope = titled
     walked = {q: titles(TicketLists(view, b"k"), scope, q) for q in SEARCHES}
     monkeypatch.setattr(queries, "SMALL_WORKSPACE", 3)  # now this workspace is "large"
     indexed = {q: titles(TicketLists(view, b"k"), scope, q) for q in SEARCHES}
@@ -50,14 +58,9 @@ def test_small_and_large_workspaces_find_the_same_titles(
 
 
 def test_the_plan_follows_the_workspace_size(
-    app: TicketingApp, projecting: None, monkeypatch: pytest.MonkeyPatch
+    titled: tuple[ReadModelView, Scope], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice = user()
-    ws = workspace_with(app, alice)
-    for title in TITLES:
-        app.submit(alice, ws, ticket_type="bug", title=title, description="d")
-    view = caught_up(app)
-    scope = Scope.workspace(ws)
+    view, scope = titled
     small = TicketLists(view, b"k")
     statement = small.statement(scope, ListFilter(q="latency"), 20, None)[0].as_string()
     assert "strpos" in statement
