@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -31,6 +32,7 @@ from api.schemas import (
 )
 from application.database import deadline, remaining
 from domain.errors import ValidationFailed
+from domain.status import QueueState
 from projections import visibility
 from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, TicketLists
 
@@ -39,6 +41,7 @@ EXPORT_IDS_MAX = 1_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUERY_TIME = 1.0  # of the request's database deadline, kept for the list query itself
 EXPORT_STEP_DEADLINE = 4.0  # seconds each batch of an export may wait on the database
+QUEUE_STATES = tuple(str(state) for state in QueueState)
 T = TypeVar("T")
 
 
@@ -86,19 +89,26 @@ def _filters(query: dict[str, Any]) -> ListFilter:
     )
 
 
-def _page(scope: Scope, query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+def _page(
+    scope: Scope, query: dict[str, Any], *, queues: bool = False
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """One page of a list; with ``totals=true`` its counts as well (per queue state too on
+    the lists that have queue tabs, ``queues``)."""
     headers = read_your_writes()
+    filters = _filters(query)
     try:
         page: Page = ticket_lists().page(
-            scope,
-            _filters(query),
-            query["limit"],
-            query.get("cursor"),
-            query.get("sort", NEWEST),
+            scope, filters, query["limit"], query.get("cursor"), query.get("sort", NEWEST)
         )
     except InvalidCursor as error:
         raise ValidationFailed({"cursor": [str(error)]}) from None
-    return {"items": page.items, "next_cursor": page.next_cursor}, 200, headers
+    answer: dict[str, Any] = {"items": page.items, "next_cursor": page.next_cursor}
+    if query["totals"]:
+        totals = ticket_lists().totals(scope, filters, QUEUE_STATES if queues else ())
+        answer["totals"] = asdict(totals)
+        if totals.queue_states is None:
+            del answer["totals"]["queue_states"]
+    return answer, 200, headers
 
 
 def _workspace_scope(workspace_id: str) -> Scope:
@@ -130,7 +140,7 @@ def my_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, st
 @blp.response(200, TicketPageSchema)
 def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Tickets assigned to the caller (handlers and admins)."""
-    return _page(visibility.queue(current_actor()), query)
+    return _page(visibility.queue(current_actor()), query, queues=True)
 
 
 @blp.route("/admin/tickets", methods=["GET"])
@@ -138,7 +148,7 @@ def handler_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[st
 @blp.response(200, TicketPageSchema)
 def admin_tickets(query: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Every ticket on the platform (admins and auditors)."""
-    return _page(visibility.every_ticket(current_actor()), query)
+    return _page(visibility.every_ticket(current_actor()), query, queues=True)
 
 
 def _export_ids(raw: str | None) -> list[UUID]:

@@ -17,6 +17,7 @@ from domain.notifications import Kind
 from domain.reports import Interval
 from domain.status import Action, CloseReason, QueueState, Status
 from domain.ticket_types import TICKET_TYPES
+from projections.queries import COUNT_CAP
 
 _TYPES = [str(info.code) for info in TICKET_TYPES]
 _STATUSES = [str(status) for status in Status]
@@ -434,6 +435,14 @@ class FilterQuerySchema(Schema):
 class ListQuerySchema(FilterQuerySchema):
     limit = fields.Integer(validate=validate.Range(1, 100), load_default=20)
     cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
+    totals = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: the answer carries `totals`, how many tickets the list holds "
+            "(and, on the handler and admin lists, how many per queue state), counted up to "
+            f"{COUNT_CAP:,} (added by the service)"
+        },
+    )
 
 
 class QueueListQuerySchema(ListQuerySchema):
@@ -482,9 +491,39 @@ class ExportRequestSchema(StrictSchema):
     )
 
 
+class CountSchema(Schema):
+    count = fields.Integer(required=True, metadata={"description": f"at most {COUNT_CAP:,}"})
+    exact = fields.Boolean(
+        required=True, metadata={"description": f"false: {COUNT_CAP:,} or more match"}
+    )
+
+
+class QueueStateCountsSchema(Schema):
+    pending = fields.Nested(CountSchema, required=True)
+    processing = fields.Nested(CountSchema, required=True)
+    completed = fields.Nested(CountSchema, required=True)
+    cancelled = fields.Nested(CountSchema, required=True)
+
+
+class TotalsSchema(Schema):
+    matching = fields.Nested(
+        CountSchema, required=True, metadata={"description": "the list with its filters"}
+    )
+    queue_states = fields.Nested(
+        QueueStateCountsSchema,
+        metadata={
+            "description": "the list with its filters, one queue state at a time instead of "
+            "the queue_state filter (handler and admin lists)"
+        },
+    )
+
+
 class TicketPageSchema(Schema):
     items = fields.List(fields.Nested(TicketSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    totals = fields.Nested(
+        TotalsSchema, metadata={"description": "only when asked (`totals=true`)"}
+    )
 
 
 class MeSchema(Schema):

@@ -50,6 +50,7 @@ DUE = "due"
 SMALL_WORKSPACE = 20_000  # tickets; a title search walks a workspace up to this size
 SIZE_KEPT_SECONDS = 60.0  # how long a workspace's size class is trusted (it only picks a plan)
 SIZES_KEPT = 10_000  # workspaces whose size class a process keeps
+COUNT_CAP = 10_000  # a list's total is counted up to here; past it, "10,000 or more"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,22 @@ class Page:
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many tickets match: exact up to ``COUNT_CAP``, else ``COUNT_CAP`` and not exact."""
+
+    count: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A list's total, and per queue state (the tabs of a queue) the same list's count."""
+
+    matching: Count
+    queue_states: dict[str, Count] | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +237,33 @@ class TicketLists:
             key = _ORDERS[order].key(rows[rest - 1]) if rest else _ORDERS[order].start
             next_cursor = self._encode(scope, order, key)
         return Page(items, next_cursor)
+
+    def totals(self, scope: Scope, filters: ListFilter, queue_states: Sequence[str] = ()) -> Totals:
+        """How many tickets the list holds (``COUNT_CAP`` at most: a count stops there, so
+        its cost is bounded whatever the platform holds), and for each of ``queue_states``
+        how many it would hold with that queue state alone: one statement."""
+        now = self._now()
+        walk = bool(filters.q) and self._is_small(scope.workspace_id)
+        counted = [filters, *(replace(filters, queue_states=[state]) for state in queue_states)]
+        parts: list[sql.Composable] = []
+        params: list[Any] = []
+        for each in counted:
+            where, where_params = self._where(scope, each, now, walk=walk)
+            parts.append(
+                sql.SQL(
+                    "(SELECT count(*) FROM (SELECT 1 FROM ticket_summaries t WHERE {} LIMIT %s) c)"
+                ).format(where)
+            )
+            params += [*where_params, COUNT_CAP + 1]
+        query = sql.SQL("SELECT ARRAY[{}] AS counts").format(sql.SQL(", ").join(parts))
+        with self._datastore.get_connection() as conn:
+            row = conn.execute(query, tuple(params), prepare=False).fetchone()
+        counts = [
+            Count(min(int(n), COUNT_CAP), int(n) <= COUNT_CAP)
+            for n in (row["counts"] if row is not None else [0] * len(counted))
+        ]
+        by_state = dict(zip(queue_states, counts[1:], strict=True)) if queue_states else None
+        return Totals(counts[0], by_state)
 
     def _rows(self, query: sql.Composed, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._datastore.get_connection() as conn:

@@ -224,6 +224,56 @@ def test_handler_and_admin_queues(
     assert desk.get(hank, "/admin/tickets", "handler").status_code == 403
 
 
+def test_totals_count_the_list_and_each_queue_tab(
+    desk: Desk, member: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, hank = account(), account()
+    desk.command(ADMIN_ID, "admin", "/admin/handlers", {"account_id": hank, "name": "Hank"})
+    ws = member(alice)
+    tickets = [desk.submit(alice, ws, title=f"Printer {n}") for n in range(5)]
+    desk.submit(alice, ws, type="other", title="Scanner")
+    for ticket in tickets[:4]:
+        desk.command(ADMIN_ID, "admin", f"/tickets/{ticket['id']}/forward", {"handler_id": hank})
+    for ticket in tickets[:3]:
+        desk.command(hank, "handler", f"/tickets/{ticket['id']}/accept")
+    desk.command(hank, "handler", f"/tickets/{tickets[0]['id']}/complete")
+
+    def totals(who: str, path: str, role: str = "user") -> dict[str, Any]:
+        response = desk.get(who, path, role)
+        assert response.status_code == 200, response.get_json()
+        found: dict[str, Any] = response.get_json()["totals"]
+        return found
+
+    exact = {"count": 6, "exact": True}
+    assert totals(alice, f"/workspaces/{ws}/tickets?limit=1&totals=true") == {"matching": exact}
+    assert totals(alice, "/me/tickets?q=printer&totals=true")["matching"]["count"] == 5
+    assert totals(alice, "/me/tickets?type=other&totals=true")["matching"]["count"] == 1
+    assert "totals" not in desk.get(alice, "/me/tickets").get_json(), "only when asked"
+
+    queue = totals(hank, "/handler/tickets?queue_state=processing&totals=true", "handler")
+    assert queue["matching"] == {"count": 2, "exact": True}, "the list as filtered"
+    assert {state: n["count"] for state, n in queue["queue_states"].items()} == {
+        "pending": 1,
+        "processing": 2,
+        "completed": 1,
+        "cancelled": 0,
+    }, "each tab, whichever tab is open"
+    found = totals(hank, f"/handler/tickets?q=%23{tickets[1]['number']}&totals=true", "handler")
+    assert {state: n["count"] for state, n in found["queue_states"].items()} == {
+        "pending": 0,
+        "processing": 1,
+        "completed": 0,
+        "cancelled": 0,
+    }, "the tabs count the search"
+    by_hank = totals(ADMIN_ID, f"/admin/tickets?assignee={hank}&totals=true", "admin")
+    assert by_hank["matching"]["count"] == 4
+    assert by_hank["queue_states"]["completed"]["count"] == 1
+
+    monkeypatch.setattr("projections.queries.COUNT_CAP", 3)
+    capped = totals(alice, f"/workspaces/{ws}/tickets?totals=true")["matching"]
+    assert capped == {"count": 3, "exact": False}, "counting stops at the cap"
+
+
 def test_position_header(
     desk: Desk, member: Callable[..., str], ticketing: TicketingApp, database_url: str
 ) -> None:

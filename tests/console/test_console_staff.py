@@ -49,6 +49,48 @@ def test_the_handler_queues_put_the_nearest_due_first_and_mark_breaches(
     expect(page.get_by_text("No revoked tickets.")).to_be_visible()
 
 
+def test_queue_tabs_count_their_tickets_and_long_lists_say_how_much_is_shown(
+    open_page: Opener, console: Console
+) -> None:
+    kim = someone()
+    ws = console.workspace(kim)
+    handler = someone("handler")
+    console.register_handler(handler, "Quinn Queue")
+    admin = console.token(ADMIN_ID, "admin")
+    tickets = [console.submit(kim, ws, title=f"Dashboard {n} is slow") for n in range(23)]
+    for ticket in tickets:
+        status, _ = console.api(
+            "POST", f"/tickets/{ticket['id']}/forward", admin, {"handler_id": handler}
+        )
+        assert status == 200
+    status, _ = console.api(
+        "POST", f"/tickets/{tickets[0]['id']}/accept", console.token(handler, "handler")
+    )
+    assert status == 200
+
+    page = open_page(console.token(handler, "handler", name="Quinn Queue"), "/handler")
+    expect(page.get_by_role("tab", name="Pending")).to_contain_text("22")
+    expect(page.get_by_role("tab", name="Processing")).to_contain_text("1")
+    expect(page.get_by_role("tab", name="Completed")).to_contain_text("0")
+    rows = page.locator("#queue-table tbody tr")
+    expect(rows).to_have_count(20)
+    more = page.locator(".more")
+    expect(more).to_contain_text("20 of 22")
+    page.get_by_role("button", name="Load more").click()
+    expect(rows).to_have_count(22)
+    expect(more.locator(".shown")).to_have_text("")
+    page.get_by_label("Search").fill(f"#{tickets[0]['number']}")
+    expect(page.get_by_role("tab", name="Processing")).to_contain_text("1")
+    expect(page.get_by_role("tab", name="Pending")).to_contain_text("0")
+
+    member = open_page(console.token(kim), f"/?workspace={ws}")
+    expect(member.locator("#ticket-table tbody tr")).to_have_count(20)
+    expect(member.locator(".more")).to_contain_text("20 of 23")
+    member.get_by_label("Search").fill("Dashboard 1")  # 1 and 10-19
+    expect(member.locator("#ticket-table tbody tr")).to_have_count(11)
+    expect(member.locator(".more .shown")).to_have_text("")
+
+
 def test_forward_offers_the_active_handlers(open_page: Opener, console: Console) -> None:
     ivan = someone()
     ws = console.workspace(ivan)

@@ -200,6 +200,20 @@ export class FieldError extends Error {
   }
 }
 
+/** "20 of 57": how much of a list is on screen (counts stop at the service's cap: "10,000+"). */
+export function shownOf(shown, total) {
+  if (!total) return "";
+  const all = total.exact ? total.count.toLocaleString("en") : `${total.count.toLocaleString("en")}+`;
+  return `${shown.toLocaleString("en")} of ${all}`;
+}
+
+/** A tab's count, read as "Pending, 3 tickets" (or "10,000 or more"). */
+export function countBadge(total) {
+  const text = total.exact ? total.count.toLocaleString("en") : `${total.count.toLocaleString("en")}+`;
+  const spoken = total.exact ? `${text} ticket${total.count === 1 ? "" : "s"}` : `${total.count.toLocaleString("en")} or more tickets`;
+  return h("span", { class: "tab-count", "aria-label": spoken }, text);
+}
+
 export function emptyRow(columns, sentence) {
   return h("tr", { class: "empty" }, h("td", { colspan: columns }, sentence));
 }

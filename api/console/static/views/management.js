@@ -5,7 +5,7 @@
 
 import { download, get } from "../api.js";
 import { onLive } from "../live.js";
-import { STATUS_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, newsBar, skeletonRows, ticketCells, types } from "../ui.js";
+import { STATUS_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, newsBar, shownOf, skeletonRows, ticketCells, types } from "../ui.js";
 import { openSubmit } from "./submit.js";
 
 const COLUMNS = 9;
@@ -89,6 +89,7 @@ export async function renderManagement(main, { me }) {
   const selectAll = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select all" });
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const shown = h("span", { class: "shown", "aria-live": "polite" });
   const table = h("table", { id: "ticket-table", class: "tickets", role: "tabpanel", "aria-labelledby": `tab-${current.tab}` },
     h("thead", {}, h("tr", {},
       h("th", { class: "check" }, selectAll),
@@ -109,12 +110,13 @@ export async function renderManagement(main, { me }) {
     alert,
     news.bar,
     h("div", { class: "table-wrap" }, table),
-    h("div", { class: "more" }, more),
+    h("div", { class: "more" }, shown, more),
   );
   onLive("ticket", news.seen);
 
   let rows = [];
   let cursor = null;
+  let total = null; // the list's count, from its first page
   let generation = 0;
   const checked = new Set();
 
@@ -186,7 +188,8 @@ export async function renderManagement(main, { me }) {
       return;
     }
     try {
-      const page = await get(listPath(append ? cursor : null), { wait: true });
+      // the first page brings the list's count ("20 of 57" beside more pages)
+      const page = await get(append ? listPath(cursor) : `${listPath(null)}&totals=true`, { wait: true });
       if (mine !== generation) return;
       rows = append ? rows.concat(page.items) : page.items;
       cursor = page.next_cursor;
@@ -194,6 +197,8 @@ export async function renderManagement(main, { me }) {
       body.append(...page.items.map(row));
       if (!rows.length) body.replaceChildren(emptyRow(COLUMNS, emptySentence()));
       more.hidden = !cursor;
+      if (page.totals) total = page.totals.matching;
+      shown.textContent = cursor ? shownOf(rows.length, total) : "";
       countText();
     } catch (error) {
       if (mine !== generation) return;

@@ -3,7 +3,7 @@
 
 import { get } from "../api.js";
 import { onLive } from "../live.js";
-import { QUEUE_NAMES, TICKET_COLUMNS, alertBox, emptyRow, h, isBreached, newsBar, skeletonRows, ticketCells } from "../ui.js";
+import { QUEUE_NAMES, TICKET_COLUMNS, alertBox, countBadge, emptyRow, h, isBreached, newsBar, shownOf, skeletonRows, ticketCells } from "../ui.js";
 
 const COLUMNS = 8;
 const EMPTY = {
@@ -28,8 +28,10 @@ export async function renderQueues(main, { me }) {
   const search = h("input", { id: "search", type: "search", value: q, placeholder: "Number or title", autocomplete: "off" });
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const shown = h("span", { class: "shown", "aria-live": "polite" });
+  const badges = Object.fromEntries(Object.keys(QUEUE_NAMES).map((code) => [code, h("span", { class: "tab-counts" })]));
   const tabs = Object.entries(QUEUE_NAMES).map(([code, name]) =>
-    h("button", { type: "button", role: "tab", id: `queue-${code}`, "aria-selected": String(code === state), "aria-controls": "queue-table", tabindex: code === state ? "0" : "-1" }, name));
+    h("button", { type: "button", role: "tab", id: `queue-${code}`, "aria-selected": String(code === state), "aria-controls": "queue-table", tabindex: code === state ? "0" : "-1" }, name, badges[code]));
   const table = h("table", { id: "queue-table", class: "tickets queue", role: "tabpanel", "aria-labelledby": `queue-${state}` },
     h("thead", {}, h("tr", {}, TICKET_COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
     body);
@@ -39,11 +41,12 @@ export async function renderQueues(main, { me }) {
     h("div", { class: "tabs", role: "tablist", "aria-label": "Queues" }, tabs),
     h("div", { class: "toolbar" }, h("div", { class: "filters" },
       h("div", { class: "field grow" }, h("label", { for: "search" }, "Search"), search))),
-    alert, news.bar, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, more));
+    alert, news.bar, h("div", { class: "table-wrap" }, table), h("div", { class: "more" }, shown, more));
   onLive("ticket", news.seen);
 
   let cursor = null;
   let generation = 0;
+  let total = null; // this tab's count, from the first page
   function row(ticket) {
     return h("tr", { class: isBreached(ticket) ? "breached" : null }, ticketCells(ticket));
   }
@@ -56,6 +59,7 @@ export async function renderQueues(main, { me }) {
     const query = new URLSearchParams({ queue_state: state, sort: "due", limit: "20" });
     if (q.trim()) query.set("q", q.trim());
     if (append && cursor) query.set("cursor", cursor);
+    else query.set("totals", "true");
     try {
       const page = await get(`/handler/tickets?${query}`, { wait: true });
       if (mine !== generation) return;
@@ -64,6 +68,11 @@ export async function renderQueues(main, { me }) {
       if (!body.children.length) body.append(emptyRow(COLUMNS, q.trim() ? "No ticket in this queue matches the search." : EMPTY[state]));
       cursor = page.next_cursor;
       more.hidden = !cursor;
+      if (page.totals) {
+        total = page.totals.matching;
+        for (const [code, counted] of Object.entries(page.totals.queue_states)) badges[code].replaceChildren(countBadge(counted));
+      }
+      shown.textContent = cursor ? shownOf(body.querySelectorAll("tr:not(.empty)").length, total) : "";
     } catch (error) {
       if (mine !== generation) return;
       body.replaceChildren(emptyRow(COLUMNS, "The queue could not be loaded."));
