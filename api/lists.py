@@ -22,6 +22,7 @@ from api.auth import current_actor
 from api.export import Names, csv_chunks, xlsx_file
 from api.http import ticketing
 from api.parsing import Blueprint
+from api.presenters import named
 from api.schemas import (
     AdminListQuerySchema,
     ExportQuerySchema,
@@ -102,6 +103,12 @@ def _page(
         )
     except InvalidCursor as error:
         raise ValidationFailed({"cursor": [str(error)]}) from None
+    names = ticketing().handlers.display_names()
+    for item in page.items:
+        item["submitter"], item["assignee"] = (
+            named(item["submitter"], names),
+            named(item["assignee"], names),
+        )
     answer: dict[str, Any] = {"items": page.items, "next_cursor": page.next_cursor}
     if query["totals"]:
         totals = ticket_lists().totals(scope, filters, QUEUE_STATES if queues else ())
@@ -207,8 +214,8 @@ def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Respons
 def person_names() -> Names:
     """One rule for a person's name (CONTRACT.md §5): the roster's, else the one the ticket
     recorded (the token's), else the account id."""
-    roster = ticketing().handlers.roster(read_only=True)
-    return lambda account_id, recorded: roster.name_of(account_id) or recorded or account_id
+    names = ticketing().handlers.display_names()
+    return lambda account_id, recorded: names.get(account_id) or recorded or account_id
 
 
 def _file_name(workspace_id: str, filters: ListFilter) -> str:

@@ -22,7 +22,7 @@ from api.http import (
 )
 from api.limits import MESSAGES, SUBMISSIONS, spend
 from api.parsing import Blueprint
-from api.presenters import message_page, ticket_details
+from api.presenters import message_page, named, ticket_details
 from api.schemas import (
     DetailsQuerySchema,
     ForwardingSchema,
@@ -50,7 +50,10 @@ Reply = tuple[dict[str, Any], int, dict[str, str]]
 
 
 def _details(ticket: Ticket, at: datetime | None = None) -> dict[str, Any]:
-    return ticket_details(ticket, current_actor(), ticketing().sla(ticket, at=at))
+    service = ticketing()
+    return ticket_details(
+        ticket, current_actor(), service.sla(ticket, at=at), service.handlers.display_names()
+    )
 
 
 def _ticket_reply(result: CommandResult, status: int = 200) -> Reply:
@@ -142,7 +145,7 @@ def list_messages(query: dict[str, Any], ticket_id: str) -> dict[str, Any]:
     100)."""
     ticket = ticketing().ticket(current_actor(), ticket_id)
     start = _message_cursor(query.get("cursor"))
-    items, after = message_page(ticket, start, query["limit"])
+    items, after = message_page(ticket, start, query["limit"], ticketing().handlers.display_names())
     return {"items": items, "next_cursor": None if after is None else _encode_cursor(after)}
 
 
@@ -181,7 +184,15 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
         idempotency=idempotency_key(body),
     )
     message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
-    return message, 201, {**command_headers(result), **spent}
+    names = ticketing().handlers.display_names()
+    return (
+        {**message, "author": named(message["author"], names)},
+        201,
+        {
+            **command_headers(result),
+            **spent,
+        },
+    )
 
 
 @blp.route("/tickets/<ticket_id>/notes", methods=["POST"])
@@ -200,7 +211,8 @@ def add_note(body: dict[str, Any], ticket_id: str) -> Reply:
         idempotency=idempotency_key(body),
     )
     note = next(n for n in result.ticket.notes if n["id"] == result.message_id)
-    return note, 201, command_headers(result)
+    names = ticketing().handlers.display_names()
+    return {**note, "author": named(note["author"], names)}, 201, command_headers(result)
 
 
 def _transition(name: str, summary: str) -> None:

@@ -42,7 +42,7 @@ class CannedReplyLibrary:
     def add(self, actor: Actor, title: object, body: object, shared: object) -> Record:
         """A new reply (handlers and admins), owned by the caller as the roster names them."""
         self.handlers.check_active(actor)
-        named = Actor(actor.account_id, actor.role, self.handlers.name_of(actor))
+        named = self.handlers.named(actor)
 
         def change(library: CannedReplies) -> str:
             return library.add(named, title, body, shared, at=self.store.clock.now())

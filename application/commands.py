@@ -111,7 +111,11 @@ class TicketCommands:
         def change(ticket: Ticket, now: datetime) -> Change:
             attachments = self.attachments.resolve(actor, attachment_ids)
             message_id = ticket.reply(
-                actor, body, attachments=attachments, automatic=automatic, at=now
+                self.handlers.named(actor),
+                body,
+                attachments=attachments,
+                automatic=automatic,
+                at=now,
             )
             references = [
                 AttachmentReference(UUID(a["id"]), ticket.id, message_id) for a in attachments
@@ -134,7 +138,9 @@ class TicketCommands:
 
         def change(ticket: Ticket, now: datetime) -> Change:
             attachments = self.attachments.resolve(actor, attachment_ids)
-            note_id = ticket.add_note(actor, body, attachments=attachments, at=now)
+            note_id = ticket.add_note(
+                self.handlers.named(actor), body, attachments=attachments, at=now
+            )
             references = [
                 AttachmentReference(UUID(a["id"]), ticket.id, note_id, staff_only=True)
                 for a in attachments

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from api.app import create_app
 from application.config import Settings
 from application.tickets import TicketingApp
+from application.tokens import issue_token
 from tests.api.conftest import ADMIN_ID, SECRET, Auth
 
 pytestmark = pytest.mark.usefixtures("projecting")
@@ -272,6 +273,44 @@ def test_totals_count_the_list_and_each_queue_tab(
     monkeypatch.setattr("projections.queries.COUNT_CAP", 3)
     capped = totals(alice, f"/workspaces/{ws}/tickets?totals=true")["matching"]
     assert capped == {"count": 3, "exact": False}, "counting stops at the cap"
+
+
+def test_people_carry_the_roster_name_in_every_view(desk: Desk, member: Callable[..., str]) -> None:
+    alice, hank = account(), account()
+    desk.command(ADMIN_ID, "admin", "/admin/handlers", {"account_id": hank, "name": "Hank"})
+    ws = member(alice)
+    ticket = desk.submit(alice, ws)
+    desk.command(ADMIN_ID, "admin", f"/tickets/{ticket['id']}/forward", {"handler_id": hank})
+    nameless = {"Authorization": f"Bearer {issue_token(SECRET, hank, 'handler', name='')}"}
+    answer = desk.client.post(f"/api/v1/tickets/{ticket['id']}/accept", headers=nameless)
+    assert answer.get_json()["assignee"]["name"] == "Hank", "the roster's, not the token's"
+    reply = desk.client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "On it"}, headers=nameless
+    )
+    assert reply.get_json()["author"]["name"] == "Hank"
+    desk.position = reply.headers["X-Ticketing-Position"]
+
+    renamed = desk.client.patch(
+        f"/api/v1/admin/handlers/{hank}",
+        json={"name": "Hank Hill"},
+        headers=desk.auth(ADMIN_ID, "admin"),
+    )
+    assert renamed.status_code == 200, renamed.get_json()
+    details = desk.get(alice, f"/tickets/{ticket['id']}").get_json()
+    assert details["assignee"]["name"] == "Hank Hill"
+    by_hank = [
+        m["author"]["name"] for m in details["messages"] if m["author"]["account_id"] == hank
+    ]
+    assert by_hank == ["Hank Hill"]
+    messages = desk.get(alice, f"/tickets/{ticket['id']}/messages").get_json()["items"]
+    assert [m["author"]["name"] for m in messages if m["author"]["account_id"] == hank] == [
+        "Hank Hill"
+    ]
+    item = desk.get(alice, f"/workspaces/{ws}/tickets").get_json()["items"][0]
+    assert item["assignee"]["name"] == "Hank Hill"
+    assert item["submitter"] == {"account_id": alice, "name": alice.title()}, "the token's"
+    exported = desk.get(alice, f"/workspaces/{ws}/tickets/export?format=csv").get_data(as_text=True)
+    assert "Hank Hill" in exported
 
 
 def test_position_header(

@@ -207,4 +207,7 @@ def test_dev_prints_sign_in_links_and_the_demo_user_is_a_member(dev: Dev) -> Non
         lambda result: result[1].get("items") == [{"workspace_id": "demo-workspace"}],
     )
     assert workspaces["items"] == [{"workspace_id": "demo-workspace"}]
-    assert submit(dev, user, "demo-workspace", "from the demo link")[0] == 201
+    status, ticket = submit(dev, user, "demo-workspace", "from the demo link")
+    assert status == 201
+    # the admin new tickets go to is on the roster by name: customers read "Admin", not an id
+    assert ticket["assignee"]["name"] == "Admin", ticket["assignee"]
