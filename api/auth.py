@@ -10,6 +10,8 @@ characters, no white space), ``role`` one of the four, ``name`` text, ``exp``, `
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from flask import current_app, g, request
@@ -27,8 +29,43 @@ class Unauthenticated(Exception):
     """Missing, malformed, badly signed or expired token (401)."""
 
 
+TOKENS_KEPT = 10_000  # verified tokens a process remembers
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token already verified: its caller, and the times between which it is valid."""
+
+    actor: Actor
+    valid_from: float  # nbf and iat: not before either
+    expires: float  # exp: valid while now < exp
+
+
+_verified: dict[tuple[str, str], _Verified] = {}
+
+
 def actor_from_token(token: str, secret: str) -> Actor:
-    """The caller a token names, or :class:`Unauthenticated`."""
+    """The caller a token names, or :class:`Unauthenticated`. A token verified before is
+    not verified again while it is valid (its signature and claims cannot change; its times
+    are checked on every use, as PyJWT checks them): a browser or a client sends the same
+    token on every request, and its signature cost a fifth of a list request's Python."""
+    now = time.time()
+    known = _verified.get((secret, token))
+    if known is not None and known.valid_from <= now < known.expires:
+        return known.actor
+    actor, claims = _verify(token, secret)
+    if len(_verified) >= TOKENS_KEPT:
+        _verified.clear()
+    _verified[(secret, token)] = _Verified(
+        actor,
+        max(int(claims.get("nbf", 0)), int(claims.get("iat", 0))),
+        int(claims["exp"]),
+    )
+    return actor
+
+
+def _verify(token: str, secret: str) -> tuple[Actor, dict[str, Any]]:
+    """The caller a token names and its claims, verified, or :class:`Unauthenticated`."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
@@ -52,7 +89,7 @@ def actor_from_token(token: str, secret: str) -> Actor:
     issued = claims.get("iat", time.time())
     if claims["exp"] - issued > MAX_LIFETIME:
         raise Unauthenticated("the token lives too long: exp at most 24 h after iat (or now)")
-    return Actor(account_id=sub, role=Role(role), name=name)
+    return Actor(account_id=sub, role=Role(role), name=name), claims
 
 
 def current_actor() -> Actor:

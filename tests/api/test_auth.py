@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -61,3 +62,33 @@ def test_role_defaults_to_user(client: FlaskClient) -> None:
     token = jwt.encode({"sub": "alice", "exp": FUTURE}, SECRET, algorithm="HS256")
     response = client.get(URL, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf"])
+def test_a_token_verified_once_is_still_refused_outside_its_times(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, claim: str
+) -> None:
+    now = time.time()
+    claims = {"sub": "alice", "exp": int(now) + 60, "nbf": int(now) - 5}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(URL, headers=headers).status_code == 404, "valid now: verified"
+    # the same token later (past exp) or earlier (before nbf): refused as on first sight
+    moved = now + 120 if claim == "exp" else now - 60
+    monkeypatch.setattr("api.auth.time.time", lambda: moved)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _frozen_at(moved))
+    response = client.get(URL, headers=headers)
+    assert response.status_code == 401
+    expected = "expired" if claim == "exp" else "not yet valid"
+    assert expected in response.get_json()["detail"]
+
+
+def _frozen_at(moment: float) -> type:
+    """``datetime`` for PyJWT whose ``now()`` is ``moment``."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Frozen:  # type: ignore[override]
+            return cls.fromtimestamp(moment, UTC)
+
+    return Frozen
