@@ -88,7 +88,7 @@ def _frozen_at(moment: float) -> type:
 
     class Frozen(datetime):
         @classmethod
-        def now(cls, tz: object = None) -> Frozen:  # type: ignore[override]
+        def now(cls, tz: object = None) -> Frozen:
             return cls.fromtimestamp(moment, UTC)
 
     return Frozen
