@@ -57,7 +57,7 @@ from typing import Any
 
 import psutil
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -66,7 +66,7 @@ from application.config import Settings
 from application.tokens import issue_token
 from workers.embedded_broker import EmbeddedBroker, free_port
 from workers.embedded_postgres import EmbeddedPostgres
-from workers.kafka_clients import ensure_topics
+from workers.kafka_clients import ensure_topics, read_until_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "chaos-secret-that-is-long-enough-for-hs256"  # noqa: S105 - a scratch cluster's
@@ -441,18 +441,7 @@ def read_all(bootstrap: str, topic: str, quiet: float = 3.0, limit: float = 120)
     """Every record of a topic, read until it is quiet (the broker's end offsets lie)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        records: list[Any] = []
-        started = last = time.monotonic()
-        while time.monotonic() - last < quiet and time.monotonic() - started < limit:
-            for batch in consumer.poll(timeout_ms=300).values():
-                records.extend(batch)
-                last = time.monotonic()
-        return list(records)
+        return read_until_quiet(consumer, topic, quiet, limit)
     finally:
         consumer.close()
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from psycopg.sql import SQL, Identifier
 
@@ -28,6 +27,7 @@ from application.chain import (
 )
 from application.config import Settings
 from projections.view import TicketingEventLog
+from workers.kafka_clients import read_until_quiet
 
 QUIET = 1.5  # seconds without a new record that end the reading of the checkpoints
 READ_TIMEOUT = 60.0
@@ -49,21 +49,10 @@ def read_checkpoints(settings: Settings, timeout: float = READ_TIMEOUT) -> list[
         )
     except KafkaError as error:
         raise CheckpointsUnreadable(f"the broker at {settings.kafka_bootstrap}: {error}") from None
+    topic = settings.topic_audit_checkpoints
     try:
-        topic = settings.topic_audit_checkpoints
-        numbers = consumer.partitions_for_topic(topic) or set()
-        partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        found: list[Checkpoint] = []
-        started = last_seen = time.monotonic()
-        while time.monotonic() - last_seen < QUIET and time.monotonic() - started < timeout:
-            for batch in consumer.poll(timeout_ms=300).values():
-                for record in batch:
-                    found.append(_checkpoint(record.value))
-                last_seen = time.monotonic()
+        records = read_until_quiet(consumer, topic, QUIET, timeout)
+        found = [_checkpoint(record.value) for record in records]
         return sorted(found, key=lambda checkpoint: checkpoint.position)
     except KafkaError as error:
         raise CheckpointsUnreadable(f"{topic}: {error}") from None

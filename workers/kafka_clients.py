@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -76,3 +77,22 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 30.0)
         raise RuntimeError(f"could not create topics on {bootstrap}: {error}") from error
     finally:
         admin.close()
+
+
+def read_until_quiet(consumer: KafkaConsumer, topic: str, quiet: float, limit: float) -> list[Any]:
+    """Every record of ``topic`` from its beginning, read until no new one came for ``quiet``
+    seconds (at most ``limit`` seconds in all): this broker's "latest offset" answer cannot
+    be trusted, so the end of a topic is known only by its silence."""
+    numbers = consumer.partitions_for_topic(topic) or set()
+    partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
+    if not partitions:
+        return []
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    records: list[Any] = []
+    started = last_seen = time.monotonic()
+    while time.monotonic() - last_seen < quiet and time.monotonic() - started < limit:
+        for batch in consumer.poll(timeout_ms=300).values():
+            records.extend(batch)
+            last_seen = time.monotonic()
+    return records
