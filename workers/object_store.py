@@ -39,6 +39,10 @@ class ObjectNotFound(LookupError):
     """No object at that key."""
 
 
+class IncompleteBody(ConnectionError):
+    """The connection ended before the request's body had fully arrived."""
+
+
 class InvalidKey(ValueError):
     """A key that does not name a file inside the store."""
 
@@ -152,15 +156,25 @@ class _S3Handler(BaseHTTPRequestHandler):
         self._reply(status, body, {"Content-Type": "application/xml"})
 
     def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        expected = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(expected)
+        if len(body) != expected:  # the client went away mid-body: never store a torn object
+            raise IncompleteBody(f"{len(body)} of {expected} bytes")
+        return body
 
     def _guarded(self, handle: str) -> None:
         try:
-            getattr(self, handle)()
-        except InvalidKey:
-            self._error(400, "InvalidObjectName")
-        except ObjectNotFound:
-            self._error(404, "NoSuchKey")
+            try:
+                getattr(self, handle)()
+            except InvalidKey:
+                self._error(400, "InvalidObjectName")
+            except ObjectNotFound:
+                self._error(404, "NoSuchKey")
+        except (BrokenPipeError, ConnectionResetError, IncompleteBody):
+            # the broker went away (stopped, killed) before its answer: what it asked for is
+            # done or not as the answer would have said, and it asks again when it is back
+            log.info("%s %s: the client went away before the answer", self.command, self.path)
+            self.close_connection = True
 
     def do_GET(self) -> None:
         """An object, or a listing when the query says ``list-type=2``."""

@@ -4,6 +4,7 @@ protocol the broker's object-store engine relies on, spoken over HTTP."""
 from __future__ import annotations
 
 import http.client
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -115,3 +116,21 @@ def test_an_interrupted_write_leaves_the_old_object(tmp_path: Path) -> None:
     (objects.path("b", "k").with_name("k.partial")).write_bytes(b"half")
     assert objects.read("b", "k")[0] == b"complete"
     assert objects.keys("b", "") == ["k"], "unfinished writes are not listed"
+
+
+def test_a_client_gone_mid_request_stores_nothing_and_prints_no_traceback(
+    server: ObjectStoreServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    host, port = server.endpoint.removeprefix("http://").split(":")
+    # the broker killed while it sends an object: its connection ends mid-body
+    with socket.create_connection((host, int(port)), timeout=10) as torn:
+        torn.sendall(b"PUT /b/torn HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        torn.shutdown(socket.SHUT_WR)
+        assert torn.recv(1024) == b"", "no answer to a request that never arrived whole"
+    # ... or right after sending it, before reading the answer (RST on close)
+    with socket.create_connection((host, int(port)), timeout=10) as gone:
+        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        gone.sendall(b"PUT /b/whole HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+    assert request(server, "GET", "/b/torn")[0] == 404, "a torn object is never stored"
+    assert request(server, "PUT", "/b/after", b"fine")[0] == 200, "the server serves on"
+    assert "Traceback" not in capfd.readouterr().err
