@@ -31,6 +31,7 @@ from workers.kafka_clients import read_until_quiet
 
 QUIET = 1.5  # seconds without a new record that end the reading of the checkpoints
 READ_TIMEOUT = 60.0
+FIRST_WAIT = 6.0  # seconds for the first checkpoint (one small partition) before "there are none"
 
 
 class CheckpointsUnreadable(Exception):
@@ -51,7 +52,7 @@ def read_checkpoints(settings: Settings, timeout: float = READ_TIMEOUT) -> list[
         raise CheckpointsUnreadable(f"the broker at {settings.kafka_bootstrap}: {error}") from None
     topic = settings.topic_audit_checkpoints
     try:
-        records = read_until_quiet(consumer, topic, QUIET, timeout)
+        records = read_until_quiet(consumer, topic, QUIET, timeout, first_wait=FIRST_WAIT)
         found = [_checkpoint(record.value) for record in records]
         return sorted(found, key=lambda checkpoint: checkpoint.position)
     except KafkaError as error:

@@ -79,10 +79,16 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 30.0)
         admin.close()
 
 
-def read_until_quiet(consumer: KafkaConsumer, topic: str, quiet: float, limit: float) -> list[Any]:
+def read_until_quiet(
+    consumer: KafkaConsumer, topic: str, quiet: float, limit: float, first_wait: float = 60.0
+) -> list[Any]:
     """Every record of ``topic`` from its beginning, read until no new one came for ``quiet``
     seconds (at most ``limit`` seconds in all): this broker's "latest offset" answer cannot
-    be trusted, so the end of a topic is known only by its silence."""
+    be trusted, so the end of a topic is known only by its silence. Silence counts only once
+    the first record has come, or after ``first_wait`` seconds without any: a broker's first
+    fetch from the beginning of a large topic can take longer than ``quiet`` (the dev broker's
+    object store took 10 s on a topic of 210,000 records), and reading that as an empty topic
+    lost the whole topic to its reader."""
     numbers = consumer.partitions_for_topic(topic) or set()
     partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
     if not partitions:
@@ -90,8 +96,13 @@ def read_until_quiet(consumer: KafkaConsumer, topic: str, quiet: float, limit: f
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     records: list[Any] = []
-    started = last_seen = time.monotonic()
-    while time.monotonic() - last_seen < quiet and time.monotonic() - started < limit:
+    started = time.monotonic()
+    last_seen: float | None = None
+    while time.monotonic() - started < limit:
+        if last_seen is None and time.monotonic() - started >= first_wait:
+            break
+        if last_seen is not None and time.monotonic() - last_seen >= quiet:
+            break
         for batch in consumer.poll(timeout_ms=300).values():
             records.extend(batch)
             last_seen = time.monotonic()

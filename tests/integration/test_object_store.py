@@ -134,3 +134,35 @@ def test_a_client_gone_mid_request_stores_nothing_and_prints_no_traceback(
     assert request(server, "GET", "/b/torn")[0] == 404, "a torn object is never stored"
     assert request(server, "PUT", "/b/after", b"fine")[0] == 200, "the server serves on"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_listings_follow_writes_and_deletes_and_page_by_key(server: ObjectStoreServer) -> None:
+    def listed(prefix: str) -> list[str]:
+        names: list[str] = []
+        token = ""
+        while True:
+            query = f"/b?list-type=2&prefix={prefix}&max-keys=100"
+            _, _, body = request(
+                server, "GET", query + (f"&continuation-token={token}" if token else "")
+            )
+            page, _, next_token = keys(body)
+            names += page
+            if next_token is None:
+                return names
+            token = next_token
+
+    for n in range(250):
+        request(server, "PUT", f"/b/p/0/{n:05d}.batch", b"x")
+    assert listed("p%2F0%2F") == [f"p/0/{n:05d}.batch" for n in range(250)]
+    # a listing already read is kept up to date, not read again from the folder
+    request(server, "PUT", "/b/p/0/00100.5.batch", b"x")
+    request(server, "PUT", "/b/p/0/00300.batch", b"x")
+    request(server, "DELETE", "/b/p/0/00007.batch")
+    request(server, "PUT", "/b/p/1/00000.batch", b"x")
+    after = listed("p%2F0%2F")
+    assert len(after) == 251
+    assert "p/0/00100.5.batch" in after
+    assert "p/0/00300.batch" in after
+    assert "p/0/00007.batch" not in after
+    assert after == sorted(after)
+    assert listed("p%2F") == sorted([*after, "p/1/00000.batch"])
