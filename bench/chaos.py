@@ -12,8 +12,10 @@ worker's connections terminated from PostgreSQL (``pg_terminate_backend``), and 
 clock jumped eight days ahead (``ticketing autoclose --now``: the only clock the design lets
 an operator move).
 
-Then the checker reads only what the clients saw and what the service published, and prints
-each anomaly with the seed that reproduces it; its last line is ``anomalies: N (seed S)``:
+Then the checker reads only what the clients saw and what the service published (the topics
+from the broker's store, see ``stored_values``; a platform event counts as sent once the broker
+acknowledged it), and prints each anomaly with the seed that reproduces it; its last line is
+``anomalies: N (seed S)``:
 
 - every acknowledged message (2xx) is in its ticket's history exactly once, in the order the
   ticket's client was answered; an unacknowledged one appears at most once (its retries carry
