@@ -4,6 +4,7 @@ answer names the others who do; users have no presence."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from flask.testing import FlaskClient
 
@@ -35,3 +36,30 @@ def test_users_have_no_presence_and_others_do_not_find_the_ticket(
     assert stranger.status_code == 404
     odd = client.post(path, json={"state": "dancing"}, headers=auth(ADMIN_ID, "admin"))
     assert odd.status_code == 422
+
+
+def test_presence_names_staff_as_the_roster_does(
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any]
+) -> None:
+    hank = f"hank-{uuid4().hex[:6]}"
+    added = client.post(
+        "/api/v1/admin/handlers",
+        json={"account_id": hank, "name": "Hank Hill", "roles": ["handler"]},
+        headers=auth(ADMIN_ID, "admin"),
+    )
+    assert added.status_code == 201
+    forwarded = client.post(
+        f"/api/v1/tickets/{alices_ticket['id']}/forward",
+        json={"handler_id": hank},
+        headers=auth(ADMIN_ID, "admin"),
+    )
+    assert forwarded.status_code == 200
+    path = f"/api/v1/tickets/{alices_ticket['id']}/presence"
+    assert (
+        client.post(path, json={"state": "viewing"}, headers=auth(hank, "handler")).status_code
+        == 200
+    )
+    seen = client.post(path, json={"state": "viewing"}, headers=auth("audit-2", "auditor"))
+    assert seen.get_json()["present"] == [
+        {"account_id": hank, "name": "Hank Hill", "state": "viewing"}
+    ], "the roster's name, not the token's"
