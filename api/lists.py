@@ -213,7 +213,8 @@ def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Respons
 
 def person_names() -> Names:
     """One rule for a person's name (CONTRACT.md §5): the roster's, else the one the ticket
-    recorded (the token's), else the account id."""
+    recorded (the token's), else the account id. The roster is read here, once: a streamed
+    export formats its rows after the request's database deadline."""
     names = ticketing().handlers.display_names()
     return lambda account_id, recorded: names.get(account_id) or recorded or account_id
 

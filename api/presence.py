@@ -26,9 +26,7 @@ def _announce(ticket_id: str, state: str) -> dict[str, Any]:
     if actor.role not in STAFF:
         raise NotAllowed("only support staff announce their presence on a ticket")
     ticket = ticketing().store.visible_ticket(actor, ticket_id)  # 404 if they may not see it
-    # one rule for a person's name (CONTRACT.md §5): the roster's, else the token's, else the id
-    name = ticketing().handlers.display_names().get(actor.account_id) or actor.name
-    name = name or actor.account_id
+    name = ticketing().handlers.display_name(actor.account_id, actor.name)
     others = announce(
         ticketing().store.datastore, UUID(str(ticket.id)), actor.account_id, name, state
     )

@@ -74,8 +74,8 @@ def _named(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 def _names(account_ids: set[str]) -> dict[str, str]:
     """Names as the roster has them, else the account id."""
-    names = ticketing().handlers.display_names()
-    return {account_id: names.get(account_id) or account_id for account_id in account_ids}
+    name = ticketing().handlers.display_name
+    return {account_id: name(account_id) for account_id in account_ids}
 
 
 CSV_COLUMNS = (

@@ -39,6 +39,11 @@ class HandlerAdministration:
         self._names = (time.monotonic() + NAMES_KEPT_SECONDS, names)
         return names
 
+    def display_name(self, account_id: str, recorded: str = "") -> str:
+        """How a person is shown where a name must stand (exports, reports, presence): the
+        roster's name, else the one recorded (the token's), else the account id."""
+        return self.display_names().get(account_id) or recorded or account_id
+
     def roster(self, *, read_only: bool = False) -> HandlerRoster:
         """The handler roster (empty if no handler was ever registered); ``read_only`` when
         the caller only looks."""
