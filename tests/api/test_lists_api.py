@@ -250,6 +250,10 @@ def test_totals_count_the_list_and_each_queue_tab(
     assert totals(alice, "/me/tickets?q=printer&totals=true")["matching"]["count"] == 5
     assert totals(alice, "/me/tickets?type=other&totals=true")["matching"]["count"] == 1
     assert "totals" not in desk.get(alice, "/me/tickets").get_json(), "only when asked"
+    stranger = desk.get(account(), f"/workspaces/{ws}/tickets?totals=true")
+    assert stranger.status_code == 403, "no count for who may not see the list"
+    assert "totals" not in stranger.get_json()
+    assert desk.get(alice, "/handler/tickets?totals=true").status_code == 403
 
     queue = totals(hank, "/handler/tickets?queue_state=processing&totals=true", "handler")
     assert queue["matching"] == {"count": 2, "exact": True}, "the list as filtered"
