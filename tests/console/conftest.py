@@ -209,6 +209,15 @@ def open_page(browser: Any, console: Console) -> Iterator[Opener]:
                 route.abort()
 
         context.route("**/*", guard)
+        if console.positions:
+            # the page knows the test's last write, as the tab that made it would: its lists
+            # wait for the read models to show it (else a queue opened right after two
+            # forwards could list one of them and stay so: seen once in CI)
+            position = max(console.positions)
+            context.add_init_script(
+                f"sessionStorage.getItem('ticketing.position') || "
+                f"sessionStorage.setItem('ticketing.position', '{position}')"
+            )
         page = context.new_page()
         page.on("pageerror", lambda error: visit.errors.append(str(error)))
         page.goto(console.base + path + (f"#token={token}" if token else ""))
