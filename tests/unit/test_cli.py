@@ -58,3 +58,21 @@ def test_serve_recycles_api_processes_after_a_bounded_number_of_requests(
     assert limited[limited.index("--max-requests") + 1] == "500"
     assert limited[limited.index("--max-requests-jitter") + 1] == "50"
     assert default[default.index("--max-requests") + 1] == "20000"
+
+
+def test_serve_runs_libuv_s_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The event loop parses every request and writes every answer: uvloop, pinned, halves
+    the hand-off of each request to its thread and back (docs/benchmarks.md)."""
+    seen: list[list[str]] = []
+    monkeypatch.setattr("gunicorn.app.wsgiapp.run", lambda: seen.append(list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", ["ticketing"])
+    assert run(["serve"]) == 0
+    (argv,) = seen
+    assert argv[argv.index("--asgi-loop") + 1] == "uvloop"
+    import uvloop  # installed with the service, not an optional extra
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
