@@ -32,6 +32,7 @@ from api.schemas import (
     TicketPageSchema,
 )
 from application.database import deadline, remaining
+from application.store import CachedMembership
 from domain.errors import ValidationFailed
 from domain.status import QueueState
 from projections import visibility
@@ -91,18 +92,30 @@ def _filters(query: dict[str, Any]) -> ListFilter:
 
 
 def _page(
-    scope: Scope, query: dict[str, Any], *, queues: bool = False
+    scope: Scope,
+    query: dict[str, Any],
+    *,
+    queues: bool = False,
+    allowed: CachedMembership | None = None,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     """One page of a list; with ``totals=true`` its counts as well (per queue state too on
-    the lists that have queue tabs, ``queues``)."""
+    the lists that have queue tabs, ``queues``). ``allowed``: the cached membership that let
+    the caller in, confirmed by the page's own statement (or read afresh before answering)."""
     headers = read_your_writes()
     filters = _filters(query)
     try:
         page: Page = ticket_lists().page(
-            scope, filters, query["limit"], query.get("cursor"), query.get("sort", NEWEST)
+            scope,
+            filters,
+            query["limit"],
+            query.get("cursor"),
+            query.get("sort", NEWEST),
+            probe=allowed.probe if allowed is not None else None,
         )
     except InvalidCursor as error:
         raise ValidationFailed({"cursor": [str(error)]}) from None
+    if allowed is not None and page.probed != allowed.version:
+        _workspace_scope(scope.workspace_id or "")  # the copy was stale: 403 if no member now
     names = ticketing().handlers.display_names()
     for item in page.items:
         item["submitter"], item["assignee"] = (
@@ -124,6 +137,21 @@ def _workspace_scope(workspace_id: str) -> Scope:
     return visibility.all_tickets(actor, workspace_id, is_member=is_member)
 
 
+def _workspace_page(
+    workspace_id: str, query: dict[str, Any]
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A page of a workspace's tickets for a current member. The membership this process's
+    copy of the workspace shows is confirmed by the page's own statement (the copy's
+    version is the workspace's current one), not by a read of its own first: a list is one
+    round trip. A copy that says "no member", no copy, or a stale one: read afresh."""
+    actor = current_actor()
+    cached = ticketing().cached_membership(workspace_id, actor.account_id)
+    if cached is None or not cached.member:
+        return _page(_workspace_scope(workspace_id), query)
+    scope = visibility.all_tickets(actor, workspace_id, is_member=True)
+    return _page(scope, query, allowed=cached)
+
+
 @blp.route("/workspaces/<id:workspace_id>/tickets", methods=["GET"])
 @blp.arguments(ListQuerySchema, location="query")
 @blp.response(200, TicketPageSchema)
@@ -131,7 +159,7 @@ def all_tickets(
     query: dict[str, Any], workspace_id: str
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     """All Tickets of a workspace (its current members)."""
-    return _page(_workspace_scope(workspace_id), query)
+    return _workspace_page(workspace_id, query)
 
 
 @blp.route("/me/tickets", methods=["GET"])

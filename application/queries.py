@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from application.errors import TicketNotFound
 from application.history import STAFF_ONLY_TYPES, HistoryEntry, history_entry
-from application.store import TicketingStore
+from application.store import CachedMembership, TicketingStore
 from domain import permissions
 from domain.actors import Actor, Role
 from domain.errors import NotAllowed, ValidationFailed
@@ -71,3 +71,8 @@ class TicketQueries:
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""
         return self.store.is_member(workspace_id, account_id)
+
+    def cached_membership(self, workspace_id: str, account_id: str) -> CachedMembership | None:
+        """Membership as this process's cached copy of the workspace has it, with the probe
+        that confirms it within a query's own round trip (``TicketingStore``)."""
+        return self.store.cached_membership(workspace_id, account_id)

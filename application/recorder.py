@@ -32,7 +32,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from application import gates
@@ -82,6 +82,13 @@ class TicketingRecorder(PostgresApplicationRecorder):
                 function=Identifier(self.unchanged_function), table=Identifier(events_table_name)
             )
         )
+
+    def version_probe(self, originator_id: UUID) -> tuple[Composed, tuple[Any, ...]]:
+        """An expression, and its parameters, worth an aggregate's current version (NULL
+        for none): a query that selects it beside its own columns learns, in its own round
+        trip, whether a copy of that aggregate is current (the primary key's last entry)."""
+        expression = SQL("(SELECT max(originator_version) FROM {} WHERE originator_id = %s)")
+        return expression.format(Identifier(self.events_table_name)), (originator_id,)
 
     def create_table(self) -> None:
         """The tables, then the gate tables filled from older events (once).

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from copy import deepcopy
-from dataclasses import replace
-from typing import TypeVar, cast
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
@@ -23,12 +23,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, EventStore, IntegrityError
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import strtobool
+from psycopg.sql import Composed
 
 from application.blobs import BlobStore
 from application.clock import Clock
 from application.database import DeadlineExceeded, remaining, schema_lock
 from application.errors import Contention, TicketNotFound
 from application.ports import Infrastructure, Ledger
+from application.recorder import TicketingRecorder
 from application.records import NOTHING_ELSE, Alongside
 from application.service_level import ServiceLevel
 from domain.actors import Actor
@@ -94,6 +96,18 @@ class _Reads(threading.local):
     def restore(self, state: tuple[bool, dict[UUID, int], bool, bool, set[UUID]]) -> None:
         (self.optimistic, self.versions, self.from_cache, self.committed,
          self.cached_changes) = state  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CachedMembership:
+    """What this process's cached copy of a workspace says of an account (``member``), the
+    copy's ``version``, and ``probe``: SQL worth the workspace's current version. A query
+    that selects the probe beside its rows learns in the same round trip whether the copy
+    was current; if it was, ``member`` is what a fresh read would have said."""
+
+    member: bool
+    version: int
+    probe: tuple[Composed, tuple[Any, ...]]
 
 
 class TicketingStore(Application[UUID]):
@@ -304,6 +318,17 @@ class TicketingStore(Application[UUID]):
         """Whether an account is a current member of a live workspace."""
         workspace = self.find(Workspace, Workspace.create_id(workspace_id), read_only=True)
         return workspace is not None and workspace.is_member(account_id)
+
+    def cached_membership(self, workspace_id: str, account_id: str) -> CachedMembership | None:
+        """What the cached copy of a workspace says of an account, with its probe; None
+        without a copy (or without PostgreSQL), when only :meth:`is_member` can tell."""
+        recorder = self.recorder
+        workspace_key = Workspace.create_id(workspace_id)
+        cached = self._cached(workspace_key)
+        if not isinstance(cached, Workspace) or not isinstance(recorder, TicketingRecorder):
+            return None
+        probe = recorder.version_probe(workspace_key)
+        return CachedMembership(cached.is_member(account_id), cached.version, probe)
 
     def visible_ticket(self, actor: Actor, ticket_id: str) -> Ticket:
         """A ticket the caller may see, or :class:`TicketNotFound` (also for a malformed id)."""

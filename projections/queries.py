@@ -51,6 +51,7 @@ SMALL_WORKSPACE = 20_000  # tickets; a title search walks a workspace up to this
 SIZE_KEPT_SECONDS = 60.0  # how long a workspace's size class is trusted (it only picks a plan)
 SIZES_KEPT = 10_000  # workspaces whose size class a process keeps
 COUNT_CAP = 10_000  # a list's total is counted up to here; past it, "10,000 or more"
+Probe = tuple[sql.Composable, tuple[Any, ...]]  # an SQL expression a page selects, its params
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Page:
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+    probed: Any = None  # what the page's probe was worth (None: no probe, or no rows)
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,11 @@ class TicketLists:
         order: str = NEWEST,
         now: datetime | None = None,
         excluded: int | None = None,
+        probe: Probe | None = None,
     ) -> tuple[sql.Composed, tuple[Any, ...]]:
         """The SQL of one page (one row more than asked, to know whether another follows),
-        without the ticket numbered ``excluded`` if given."""
+        without the ticket numbered ``excluded`` if given, each row with the value of
+        ``probe`` (an expression and its parameters) as ``probed``."""
         walk = bool(filters.q) and order == NEWEST and self._is_small(scope.workspace_id)
         where, params = self._where(scope, filters, now or self._now(), walk=walk)
         if excluded is not None:
@@ -202,9 +206,13 @@ class TicketLists:
         if cursor is not None:
             params += self._decode(cursor, scope, order)
             where = sql.SQL("{} AND {}").format(where, sql.SQL(_ORDERS[order].after))
+        columns: sql.Composable = sql.SQL(SUMMARY_COLUMNS)
+        if probe is not None:
+            columns = sql.SQL("{}, {} AS probed").format(columns, probe[0])
+            params = (*probe[1], *params)
         query = sql.SQL(
             "SELECT {columns} FROM ticket_summaries t WHERE {where} ORDER BY {sort} LIMIT %s"
-        ).format(columns=sql.SQL(SUMMARY_COLUMNS), where=where, sort=sql.SQL(_ORDERS[order].sort))
+        ).format(columns=columns, where=where, sort=sql.SQL(_ORDERS[order].sort))
         return query, (*params, limit + 1)
 
     def page(
@@ -214,10 +222,13 @@ class TicketLists:
         limit: int,
         cursor: str | None,
         order: str = NEWEST,
+        probe: Probe | None = None,
     ) -> Page:
         """One page, newest first or (``order="due"``) nearest due first. A search for a
         number (``123``) puts the ticket of that number first (CONTRACT.md §2.3), then the
-        titles holding it; ``#123`` finds that ticket alone."""
+        titles holding it; ``#123`` finds that ticket alone. With a ``probe`` (an SQL
+        expression and its parameters), the page's ``probed`` is its value as of the page's
+        own statement (None if the page is empty)."""
         now = self._now()
         number, only = ticket_number(filters.q or "")
         ahead: list[dict[str, Any]] = []  # the numbered ticket, on the first page only
@@ -226,9 +237,10 @@ class TicketLists:
             exact = replace(filters, q=f"#{excluded}")
             ahead = self._rows(*self.statement(scope, exact, 1, None, order, now))[:1]
         query, params = self.statement(
-            scope, filters, limit - len(ahead), cursor, order, now, excluded
+            scope, filters, limit - len(ahead), cursor, order, now, excluded, probe
         )
         rows = self._rows(query, params)
+        probed = [row.pop("probed") for row in rows][-1:] if probe is not None else []
         calendar = self._view.service_level.calendar
         rest = limit - len(ahead)
         items = [summary(row, calendar, now) for row in [*ahead, *rows[:rest]]]
@@ -236,7 +248,7 @@ class TicketLists:
         if len(rows) > rest:
             key = _ORDERS[order].key(rows[rest - 1]) if rest else _ORDERS[order].start
             next_cursor = self._encode(scope, order, key)
-        return Page(items, next_cursor)
+        return Page(items, next_cursor, probed[0] if probed else None)
 
     def totals(self, scope: Scope, filters: ListFilter, queue_states: Sequence[str] = ()) -> Totals:
         """How many tickets the list holds (``COUNT_CAP`` at most: a count stops there, so

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from api.app import create_app
+from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
 from application.tokens import issue_token
@@ -465,3 +466,40 @@ def test_batch_export_refusals(
         f"/api/v1/workspaces/{ws}/tickets/export", json=body, headers=desk.auth(alice)
     )
     assert response.status_code == 422
+
+
+def test_a_members_list_is_one_round_trip_and_a_stale_copy_is_never_trusted(
+    desk: Desk,
+    member: Callable[..., str],
+    ticketing: TicketingApp,
+    api_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process's copy of the workspace lets a member in, and the page's own statement
+    confirms the copy is current (no read of the workspace before the page); a copy another
+    process's write made stale is read afresh, so a member removed elsewhere is refused at
+    once; an empty page, which cannot confirm anything, reads afresh too."""
+    alice, bob = account(), account()
+    ws = member(alice, bob)
+    ticket = desk.submit(alice, ws)
+    reads: list[object] = []
+    fresh_read = ticketing.store.repository.get
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args[0])
+        return fresh_read(*args, **kwargs)
+
+    monkeypatch.setattr(ticketing.store.repository, "get", counted)
+    assert desk.ids(alice, f"/workspaces/{ws}/tickets") == [ticket["id"]]
+    assert reads == [], "the cached copy was confirmed by the page's statement"
+
+    elsewhere = build_app(api_settings)  # another API process on the same store
+    try:
+        elsewhere.platform.member_left(ws, alice, str(uuid4()))
+    finally:
+        elsewhere.store.close()
+    assert desk.get(alice, f"/workspaces/{ws}/tickets").status_code == 403
+    assert desk.ids(bob, f"/workspaces/{ws}/tickets") == [ticket["id"]]
+    reads.clear()
+    assert desk.ids(bob, f"/workspaces/{ws}/tickets?q=nothing-like-it") == []
+    assert len(reads) == 1, "an empty page confirms nothing: the workspace is read afresh"
