@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -108,6 +109,7 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         return super().response(status_code, schema, **kwargs)
 
 
+@functools.cache  # the application's routes: a fixed set
 def openapi_path(rule: str) -> str:
     """A Flask rule as the OpenAPI document writes its path (``<id:x>`` -> ``{x}``)."""
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
