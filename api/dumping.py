@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, fields, missing
@@ -52,9 +53,31 @@ def _plain(field: fields.Field[Any]) -> bool:
     )
 
 
+def _kept_as_is(field: fields.Field[Any]) -> type | None:
+    """The type whose values ``field`` dumps unchanged (a string field's ``str``, an integer
+    field's ``int``, a boolean field's ``bool``), if any: those skip ``_serialize``."""
+    kind = type(field)
+    if kind is fields.String:
+        return str
+    if kind is fields.Integer and not field.as_string:  # type: ignore[attr-defined]
+        return int
+    if kind is fields.Boolean:
+        return bool
+    return None
+
+
 def _value_dump(field: fields.Field[Any]) -> Callable[[Any, str, Any], Any]:
     """How a present value of ``field`` is dumped: (value, attribute, object) -> dumped."""
     formatted: Callable[[Any, str, Any], Any] = field._serialize
+    kept = _kept_as_is(field)
+    if kept is not None:
+        return lambda value, attr, obj: (
+            value if type(value) is kept else formatted(value, attr, obj)
+        )
+    if type(field) is fields.DateTime and field.format in ("iso", "iso8601"):
+        return lambda value, attr, obj: (
+            value.isoformat() if type(value) is datetime else formatted(value, attr, obj)
+        )
     if type(field) is fields.Nested:
         nested = field.schema
         if nested.many or field.many:
