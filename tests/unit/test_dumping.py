@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -14,6 +15,10 @@ from api.parsing import Blueprint
 from api.schemas import TicketPageSchema
 
 AT = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+
+
+class Shade(StrEnum):
+    DARK = "dark"
 
 
 class Party(Schema):
@@ -27,6 +32,8 @@ class Item(Schema):
     score = fields.Float(allow_none=True)
     done = fields.Boolean()
     at = fields.DateTime()
+    stamped = fields.DateTime(format="rfc")
+    counted = fields.Integer(as_string=True)
     day = fields.Date()
     party = fields.Nested(Party, allow_none=True)
     parties = fields.List(fields.Nested(Party))
@@ -70,6 +77,11 @@ SAMPLES: list[Any] = [
     {"renamed": "r", "elsewhere": "s", "sourced": "not me", "secret": "hidden", "number": 3},
     {"parties": None, "tags": None},
     Row("r1", 5, AT),
+    # what dumps as it is (str, int, bool, ISO dates) and what only looks so: subclasses,
+    # naive and sub-second dates, another date format, a number written as a string
+    {"id": Shade.DARK, "number": True, "done": 0, "at": AT.replace(microsecond=5)},
+    {"id": "plain", "number": 2**70, "done": True, "at": AT.replace(tzinfo=None)},
+    {"stamped": AT, "counted": 41, "renamed": Shade.DARK, "tags": [Shade.DARK, "x"]},
 ]
 
 
