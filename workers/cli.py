@@ -45,8 +45,8 @@ def serve(args: argparse.Namespace) -> int:
         "--bind", args.bind or settings.bind,
         "--workers", str(args.workers or settings.web_workers),
         "--worker-class", "api.gunicorn_worker.ProblemAsgiWorker",
-        # libuv's event loop: the loop parses every request and writes every answer, and the
-        # hand-off to a request thread and back costs half as much (docs/benchmarks.md)
+        # libuv's event loop: the loop parses every request, hands it to a thread and writes
+        # its answer, all cheaper than on the standard library's loop (docs/benchmarks.md)
         "--asgi-loop", "uvloop",
         # open connections per process: live streams included (docs/benchmarks.md, streams)
         "--worker-connections", str(settings.web_connections),

@@ -61,8 +61,8 @@ def test_serve_recycles_api_processes_after_a_bounded_number_of_requests(
 
 
 def test_serve_runs_libuv_s_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The event loop parses every request and writes every answer: uvloop, pinned, halves
-    the hand-off of each request to its thread and back (docs/benchmarks.md)."""
+    """The event loop parses every request, hands it to a thread and writes its answer:
+    uvloop, pinned and installed with the service, does that cheaper (docs/benchmarks.md)."""
     seen: list[list[str]] = []
     monkeypatch.setattr("gunicorn.app.wsgiapp.run", lambda: seen.append(list(sys.argv)))
     monkeypatch.setattr(sys, "argv", ["ticketing"])
