@@ -286,6 +286,11 @@ def prepare(url: str, history: int) -> None:
     app = build_app(Settings(database_url=url, default_assignee="lead"))
     try:
         view = read_models(app)
+        # the default assignee on the roster, as in production and as `ticketing dev` puts it
+        # there: every create and reply then also notifies it, in every phase alike (dev's
+        # phase was the only one that did, before)
+        lead = Actor("lead", Role.ADMIN, "Lead")
+        app.handlers.register_handler(lead, "lead", "Lead", ["admin"])
         for member in MEMBERS:
             for ws in (WORKSPACE, BIG):
                 app.platform.member_joined(ws, member, str(uuid4()))
