@@ -22,7 +22,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from api.app import create_app
 from api.asgi import TicketingAsgi, WsgiOnThreads
@@ -46,6 +46,10 @@ BROWSER_ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 15_000  # every wait in these tests ends by then
+# assertions too: a context's default timeout bounds actions and locators, not ``expect``,
+# which gave up after Playwright's own 5 s (a page booting while the in-process projection
+# caught up with 105 writes in CI still showed "Loading…" then)
+expect.set_options(timeout=WAIT_MS)
 
 
 class ShiftedClock:
