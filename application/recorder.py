@@ -77,6 +77,9 @@ class TicketingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements += ticketing_ddl()
         self.sql_create_statements += chain_ddl(events_table_name)
         self.unchanged_function = f"{events_table_name}_unchanged"
+        self._version_probe = SQL(  # composed once: lists select it on every request
+            "(SELECT max(originator_version) FROM {} WHERE originator_id = %s)"
+        ).format(Identifier(events_table_name))
         self.sql_create_statements.append(
             SQL(UNCHANGED_FUNCTION).format(
                 function=Identifier(self.unchanged_function), table=Identifier(events_table_name)
@@ -87,8 +90,7 @@ class TicketingRecorder(PostgresApplicationRecorder):
         """An expression, and its parameters, worth an aggregate's current version (NULL
         for none): a query that selects it beside its own columns learns, in its own round
         trip, whether a copy of that aggregate is current (the primary key's last entry)."""
-        expression = SQL("(SELECT max(originator_version) FROM {} WHERE originator_id = %s)")
-        return expression.format(Identifier(self.events_table_name)), (originator_id,)
+        return self._version_probe, (originator_id,)
 
     def create_table(self) -> None:
         """The tables, then the gate tables filled from older events (once).
