@@ -445,57 +445,64 @@ def main() -> None:
     created: list[tuple[str, str]] = []
     lock = threading.Lock()
     with scratch_database() as url:
-        bootstrap = broker.start()
-        ensure_topics(bootstrap, Settings().all_topics)
-        prepare(url, args.history)
-        port = free_port()
-        server = Server(server_env(url, bootstrap, port, "lead"), folder)
         try:
-            wait_serving(port)
-            warm_up(server, port)
-            sequential = measured(
-                server, 1, list(range(args.creates)), _creator(created, lock), port
-            )
-            # HTTP and the application alone in alternating rounds, on the same server
-            for _ in range(ROUNDS):
-                creates, replies = write_phases(server, port, count, created, lock)
-                http_creates.add(count, *creates)
-                http_replies.add(count, *replies)
-                alone_creates, alone_replies = application_rates(url, args.creates, server)
-                app_creates.add(args.creates, *alone_creates)
-                app_replies.add(args.creates, *alone_replies)
-            floor = measured(server, CLIENTS, list(range(2000)), _trivial, port)
-            client = Client(port)
-            caught_up(client, url)  # lists are measured once the worker has applied the writes
-            search = "tickets?q=latency%20dashboard&status=waiting_for_feedback"
-            for _ in range(ROUNDS):  # the searches and their SQL alternate, too
-                for key, workspace, account in (("big", BIG, MEMBERS[0]), ("small", SMALL, SMALL)):
-                    lists[key] += list_times(client, f"/workspaces/{workspace}/{search}", account)
-                    sql, fetched = direct_sql_times(
-                        url, workspace, "latency dashboard", "waiting_for_feedback"
-                    )
-                    lists[f"sql {key}"] += sql
-                    lists[f"fetch {key}"] += fetched
-        finally:
-            server.stop()
-        # ticketing dev and serve alternate (dev, serve, serve, dev), on the same database and
-        # broker: a phase run later writes into larger tables, and the machine's speed drifts
-        for kind in ("dev", "serve", "serve", "dev"):
-            tallies = (
-                (dev_creates, dev_replies) if kind == "dev" else (serve_creates, serve_replies)
-            )
-            instance_port = free_port()
-            env = server_env(url, bootstrap, instance_port, "lead")
-            instance = Dev(env, folder, instance_port) if kind == "dev" else Server(env, folder)
+            bootstrap = broker.start()
+            ensure_topics(bootstrap, Settings().all_topics)
+            prepare(url, args.history)
+            port = free_port()
+            server = Server(server_env(url, bootstrap, port, "lead"), folder)
             try:
-                wait_serving(instance_port)
-                warm_up(instance, instance_port)
-                creates, replies = write_phases(instance, instance_port, count, created, lock)
-                tallies[0].add(count, *creates)
-                tallies[1].add(count, *replies)
+                wait_serving(port)
+                warm_up(server, port)
+                sequential = measured(
+                    server, 1, list(range(args.creates)), _creator(created, lock), port
+                )
+                # HTTP and the application alone in alternating rounds, on the same server
+                for _ in range(ROUNDS):
+                    creates, replies = write_phases(server, port, count, created, lock)
+                    http_creates.add(count, *creates)
+                    http_replies.add(count, *replies)
+                    alone_creates, alone_replies = application_rates(url, args.creates, server)
+                    app_creates.add(args.creates, *alone_creates)
+                    app_replies.add(args.creates, *alone_replies)
+                floor = measured(server, CLIENTS, list(range(2000)), _trivial, port)
+                client = Client(port)
+                caught_up(client, url)  # lists are measured once the worker has applied the writes
+                search = "tickets?q=latency%20dashboard&status=waiting_for_feedback"
+                for _ in range(ROUNDS):  # the searches and their SQL alternate, too
+                    for key, workspace, account in (
+                        ("big", BIG, MEMBERS[0]),
+                        ("small", SMALL, SMALL),
+                    ):
+                        lists[key] += list_times(
+                            client, f"/workspaces/{workspace}/{search}", account
+                        )
+                        sql, fetched = direct_sql_times(
+                            url, workspace, "latency dashboard", "waiting_for_feedback"
+                        )
+                        lists[f"sql {key}"] += sql
+                        lists[f"fetch {key}"] += fetched
             finally:
-                instance.stop()
-        broker.stop()
+                server.stop()
+            # ticketing dev and serve alternate (dev, serve, serve, dev), on the same database and
+            # broker: a phase run later writes into larger tables, and the machine's speed drifts
+            for kind in ("dev", "serve", "serve", "dev"):
+                tallies = (
+                    (dev_creates, dev_replies) if kind == "dev" else (serve_creates, serve_replies)
+                )
+                instance_port = free_port()
+                env = server_env(url, bootstrap, instance_port, "lead")
+                instance = Dev(env, folder, instance_port) if kind == "dev" else Server(env, folder)
+                try:
+                    wait_serving(instance_port)
+                    warm_up(instance, instance_port)
+                    creates, replies = write_phases(instance, instance_port, count, created, lock)
+                    tallies[0].add(count, *creates)
+                    tallies[1].add(count, *replies)
+                finally:
+                    instance.stop()
+        finally:
+            broker.stop()  # every server above has stopped
     writes = (http_creates, http_replies, app_creates, app_replies)
     dev = (dev_creates, dev_replies, serve_creates, serve_replies)
     report(args, (sequential, floor), writes, lists, dev)
