@@ -22,6 +22,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
     ProgrammingError,
     StoredEvent,
 )
@@ -30,6 +32,7 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -193,15 +196,47 @@ class TicketingRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert; a transaction a closed gate failed is that gate's refusal."""
+        """The insert (:meth:`_insert_in_pipeline`); a transaction a closed gate failed is that
+        gate's refusal."""
         try:
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            ids: Sequence[int] | None = self._insert_in_pipeline(stored_events, **kwargs)
         except ProgrammingError as error:
             refusal = gates.closed_gate(error)
             if refusal is None:
                 raise
             raise refusal from None
         return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_in_pipeline(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """eventsourcing's insert (what goes alongside, then the events, in one pipelined
+        transaction, retried as the library retries it), except that a failure leaves the
+        pipeline and the transaction as it happens.
+
+        psycopg reads a pipeline's answers as they arrive, also while statements are still
+        being sent: a gate's refusal or a lost race can be read before the insert's sync, and
+        then the statements it aborted are still pending. The library keeps such a failure
+        until its transaction has ended, and the transaction's end then fails on them with
+        "pipeline aborted", in the failure's place: retried ten times 0.2 s apart and raised
+        as an OperationalError. Left to propagate, the failure rolls the transaction back and
+        psycopg keeps it over what ending the pipeline raises (it logs that as a warning).
+        (The library's other insert, by a database function, is not used: it takes no table
+        lock, docs/benchmarks.md.)"""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.pipeline() as pipeline,
+            conn.transaction(),
+        ):
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                pipeline.sync()  # a uniqueness violation is raised here, not at commit
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(
         self,

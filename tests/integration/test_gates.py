@@ -4,6 +4,7 @@ written before they existed."""
 
 from __future__ import annotations
 
+import select
 import threading
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,6 +18,7 @@ from application.config import Settings
 from application.database import drop_database, ensure_database
 from application.gates import ACCOUNT, WORKSPACE
 from application.plumbing import WorkerPlumbing
+from application.recorder import TicketingRecorder
 from application.records import ConsumedOffset, Gate
 from application.tickets import TicketingApp
 from domain.errors import NotAllowed
@@ -193,3 +195,33 @@ def test_an_event_id_applied_in_another_spelling_counts_in_the_canonical_one(
         for statement in gates.DDL:
             curs.execute(statement)
     assert app.store.ledger.was_applied(str(UUID(spelt)))
+
+
+def test_a_refusal_that_arrives_while_the_insert_still_sends_is_the_refusal_raised(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg reads a pipeline's answers as they arrive, also while the insert is still
+    sending its statements. A closed gate's refusal read then used to leave the statements it
+    aborted pending, and the transaction's end failed with "pipeline aborted" in its place:
+    eventsourcing retried that ten times, 0.2 s apart, and raised an OperationalError (CI:
+    tests/integration/test_report_figures.py failed so on a loaded machine). Here the insert
+    waits until the refusal has arrived before it sends the rest: it must still be a
+    refusal."""
+    first, second = make_app(), make_app()
+    alice = user()
+    ws = workspace_with(first, alice)
+    submit(first, alice, ws)  # the workspace is in the first process's cache
+    second.platform.workspace_dissolved(ws, str(uuid4()))
+    insert = TicketingRecorder._insert_stored_events
+    attempts = []
+
+    def after_the_answer(self: TicketingRecorder, curs: Any, *args: Any, **kwargs: Any) -> None:
+        attempts.append(1)
+        socket = curs.connection.pgconn.socket
+        assert select.select([socket], [], [], 5)[0], "the gate's answer did not arrive in 5 s"
+        insert(self, curs, *args, **kwargs)
+
+    monkeypatch.setattr(TicketingRecorder, "_insert_stored_events", after_the_answer)
+    with pytest.raises(NotAllowed):
+        submit(first, alice, ws)
+    assert len(attempts) == 1, "the refusal stood at once, not after retries of the insert"
