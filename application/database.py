@@ -74,11 +74,13 @@ class CheckedPreparedStatements(PrepareManager):
     psycopg 3.3.9 checks the results of that execution only for a statement it has never seen
     (or one prepared on request). In a pipeline whose transaction failed on an earlier
     statement, the server skips the preparation, yet the statement stays recorded as prepared
-    when the transaction is not rolled back through psycopg, as eventsourcing's insert does
-    (it catches the error inside the transaction). Every later use of it on that connection
-    then fails with ``prepared statement "_pg3_N" does not exist``: a submission answered 500
-    in the fault test that way. Checked here, a statement whose preparation did not run is
-    forgotten and prepared again next time.
+    when the transaction is not rolled back through psycopg, as eventsourcing's insert did
+    (it catches the error inside the transaction; the service's own insert,
+    ``TicketingRecorder._insert_in_pipeline``, lets psycopg roll back since, and this check
+    stays for any other path). Every later use of it on that connection then failed with
+    ``prepared statement "_pg3_N" does not exist``: a submission answered 500 in the fault
+    test that way. Checked here, a statement whose preparation did not run is forgotten and
+    prepared again next time.
     """
 
     def maybe_add_to_cache(self, query: PostgresQuery, prep: Prepare, name: bytes) -> Key | None:
