@@ -3,9 +3,11 @@
 psycopg prepares a statement on its sixth execution. In a pipeline whose transaction failed
 on an earlier statement, the server skips that preparation; psycopg 3.3.9 still records the
 statement as prepared unless the transaction is rolled back through it, and eventsourcing's
-insert catches the error inside the transaction. Found by the fault test as a 500: a
+insert caught the error inside the transaction. Found by the fault test as a 500: a
 submission's optimistic check failed, and its retry on the same connection answered
-``prepared statement "_pg3_8" does not exist``.
+``prepared statement "_pg3_8" does not exist``. The service's insert lets psycopg roll back
+since 2026-12-03 (``TicketingRecorder._insert_in_pipeline``); the connection's check stays
+for any other path, and the first test holds it to psycopg's behaviour.
 """
 
 from __future__ import annotations
