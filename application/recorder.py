@@ -221,7 +221,8 @@ class TicketingRecorder(PostgresApplicationRecorder):
         until its transaction has ended, and the transaction's end then fails on them with
         "pipeline aborted", in the failure's place: retried ten times 0.2 s apart and raised
         as an OperationalError. Left to propagate, the failure rolls the transaction back and
-        psycopg keeps it over what ending the pipeline raises (it logs that as a warning).
+        is what the caller gets (should ending the pipeline fail too, psycopg logs that as a
+        warning and keeps the failure).
         (The library's other insert, by a database function, is not used: it takes no table
         lock, docs/benchmarks.md.)"""
         with (
