@@ -88,11 +88,15 @@ class Client:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.socket = self._connect()
         self.buffer = b""
         self.headers: dict[bytes, bytes] = {}  # the last answer's, names in lower case
         self.tokens: dict[str, tuple[bytes, float]] = {}  # account -> (header line, renew after)
+
+    def _connect(self) -> socket.socket:
+        connection = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
 
     def authorization(self, account: str) -> bytes:
         """The account's ``Authorization`` header line, minted again when half its hour has
@@ -126,7 +130,11 @@ class Client:
             f"{extra}\r\n".encode()
             + payload
         )
-        return self._response()
+        status, data = self._response()
+        if self.headers.get(b"connection", b"").lower() == b"close":  # e.g. a recycled process
+            self.socket.close()
+            self.socket, self.buffer = self._connect(), b""
+        return status, data
 
     def _response(self) -> tuple[int, bytes]:
         head = self._until(b"\r\n\r\n")
