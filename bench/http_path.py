@@ -81,7 +81,7 @@ BODY = {"type": "bug", "title": "Dashboard shows no data", "description": "Since
 class Client:
     """One keep-alive HTTP/1.1 connection (one per thread), on a bare socket: the load
     generator shares the two cores with the server, so what it spends per request is taken
-    from the server. ``http.client`` spent 0.5-0.6 ms of CPU a request (its headers are
+    from the server. ``http.client`` spent 0.5-0.7 ms of CPU a request (its headers are
     parsed by the e-mail package); this client writes the request in one ``sendall`` and reads
     the status, ``Content-Length`` (or chunks) and the body, nothing else. It holds each
     account's token for its hour, as a browser or a client library does."""
