@@ -299,9 +299,9 @@ def measured(server: Server, clients: int, work: list[Any], run: Any, port: int)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, work))
-    elapsed = time.perf_counter() - started
-    server.settle()
-    after, own = server.cpu_seconds(), time.process_time() - own
+    elapsed, own = time.perf_counter() - started, time.process_time() - own
+    server.settle()  # its polling is this process's CPU, not the load generator's
+    after = server.cpu_seconds()
     each = {role: (after[role] - cpu[role]) * 1000 / len(work) for role in after}
     return len(work) / elapsed, {**each, "client": own * 1000 / len(work)}
 
@@ -318,9 +318,9 @@ def application_rates(url: str, count: int, server: Server) -> tuple[Figures, Fi
                 "PostgreSQL": server_cpu.get("PostgreSQL", 0.0)}  # fmt: skip
 
     def figures(started: float, before: dict[str, float]) -> Figures:
-        elapsed = time.perf_counter() - started
-        server.settle()
-        after = cpu()
+        elapsed, own = time.perf_counter() - started, time.process_time()
+        server.settle()  # its polling is this process's CPU, not the application's
+        after = {**cpu(), "application": own}
         each = {role: (after[role] - before[role]) * 1000 / count for role in after}
         return count / elapsed, each
 
