@@ -35,7 +35,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg.types.json import Jsonb
 
 from application import gates
@@ -80,6 +80,15 @@ class TicketingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements += ticketing_ddl()
         self.sql_create_statements += chain_ddl(events_table_name)
         self.unchanged_function = f"{events_table_name}_unchanged"
+        # the last notification id this session drew from the events table's sequence: under
+        # the table's lock, the largest of the insert just made (its ids are drawn in order)
+        self._last_notification_id = SQL(
+            "UPDATE {table} SET position = currval(pg_get_serial_sequence({events}, "
+            "'notification_id')) WHERE account_id = %s AND idempotency_key = %s"
+        ).format(
+            table=Identifier(IDEMPOTENCY_TABLE),
+            events=Literal(f'"{datastore.schema}"."{events_table_name}"'),
+        )
         self._version_probe = SQL(  # composed once: lists select it on every request
             "(SELECT max(originator_version) FROM {} WHERE originator_id = %s)"
         ).format(Identifier(events_table_name))
@@ -209,35 +218,58 @@ class TicketingRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_in_pipeline(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        alongside: Alongside = NOTHING_ELSE,
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         """eventsourcing's insert (what goes alongside, then the events, in one pipelined
-        transaction, retried as the library retries it), except that a failure leaves the
-        pipeline and the transaction as it happens.
+        transaction, retried as the library retries it), in one round trip, and a failure
+        leaves the pipeline and the transaction as it happens.
 
-        psycopg reads a pipeline's answers as they arrive, also while statements are still
-        being sent: a gate's refusal or a lost race can be read before the insert's sync, and
-        then the statements it aborted are still pending. The library keeps such a failure
-        until its transaction has ended, and the transaction's end then fails on them with
-        "pipeline aborted", in the failure's place: retried ten times 0.2 s apart and raised
-        as an OperationalError. Left to propagate, the failure rolls the transaction back and
-        is what the caller gets (should ending the pipeline fail too, psycopg logs that as a
-        warning and keeps the failure).
+        Round trips: the library opens the transaction with psycopg's ``conn.transaction()``
+        inside the pipeline and syncs after the insert, and psycopg syncs the pipeline to start
+        a transaction there, to end it, and to end the pipeline: five round trips a command,
+        three of them for ``BEGIN``, ``COMMIT`` and nothing (``docs/benchmarks.md``). Here
+        ``BEGIN`` and ``COMMIT`` are statements of the pipeline like the others and all of it
+        goes out at once; the pipeline's end reads every answer and raises the first failure
+        (a uniqueness violation is an ``IntegrityError`` there as at a sync of its own: what
+        ran after it was skipped, the commit included). The insert's notification ids are read
+        after that, from its cursor; the idempotency record's position (the largest of them)
+        is set before the commit from the sequence they were drawn from.
+
+        Failures: psycopg reads a pipeline's answers as they arrive, also while statements are
+        still being sent: a gate's refusal or a lost race can be read before the pipeline's
+        end, and then the statements it aborted are still pending. The library keeps such a
+        failure until its transaction has ended, and the transaction's end then fails on them
+        with "pipeline aborted", in the failure's place: retried ten times 0.2 s apart and
+        raised as an OperationalError. Here the failure propagates: the pipeline ends (should
+        that fail too, psycopg logs it as a warning and keeps the failure), the connection's
+        block rolls the transaction back through psycopg, which also forgets the statements
+        it prepared in it, and the failure is what the caller gets.
         (The library's other insert, by a database function, is not used: it takes no table
         lock, docs/benchmarks.md.)"""
-        with (
-            self.datastore.get_connection() as conn,
-            conn.pipeline() as pipeline,
-            conn.transaction(),
-        ):
-            with conn.cursor() as curs:
-                self._insert_events(curs, stored_events, **kwargs)
+        # the pool's connection block rolls a failed transaction back through psycopg
+        with self.datastore.get_connection() as conn, conn.cursor() as inserted:
+            with conn.pipeline():
+                conn.execute("BEGIN", prepare=False)
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, alongside=alongside, **kwargs)
+                if stored_events:
+                    self._insert_stored_events(
+                        inserted, stored_events, alongside=alongside, **kwargs
+                    )
+                    idempotency = alongside.idempotency
+                    if idempotency is not None:  # the position a replay reports
+                        conn.execute(
+                            self._last_notification_id,
+                            (idempotency.account_id, idempotency.key),
+                        )
+                conn.execute("COMMIT", prepare=False)
             if not stored_events:
                 return None
-            with conn.cursor() as curs:
-                self._insert_stored_events(curs, stored_events, **kwargs)
-                pipeline.sync()  # a uniqueness violation is raised here, not at commit
-                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(inserted, stored_events)
 
     def _insert_stored_events(
         self,
@@ -263,24 +295,3 @@ class TicketingRecorder(PostgresApplicationRecorder):
             SQL("SELECT {function}(%s, %s)").format(function=Identifier(self.unchanged_function)),
             (list(ids), list(versions)),
         )
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        *,
-        alongside: Alongside = NOTHING_ELSE,
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        idempotency = alongside.idempotency
-        if idempotency is not None and notification_ids:
-            # The position a replay reports: the same as the first response's.
-            curs.execute(
-                SQL(
-                    "UPDATE {table} SET position = %s "
-                    "WHERE account_id = %s AND idempotency_key = %s"
-                ).format(table=Identifier(IDEMPOTENCY_TABLE)),
-                (max(notification_ids), idempotency.account_id, idempotency.key),
-            )
-        return notification_ids

@@ -8,12 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import pytest
+from eventsourcing.utils import Environment
 from psycopg.conninfo import make_conninfo
 
 from application.bootstrap import build_app
 from application.clock import SettableClock
 from application.config import Settings
-from application.database import drop_database, ensure_database, eventsourcing_env
+from application.database import (
+    TicketingPostgresFactory,
+    drop_database,
+    ensure_database,
+    eventsourcing_env,
+)
+from application.recorder import TicketingRecorder
 from application.tickets import TicketingApp
 from projections.view import ReadModelView, TicketingEventLog
 from tests.conftest import START
@@ -136,3 +143,18 @@ def tools(database_url: str) -> Iterator[tuple[ReadModelView, TicketingEventLog]
     view.create_table()
     yield view, event_log
     event_log.close()
+
+
+@pytest.fixture
+def one_connection_recorder(database_url: str) -> Iterator[TicketingRecorder]:
+    """The service's recorder on the service's connection pool, of one connection, over an
+    events table of its own (the session's audit reads the service's table)."""
+    env = eventsourcing_env(database_url, pool_size=1) | {"POSTGRES_MAX_OVERFLOW": "0"}
+    factory = TicketingPostgresFactory(Environment(env=env))
+    try:
+        table = f"events_{uuid4().hex[:12]}"
+        recorder = TicketingRecorder(factory.datastore, events_table_name=table)
+        recorder.create_table()
+        yield recorder
+    finally:
+        factory.close()

@@ -13,20 +13,16 @@ for any other path, and the first test holds it to psycopg's behaviour.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from threading import Thread
 from uuid import uuid4
 
 import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
 
-from application.database import (
-    DeadlineConnection,
-    TicketingPostgresFactory,
-    eventsourcing_env,
-)
+from application.database import DeadlineConnection
 from application.recorder import TicketingRecorder
 from application.records import Alongside
 from tests.integration.kafka_support import wait_until
@@ -65,20 +61,6 @@ def test_a_statement_prepared_in_a_failed_pipeline_still_runs(
             assert conn.execute("SELECT %s::int", (1,)).fetchone() == (1,)
 
 
-@pytest.fixture
-def one_connection_recorder(database_url: str) -> Iterator[TicketingRecorder]:
-    """The service's recorder on the service's connection pool, of one connection, over an
-    events table of its own (the session's audit reads the service's table)."""
-    env = eventsourcing_env(database_url, pool_size=1) | {"POSTGRES_MAX_OVERFLOW": "0"}
-    factory = TicketingPostgresFactory(Environment(env=env))
-    try:
-        recorder = TicketingRecorder(factory.datastore, events_table_name="prepared_events")
-        recorder.create_table()
-        yield recorder
-    finally:
-        factory.close()
-
-
 def test_a_write_after_a_failed_optimistic_check_succeeds(
     one_connection_recorder: TicketingRecorder, database_url: str
 ) -> None:
@@ -97,7 +79,9 @@ def test_a_write_after_a_failed_optimistic_check_succeeds(
     # the table's lock, so that every statement after the check that fails is sent before the
     # server runs any of them (as under load)
     with psycopg.connect(database_url) as holder:
-        holder.execute("LOCK TABLE prepared_events IN EXCLUSIVE MODE")
+        holder.execute(
+            SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(Identifier(recorder.events_table_name))
+        )
         stale = Thread(target=lambda: write(0), daemon=True)  # what it read has changed
         failures: list[BaseException] = []
         stale.run = catching(stale.run, failures)  # type: ignore[method-assign]
