@@ -3,8 +3,9 @@ recorder and raw INSERT + COMMIT, and submissions into a short and a long histor
 
 Each ticket takes five commands: submit, three replies from the submitter, and mark complete
 by an admin. The recorder loop commits one stored event per transaction (the ceiling of
-anything built on it); the raw loop is a psycopg single-row INSERT + COMMIT. Target:
-application >= 0.6 x recorder.
+anything built on it), beside the same loop through the service's own recorder, whose insert
+takes one round trip where the library's takes five; the raw loop is a psycopg single-row
+INSERT + COMMIT. Target: application >= 0.6 x the library's recorder.
 
 History: submissions into a workspace (and by an account) with 100 tickets and into one with
 100,000 (loaded in bulk, ``bench/history.py``), alternating batches, in the same run. Target:
