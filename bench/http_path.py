@@ -14,7 +14,8 @@ as subprocesses on a scratch database and a broker, driven by keep-alive HTTP cl
    the same SQL run directly (``EXPLAIN ANALYZE``: planning and execution; and executed with
    its rows fetched by a client, for reference);
 3. ``ticketing dev`` and ``ticketing serve`` alternating (dev, serve, serve, dev) on the same
-   database and broker, creates and replies with four clients each.
+   database and broker, creates and replies with four clients each, with each side's CPU per
+   command (dev's API and worker as one process tree, "dev").
 
 Printed beside each rate: the CPU milliseconds the API, the worker and PostgreSQL each spent
 per command, and the load generator's own ("client"). A phase ends once the worker has worked

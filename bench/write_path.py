@@ -158,8 +158,9 @@ def chain_trigger(conn: psycopg.Connection[Any], enabled: bool) -> None:
 
 
 def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> dict[str, float]:
-    """Application (with and without the hash chain), recorder and raw rates, measured in
-    alternating rounds so that the machine's changing speed during a run weighs on all alike."""
+    """Application (with and without the hash chain), recorder (the library's and the
+    service's own) and raw rates, measured in alternating rounds so that the machine's
+    changing speed during a run weighs on all alike."""
     app = build_app(Settings(database_url=url, default_assignee="bench-admin"))
     ours = app.store.recorder
     assert isinstance(ours, TicketingRecorder)  # the benchmark runs on PostgreSQL
