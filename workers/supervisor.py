@@ -1,9 +1,15 @@
 """Child processes that ``ticketing dev`` keeps running: restarted with back-off when they die.
 
-Each child runs in a session of its own, so a Ctrl-C in the terminal reaches ``ticketing dev``
-alone, which then stops the children in order (a broker stopped before the worker that uses it
-makes the worker's Kafka clients log errors). On Linux each child also gets SIGTERM if
-``ticketing dev`` itself dies, so no orphan keeps a port or the database busy.
+Each child runs in a process group of its own, so a Ctrl-C in the terminal (which signals the
+foreground group) reaches ``ticketing dev`` alone, which then stops the children in order (a
+broker stopped before the worker that uses it makes the worker's Kafka clients log errors). The
+children stay in dev's session, though: Linux schedules the processes of one session as one
+group ("autogroup"), and a child in a session of its own got as large a share of the CPU as
+everything else together: the worker then woke for smaller batches, committed more often, and
+dev spent more CPU per command and answered slower than ``ticketing serve`` and ``ticketing
+worker`` started from one shell (docs/benchmarks.md, "ticketing dev").
+On Linux each child also gets SIGTERM if ``ticketing dev`` itself dies, so no orphan keeps a
+port or the database busy.
 """
 
 from __future__ import annotations
@@ -43,13 +49,15 @@ def _die_with_parent() -> None:
 def spawn(
     argv: Sequence[str], env: dict[str, str], output: IO[bytes] | int | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a child in its own session that dies with this process."""
+    """Start a child in a process group of its own, in this session, that dies with this
+    process (it reads nothing: its input is empty)."""
     return subprocess.Popen(  # noqa: S603 - our own commands
         list(argv),
         env=env,
+        stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
-        start_new_session=True,
+        process_group=0,
         preexec_fn=_die_with_parent,
     )
 

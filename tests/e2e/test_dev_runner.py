@@ -178,6 +178,12 @@ def test_ctrl_c_in_a_terminal_stops_everything_in_order_without_errors(dev: Dev)
     dev.emit("MemberJoined", workspace_id="ws-ctrl-c", account_id="alice")
     assert submit(dev, dev.token("alice"), "ws-ctrl-c")[0] == 201
     assert dev.process is not None
+    for name in ("API", "worker", "Kafka broker"):
+        child = dev.pid(name)
+        # out of the foreground group, which the terminal signals, but in dev's session: one
+        # scheduling group (autogroup) with dev, as serve and worker started from one shell
+        assert os.getpgid(child) == child != os.getpgid(dev.process.pid), name
+        assert os.getsid(child) == os.getsid(dev.process.pid), name
     stopping = len(dev.output())
     # a terminal sends SIGINT to the whole foreground process group
     os.killpg(dev.process.pid, signal.SIGINT)

@@ -1,0 +1,26 @@
+"""How ``ticketing dev`` starts its children (``workers.supervisor.spawn``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from workers.supervisor import spawn, stop_process
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_child_has_a_group_of_its_own_in_this_session_and_reads_nothing() -> None:
+    child = spawn([sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ))
+    try:
+        # its own group: a Ctrl-C, which the terminal sends to the foreground group, misses it
+        assert os.getpgid(child.pid) == child.pid != os.getpgid(0)
+        # but this session: Linux schedules a session as one group (autogroup); a child in a
+        # session of its own got as much CPU as everything else, and dev paid for it
+        assert os.getsid(child.pid) == os.getsid(0)
+        with open(f"/proc/{child.pid}/autogroup") as theirs, open("/proc/self/autogroup") as ours:
+            assert theirs.read().split()[0] == ours.read().split()[0]
+        assert os.readlink(f"/proc/{child.pid}/fd/0") == os.devnull
+    finally:
+        stop_process(child, "sleeper", timeout=10)
