@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 SEND_TIMEOUT = 10.0
 IDLE_WAIT = 0.2
+FACTS_KEPT = 100_000  # tickets whose number and workspace the ticket-event publisher keeps
 NOTIFICATION_FIELDS = (
     "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
     "title", "summary", "occurred_at", "url",
@@ -78,7 +79,7 @@ class TicketEventPublisher:
         self.topic = settings.topic_ticket_events
         self.position_name = f"tickets->{self.topic}"  # a position per destination topic
         self.settings = settings
-        self._ticket_facts = lru_cache(maxsize=100_000)(self._load_ticket_facts)
+        self._facts: OrderedDict[UUID, tuple[int, str]] = OrderedDict()  # newest last
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set."""
@@ -106,7 +107,7 @@ class TicketEventPublisher:
             domain_event = self.app.store.mapper.to_domain_event(notification)
             if not is_ticket_event(domain_event):
                 continue
-            number, workspace_id = self._ticket_facts(domain_event.originator_id)
+            number, workspace_id = self._ticket_facts(domain_event)
             message = ticket_event_message(domain_event, number, workspace_id)
             futures.append(
                 producer.send(self.topic, key=message["ticket_id"].encode(), value=encode(message))
@@ -119,11 +120,24 @@ class TicketEventPublisher:
         log.debug("sent %d ticket events up to position %d", len(futures), notifications[-1].id)
         return notifications[-1].id, len(notifications)
 
-    def _load_ticket_facts(self, ticket_id: UUID) -> tuple[int, str]:
-        """Number and workspace of a ticket, from its first event (they never change)."""
+    def _ticket_facts(self, event: Any) -> tuple[int, str]:
+        """Number and workspace of the event's ticket (they never change): from the event if
+        it is the ticket's first, else as kept for the ``FACTS_KEPT`` tickets last published,
+        else from the ticket's first event in the store. A new ticket's facts cost no read: one
+        read per create was a tenth of the worker's time under the HTTP benchmark."""
+        ticket_id = event.originator_id
+        facts = self._facts.pop(ticket_id, None)
+        if facts is None:
+            first = event if event.originator_version == 1 else self._first_event(ticket_id)
+            facts = int(first.number), str(first.workspace_id)
+        self._facts[ticket_id] = facts
+        if len(self._facts) > FACTS_KEPT:
+            self._facts.popitem(last=False)
+        return facts
+
+    def _first_event(self, ticket_id: UUID) -> Any:
         [submitted] = list(self.app.store.events.get(ticket_id, lte=1))
-        facts: Any = submitted
-        return int(facts.number), str(facts.workspace_id)
+        return submitted
 
 
 class NotificationPublisher:

@@ -6,6 +6,9 @@ import json
 import threading
 from pathlib import Path
 from typing import Any
+from uuid import UUID
+
+import pytest
 
 from application.config import Settings
 from application.plumbing import WorkerPlumbing
@@ -113,6 +116,48 @@ def test_the_publisher_sends_every_event_in_order_after_a_crash(
         sent = per_ticket[ticket_id]
         assert [v for v, _ in sent] == versions * 2, "resent after the crash, in version order"
         assert len({event_id for _, event_id in sent}) == len(versions), "stable event ids"
+
+
+def test_a_new_tickets_number_and_workspace_come_with_its_first_event_not_from_a_read(
+    app: TicketingApp, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = TicketEventPublisher(app, settings)
+    plumbing = WorkerPlumbing(app.store)
+    plumbing.set_publisher_position(
+        publisher.position_name, app.store.recorder.max_notification_id() or 0
+    )
+    histories = ticket_history(app, 3)
+    tickets: dict[str, Any] = {t: app.store.repository.get(UUID(t)) for t in histories}
+    facts = {t: (ticket.number, ticket.workspace_id) for t, ticket in tickets.items()}
+    alice = user(next(iter(tickets.values())).submitter["account_id"])
+    reads: list[UUID] = []
+    get = app.store.events.get
+
+    def counted(originator_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        reads.append(originator_id)
+        return get(originator_id, *args, **kwargs)
+
+    monkeypatch.setattr(app.store.events, "get", counted)
+    producer = make_producer(settings)
+    try:
+        while publisher.publish_batch(producer):
+            pass
+        assert reads == [], "each ticket's first event carried its number and workspace"
+        # a publisher that starts after the tickets' first events reads each ticket's once
+        restarted = TicketEventPublisher(app, settings)
+        for _ in range(2):
+            for ticket_id in histories:
+                app.reply(alice, ticket_id, "one more thing")
+            while restarted.publish_batch(producer):
+                pass
+        assert sorted(map(str, reads)) == sorted(histories), "once per ticket, then kept"
+    finally:
+        producer.close()
+    total = sum(len(v) for v in histories.values()) + 2 * len(histories)
+    records = read_topic(settings.kafka_bootstrap, settings.topic_ticket_events, total, WAIT)
+    assert len(records) == total
+    for message in (json.loads(record.value) for record in records):
+        assert (message["ticket_number"], message["workspace_id"]) == facts[message["ticket_id"]]
 
 
 def test_two_workers_publishers_take_turns_and_send_each_event_once(
