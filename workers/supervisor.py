@@ -8,8 +8,10 @@ group ("autogroup"), and a child in a session of its own got as large a share of
 everything else together: the worker then woke for smaller batches, committed more often, and
 dev spent more CPU per command and answered slower than ``ticketing serve`` and ``ticketing
 worker`` started from one shell (docs/benchmarks.md, "ticketing dev").
-On Linux each child also gets SIGTERM if ``ticketing dev`` itself dies, so no orphan keeps a
-port or the database busy.
+A terminal set to stop background writers (``stty tostop``) would stop a child of another
+group at its first log line on it: there, children writing to that terminal keep a session of
+their own, as before. On Linux each child also gets SIGTERM if ``ticketing dev`` itself dies,
+so no orphan keeps a port or the database busy.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable, Sequence
 from typing import IO
@@ -46,18 +49,39 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def stops_background_writers(output: IO[bytes] | int | None) -> bool:
+    """Whether what a child writes to (``output``, or else this process's stdout and stderr)
+    is a terminal that stops writers outside its foreground group (``stty tostop``)."""
+    if output is None:
+        descriptors = [1, 2]
+    elif isinstance(output, int):
+        descriptors = [output] if output >= 0 else []  # DEVNULL, PIPE: no terminal
+    else:
+        descriptors = [output.fileno()]
+    for descriptor in descriptors:
+        try:
+            if os.isatty(descriptor) and termios.tcgetattr(descriptor)[3] & termios.TOSTOP:
+                return True
+        except (OSError, termios.error):
+            continue
+    return False
+
+
 def spawn(
     argv: Sequence[str], env: dict[str, str], output: IO[bytes] | int | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a child in a process group of its own, in this session, that dies with this
+    """Start a child in a process group of its own, in this session (or, if it writes to a
+    terminal that stops background writers, in a session of its own), that dies with this
     process (it reads nothing: its input is empty)."""
+    own_session = stops_background_writers(output)
     return subprocess.Popen(  # noqa: S603 - our own commands
         list(argv),
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
-        process_group=0,
+        start_new_session=own_session,
+        process_group=None if own_session else 0,
         preexec_fn=_die_with_parent,
     )
 

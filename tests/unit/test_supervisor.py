@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import termios
 
 import pytest
 
-from workers.supervisor import spawn, stop_process
+from workers.supervisor import spawn, stop_process, stops_background_writers
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -24,3 +25,24 @@ def test_a_child_has_a_group_of_its_own_in_this_session_and_reads_nothing() -> N
         assert os.readlink(f"/proc/{child.pid}/fd/0") == os.devnull
     finally:
         stop_process(child, "sleeper", timeout=10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux terminals")
+def test_a_child_writing_to_a_tostop_terminal_keeps_a_session_of_its_own() -> None:
+    leader, follower = os.openpty()
+    try:
+        with os.fdopen(os.dup(follower), "wb") as terminal:
+            assert not stops_background_writers(terminal)
+            attributes = termios.tcgetattr(follower)
+            attributes[3] |= termios.TOSTOP  # stty tostop
+            termios.tcsetattr(follower, termios.TCSANOW, attributes)
+            assert stops_background_writers(terminal)
+            # in a group of its own, its first line there would stop it: a session of its own
+            child = spawn([sys.executable, "-c", "import time; time.sleep(60)"], {}, terminal)
+            try:
+                assert os.getsid(child.pid) == child.pid != os.getsid(0)
+            finally:
+                stop_process(child, "sleeper", timeout=10)
+    finally:
+        os.close(leader)
+        os.close(follower)
