@@ -5,9 +5,10 @@ foreground group) reaches ``ticketing dev`` alone, which then stops the children
 broker stopped before the worker that uses it makes the worker's Kafka clients log errors). The
 children stay in dev's session, though: Linux schedules the processes of one session as one
 group ("autogroup"), and a child in a session of its own got as large a share of the CPU as
-everything else together: the worker then woke for smaller batches, committed more often, and
-dev spent more CPU per command and answered slower than ``ticketing serve`` and ``ticketing
-worker`` started from one shell (docs/benchmarks.md, "ticketing dev").
+everything else together: the worker then ran more often on less work each time (about two
+more transactions per command), and dev spent more CPU per command and answered slower than
+``ticketing serve`` and ``ticketing worker`` started from one shell (docs/benchmarks.md,
+"ticketing dev").
 A terminal set to stop background writers (``stty tostop``) would stop a child of another
 group at its first log line on it: there, children writing to that terminal keep a session of
 their own, as before. On Linux each child also gets SIGTERM if ``ticketing dev`` itself dies,
