@@ -20,8 +20,8 @@ def test_a_child_has_a_group_of_its_own_in_this_session_and_reads_nothing() -> N
         # but this session: Linux schedules a session as one group (autogroup); a child in a
         # session of its own got as much CPU as everything else, and dev paid for it
         assert os.getsid(child.pid) == os.getsid(0)
-        # a session that never called setsid since boot (CI's, whose PID 1 is in session 0) is in
-        # the kernel's default autogroup, which it shows as an empty file: equal here too
+        # a session no setsid made since boot (PID 1's, session 0) is in the kernel's default
+        # autogroup, shown as an empty file: so it was on CI; two empty files are one group too
         with open(f"/proc/{child.pid}/autogroup") as theirs, open("/proc/self/autogroup") as ours:
             assert theirs.read().split()[:1] == ours.read().split()[:1]
         assert os.readlink(f"/proc/{child.pid}/fd/0") == os.devnull
