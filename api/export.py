@@ -2,9 +2,9 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
 taken for a formula by spreadsheet programs (CSV injection), so it is prefixed with ``'``; so is
-every such start after a ``,``, ``;`` or tab inside a cell, because a spreadsheet that splits
-on another separator than the file's would make it a cell of its own (OWASP's CSV injection
-guidance). Every CSV field is quoted.
+every such start after a ``,``, ``;``, tab or line break inside a cell, also behind spaces,
+because a spreadsheet that splits on another separator than the file's (and trims the spaces)
+would make it a cell of its own (OWASP's CSV injection guidance). Every CSV field is quoted.
 Characters a workbook cannot hold (control characters but tab, line feed and carriage return,
 found only in text older than the text rules) are replaced by U+FFFD. In a workbook, a carriage
 return is written as OOXML's ``_x000D_`` escape (XML would read a literal one as a line feed),
@@ -35,7 +35,8 @@ COLUMNS = (
 )  # fmt: skip
 Names = Callable[[str, str], str]  # (account id, the name the ticket recorded) -> shown name
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FRAGMENT_FORMULA = re.compile(r"([,;\t])(?=[=+\-@\t\r])")
+_SEPARATORS = frozenset(",;\t\r\n")
+_BLANKS = frozenset(" \t\r\n")
 _SPOOL_LIMIT = 8 * 1024 * 1024
 _OOXML_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|\r")
 
@@ -48,9 +49,30 @@ def safe_cell(value: Any, *, split: bool = False) -> Any:
     if isinstance(value, str):
         value = UNSTORABLE.sub(REPLACEMENT, value)
         if split:
-            value = _FRAGMENT_FORMULA.sub(r"\1'", value)
+            value = _fragments_safe(value)
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
     return "" if value is None else value
+
+
+def _fragments_safe(value: str) -> str:
+    """``value`` with ``'`` before every formula start that follows a separator and blanks,
+    and after a separator followed at once by a tab or carriage return (one pass, no
+    pattern: a pattern over runs of blanks backtracks)."""
+    if not any(separator in value for separator in _SEPARATORS):
+        return value
+    parts: list[str] = []
+    after_separator = False
+    for index, character in enumerate(value):
+        if after_separator and (
+            character in "=+-@" or (character in "\t\r" and value[index - 1] in ",;\t")
+        ):
+            parts.append("'")
+        parts.append(character)
+        if character in _SEPARATORS:
+            after_separator = True
+        elif character not in _BLANKS:
+            after_separator = False
+    return "".join(parts)
 
 
 def recorded_name(account_id: str, recorded: str) -> str:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from flask import current_app, request
-from werkzeug.exceptions import BadRequest, PreconditionFailed
+from werkzeug.exceptions import BadRequest
 
 from api.auth import current_actor
 from application.tickets import CommandResult, IdempotencyKey, TicketingApp
@@ -22,14 +22,15 @@ def ticketing() -> TicketingApp:
 
 
 def expected_version() -> int | None:
-    """The version an ``If-Match: "<version>"`` header asks for (None: no condition)."""
+    """The version an ``If-Match: "<version>"`` header asks for (None: no condition; -1, which
+    no ticket has, for a tag that names no version). The command judges it after who may do
+    what and with which input (RFC 9110 §13.2.1), so a 412 never answers for a 403, 404 or
+    422."""
     raw = request.headers.get("If-Match")
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed(f"If-Match {raw!r} names no version of this ticket")
-    return int(tag)
+    return int(tag) if tag.isdigit() and len(tag) <= 18 else -1
 
 
 def version_headers(version: int, position: int | None = None) -> dict[str, str]:

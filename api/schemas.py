@@ -7,9 +7,10 @@ descriptions here rather than as schema validators that would count the untrimme
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from domain.actors import Role
 from domain.content import ID_MAX
@@ -32,6 +33,28 @@ _ROLES = validate.OneOf([str(role) for role in Role])
 
 class StrictSchema(Schema):
     """Unknown fields are refused (422), never silently dropped."""
+
+
+class JsonBoolean(fields.Boolean):
+    """A body's ``true`` or ``false``, nothing else: marshmallow's Boolean also takes ``0``,
+    ``"no"`` or ``"on"``, and a client that sends ``"shared": 0`` meant something we cannot
+    know."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class ChangeSchema(StrictSchema):
+    """A PATCH body: at least one field, else there is nothing to change (422, not a silent
+    200 for a body that was lost on the way)."""
+
+    @validates_schema
+    def _names_a_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            names = ", ".join(sorted(self.fields))
+            raise ValidationError(f"name at least one field to change: {names}")
 
 
 class TicketTypeSchema(Schema):
@@ -294,15 +317,16 @@ class CannedReplyQuerySchema(Schema):
 class NewCannedReplySchema(StrictSchema):
     title = fields.String(required=True, metadata={"description": "1-200 characters"})
     body = fields.String(required=True, metadata={"description": "1-10,000 characters"})
-    shared = fields.Boolean(
-        load_default=False, metadata={"description": "offered to every handler"}
+    shared = JsonBoolean(
+        load_default=False,
+        metadata={"description": "offered to every handler (only admins make shared replies)"},
     )
 
 
-class CannedReplyChangeSchema(StrictSchema):
+class CannedReplyChangeSchema(ChangeSchema):
     title = fields.String()
     body = fields.String()
-    shared = fields.Boolean()
+    shared = JsonBoolean(metadata={"description": "admins only"})
 
 
 REPORT_DAYS = (date(1970, 1, 1), date(9000, 12, 31))  # days a report may name
@@ -408,13 +432,13 @@ class NewHandlerSchema(StrictSchema):
     roles = fields.List(
         fields.String(), load_default=list, metadata={"description": "labels, e.g. billing"}
     )
-    active = fields.Boolean(load_default=True)
+    active = JsonBoolean(load_default=True)
 
 
-class HandlerChangeSchema(StrictSchema):
+class HandlerChangeSchema(ChangeSchema):
     name = fields.String()
     roles = fields.List(fields.String(), metadata={"description": "labels, e.g. billing"})
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class FilterQuerySchema(Schema):
@@ -604,7 +628,7 @@ class UnreadCountSchema(Schema):
 class NotificationPreferencesSchema(StrictSchema):
     kinds = fields.Dict(
         keys=fields.String(validate=_KINDS),
-        values=fields.Boolean(),
+        values=JsonBoolean(),
         required=True,
         metadata={
             "description": "kind -> whether it goes out to the platform's notifier (all true "

@@ -24,7 +24,7 @@ from application.store import TicketingStore
 from application.verifications import EmailVerifications
 from domain import content
 from domain.actors import Actor
-from domain.errors import NotAllowed
+from domain.errors import InvalidTransition, NotAllowed
 from domain.platform import Account, Workspace
 from domain.ticket import Ticket
 from domain.ticket_types import TYPE_INFO
@@ -309,9 +309,15 @@ class TicketCommands:
             if replay is not None:
                 return replay
             known = ticket.version_for(actor)  # to a user, notes do not exist
-            if expected_version is not None and known != expected_version:
+            stale = expected_version is not None and known != expected_version
+            try:  # a refusal of who or what comes first; a stale state is the caller's 412
+                changed = change(ticket, self.store.clock.now()) or Change()
+            except InvalidTransition:
+                if stale:
+                    raise VersionMismatch(known) from None
+                raise
+            if stale:
                 raise VersionMismatch(known)
-            changed = change(ticket, self.store.clock.now()) or Change()
             record = self._idempotency_record(actor, idempotency, ticket, changed.message_id)
             alongside = Alongside(idempotency=record, attachment_references=changed.references)
             position = self.store.commit(ticket, alongside=alongside)

@@ -10,7 +10,7 @@ text, never read as a template again (a ticket titled ``{{handler.name}}`` stays
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -25,19 +25,49 @@ from domain.errors import NotAllowed, ValidationFailed
 LIBRARY_ID: UUID = uuid5(NAMESPACE_URL, "urn:ticketing:canned-replies")
 TITLE_MAX = 200
 PLACEHOLDERS = ("submitter.name", "ticket.number", "ticket.title", "handler.name")
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_BRACE = re.compile("[{}]")  # one character class: no backtracking
 
 Record = dict[str, Any]
 
 
+def placeholders(template: str) -> Iterator[tuple[int, int, str]]:
+    """Every ``{{ name }}`` of a template as (start, end, name), left to right: ``{{``, no brace
+    inside, ``}}``; the name without the white space around it.
+
+    A scan, not a regular expression: a pattern for this backtracks on ``{{`` and many spaces
+    (cubic time: one body froze a process), and a handler writes the body. Here each character
+    is looked at a bounded number of times."""
+    start = 0
+    while (opening := template.find("{{", start)) >= 0:
+        inside = opening + 2
+        brace = _BRACE.search(template, inside)
+        if brace is None:
+            return
+        end = brace.start()
+        if template.startswith("}}", end):
+            yield opening, end + 2, template[inside:end].strip()
+            start = end + 2
+        else:  # no "{{" can start between here and the brace, so go on from the brace
+            start = end if end > inside else opening + 1
+
+
 def unknown_placeholders(template: str) -> list[str]:
     """The ``{{...}}`` of a body that are not placeholders of ``PLACEHOLDERS``, in order."""
-    return [m.group(0) for m in PLACEHOLDER.finditer(template) if m.group(1) not in PLACEHOLDERS]
+    return [
+        template[start:end]
+        for start, end, name in placeholders(template)
+        if name not in PLACEHOLDERS
+    ]
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
     """The template with each placeholder replaced by its value, as text, in one pass."""
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    parts: list[str] = []
+    done = 0
+    for start, end, name in placeholders(template):
+        parts += (template[done:start], values.get(name, template[start:end]))
+        done = end
+    return "".join(parts) + template[done:]
 
 
 def may_read(actor: Actor, reply: Record) -> bool:
@@ -59,6 +89,13 @@ def may_change(actor: Actor, reply: Record) -> bool:
         and not reply["shared"]
         and reply["owner"]["account_id"] == actor.account_id
     )
+
+
+def _check_may_share(actor: Actor, clean: Record) -> None:
+    """Only admins make a reply shared: a shared reply is the team's, and a handler who made
+    one could not change it afterwards."""
+    if clean.get("shared") and actor.role is not Role.ADMIN:
+        raise NotAllowed("only admins make shared canned replies")
 
 
 def _clean(errors: content.Errors, changes: Mapping[str, object]) -> Record:
@@ -99,12 +136,14 @@ class CannedReplies(CheapCopy, Aggregate):
     def add(
         self, actor: Actor, title: object, body: object, shared: object, *, at: datetime
     ) -> str:
-        """A new reply owned by the actor (handlers and admins); returns its id."""
+        """A new reply owned by the actor (handlers and admins; shared: admins only); returns
+        its id."""
         if actor.role not in (Role.HANDLER, Role.ADMIN):
             raise NotAllowed("only handlers and admins add canned replies")
         errors: content.Errors = {}
         clean = _clean(errors, {"title": title, "body": body, "shared": shared})
         content.raise_if_any(errors)
+        _check_may_share(actor, clean)
         reply_id = str(uuid4())
         owner = {"account_id": actor.account_id, "name": actor.name}
         self._record_added(
@@ -125,6 +164,7 @@ class CannedReplies(CheapCopy, Aggregate):
         errors: content.Errors = {}
         clean = _clean(errors, changes)
         content.raise_if_any(errors)
+        _check_may_share(actor, clean)
         if clean and any(reply[name] != value for name, value in clean.items()):
             self._record_changed(
                 reply_id=reply_id, changes=clean, actor=actor.as_record(), timestamp=at

@@ -38,7 +38,7 @@ def test_handlers_see_shared_replies_and_their_own_admins_and_auditors_see_all(
 ) -> None:
     hank, olga = handler(), handler()
     private = add(client, auth, hank, title=f"Mine {uuid4().hex}")
-    shared = add(client, auth, hank, title=f"Ours {uuid4().hex}", shared=True)
+    shared = add(client, auth, ADMIN, title=f"Ours {uuid4().hex}", shared=True)
     assert private["shared"] is False
     assert private["owner"] == {"account_id": hank[0], "name": hank[0].title()}
     assert {private["id"], shared["id"]} <= ids(client, auth, hank)
@@ -54,6 +54,55 @@ def test_handlers_see_shared_replies_and_their_own_admins_and_auditors_see_all(
         REPLIES, json={"title": "t", "body": "b"}, headers=auth("audrey", "auditor")
     )
     assert refused.status_code == 403
+
+
+def test_only_admins_make_a_reply_shared_and_only_with_true_or_false(
+    client: FlaskClient, auth: Auth
+) -> None:
+    hank = handler()
+    before = ids(client, auth, ADMIN)
+    refused = client.post(
+        REPLIES, json={"title": "t", "body": "b", "shared": True}, headers=auth(*hank)
+    )
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"] == "only admins make shared canned replies"
+    assert ids(client, auth, ADMIN) == before  # nothing added
+    private = add(client, auth, hank, title=f"Mine {uuid4().hex}")
+    flipped = client.patch(f"{REPLIES}/{private['id']}", json={"shared": True}, headers=auth(*hank))
+    assert flipped.status_code == 403
+    assert (
+        client.get(f"{REPLIES}/{private['id']}", headers=auth(*hank)).get_json()["shared"] is False
+    )
+    for almost in (0, 1, "false", "on", None):
+        for who, method, url in (
+            (ADMIN, client.post, REPLIES),
+            (hank, client.patch, f"{REPLIES}/{private['id']}"),
+        ):
+            body = (
+                {"title": "t", "body": "b", "shared": almost}
+                if method == client.post
+                else {"shared": almost}
+            )
+            answer = method(url, json=body, headers=auth(*who))
+            assert answer.status_code == 422, (almost, answer.get_json())
+            assert "shared" in answer.get_json()["errors"]
+
+
+def test_a_change_with_nothing_to_change_is_refused(client: FlaskClient, auth: Auth) -> None:
+    reply = add(client, auth, ADMIN)
+    bodies: list[dict[str, Any]] = [
+        {"data": b"", "content_type": "application/json"},
+        {"json": {}},
+        {},
+    ]
+    for body in bodies:
+        answer = client.patch(f"{REPLIES}/{reply['id']}", headers=auth(*ADMIN), **body)
+        assert answer.status_code in (400, 422), (body, answer.status_code)
+        assert answer.headers["Content-Type"] == "application/problem+json"
+    assert (
+        client.get(f"{REPLIES}/{reply['id']}/history", headers=auth(*ADMIN)).get_json()[-1]["type"]
+        == "ReplyAdded"
+    )
 
 
 def test_an_unknown_placeholder_is_refused_when_saved(client: FlaskClient, auth: Auth) -> None:

@@ -120,8 +120,8 @@ def world(ticketing: TicketingApp, client: Any, auth: Auth, member: Callable[...
     return World(ws, tuple(tickets), handler, tokens)
 
 
-# A command whose If-Match names another version is refused with 412 before its body is read
-# (RFC 9110 §13.2.2: preconditions come before the content); that is a rejection too.
+# A command whose If-Match names another version is refused with 412 once who may do what with
+# which input has been judged (RFC 9110 §13.2.1); that is a rejection too.
 CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"negative_data_rejection": {"expected-statuses": [*REJECTIONS, "412"]}}}
 )

@@ -83,6 +83,24 @@ def test_bad_queries_are_4xx(
     assert response.content_type == "application/problem+json"
 
 
+@pytest.mark.parametrize("if_match", ['"abc"', '"1"', '"99999999999999999999999"'])
+def test_if_match_is_judged_after_who_may_do_what_with_which_input(
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], if_match: str
+) -> None:
+    url = f"/api/v1/tickets/{alices_ticket['id']}"
+    hidden = client.post(f"{url}/revoke", headers=auth("mallory", **{"If-Match": if_match}))
+    assert hidden.status_code == 404
+    forbidden = client.post(f"{url}/accept", headers=auth("alice", **{"If-Match": if_match}))
+    assert forbidden.status_code == 403
+    empty = client.post(
+        f"{url}/messages", json={"body": "  "}, headers=auth("alice", **{"If-Match": if_match})
+    )
+    assert empty.status_code == 422
+    stale = client.post(f"{url}/revoke", headers=auth("alice", **{"If-Match": if_match}))
+    assert stale.status_code == 412
+    assert client.get(url, headers=auth("alice")).get_json()["status"] != "revoked"
+
+
 @pytest.mark.parametrize("if_match", ['"abc"', "W/", '"-3"', "1, 2"])
 def test_bad_if_match_is_412(
     client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], if_match: str
