@@ -106,7 +106,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     view = read_models(ticketing)
     cursor_key = hmac.new(settings.jwt_secret.encode(), b"list cursors", hashlib.sha256).digest()
     wait = float(config.get("READ_YOUR_WRITES_TIMEOUT", READ_YOUR_WRITES_TIMEOUT))
-    app.extensions["ticket_lists"] = TicketLists(view, cursor_key, wait, ticketing.store.clock.now)
+    app.extensions["ticket_lists"] = TicketLists(
+        view, cursor_key, wait, ticketing.store.clock.now, ticketing.store.head
+    )
     app.extensions["read_models"] = view
     app.extensions["reports"] = Reports(view)
     app.extensions["inbox"] = Inbox(ticketing.store.datastore)

@@ -88,6 +88,7 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         elif name not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body has arrived whole
             key = f"HTTP_{name}"
             environ[key] = f"{environ[key]},{value}" if key in environ else value
+    environ.update(scope.get("environ", {}))  # what the layers before the threads found out
     return environ
 
 

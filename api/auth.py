@@ -64,6 +64,15 @@ def actor_from_token(token: str, secret: str) -> Actor:
     return actor
 
 
+def token_expires(token: str, secret: str) -> float:
+    """When a valid token expires (epoch seconds), or :class:`Unauthenticated`."""
+    actor_from_token(token, secret)
+    known = _verified.get((secret, token))
+    if known is None:  # forgotten in between: read it again
+        return float(_verify(token, secret)[1]["exp"])
+    return known.expires
+
+
 def _verify(token: str, secret: str) -> tuple[Actor, dict[str, Any]]:
     """The caller a token names and its claims, verified, or :class:`Unauthenticated`."""
     try:

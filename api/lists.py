@@ -36,6 +36,7 @@ from application.store import CachedMembership
 from domain.errors import ValidationFailed
 from domain.status import QueueState
 from projections import visibility
+from projections.positions import POSITION_OUTCOME, Outcome, request_position
 from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, TicketLists
 
 blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
@@ -53,19 +54,33 @@ def ticket_lists() -> TicketLists:
 
 
 def read_your_writes() -> dict[str, str]:
-    """Wait for the position the request sends back, if any; the headers to answer with."""
+    """Wait for the position the request sends back, if any; the headers to answer with.
+
+    Served by ``ticketing serve``, the request has waited on the event loop before it got a
+    thread (``api.gates``), which left the outcome in the environ; otherwise it waits here, on
+    the process's one watcher (``projections.positions``)."""
     raw = request.headers.get("X-Ticketing-Position")
     if raw is None:
         return {}
-    if not raw.strip().isdigit():
-        raise BadRequest("X-Ticketing-Position must be a store position from a command response")
-    left = remaining()
-    wait = (
-        ticket_lists().wait_timeout
-        if left is None
-        else min(ticket_lists().wait_timeout, left - QUERY_TIME)
-    )
-    return {} if ticket_lists().wait_for(int(raw), max(wait, 0)) else {"X-Ticketing-Stale": "true"}
+    try:
+        position = request_position(raw)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    outcome = request.environ.get(POSITION_OUTCOME)
+    if not isinstance(outcome, Outcome):
+        left = remaining()
+        wait = (
+            ticket_lists().wait_timeout
+            if left is None
+            else min(ticket_lists().wait_timeout, left - QUERY_TIME)
+        )
+        outcome = ticket_lists().positions.wait(position, max(wait, 0))
+    if outcome is Outcome.BEYOND:
+        raise BadRequest(
+            f"X-Ticketing-Position {position} is beyond the store's last event: send back "
+            "the position a command answered with"
+        )
+    return {} if outcome is Outcome.REACHED else {"X-Ticketing-Stale": "true"}
 
 
 def _bounded(items: Iterator[T], seconds: float = EXPORT_STEP_DEADLINE) -> Iterator[T]:

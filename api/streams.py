@@ -20,24 +20,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
 from typing import Any
 from urllib.parse import parse_qs
-from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
 from api.asgi import Receive, Scope, Send, send_problem
-from api.auth import Unauthenticated, actor_from_token
-from domain.actors import Actor, Role
-from projections.inbox import COLUMNS as NOTIFICATION_COLUMNS
-from projections.inbox import with_url
+from api.auth import Unauthenticated, actor_from_token, token_expires
+from api.stream_events import Audience, LiveEvent, LiveReads, Replay, Subscriber, encode
+from domain.actors import Role
 from projections.notifications import LIVE_CHANNEL, PRESENCE_CHANNEL
-from projections.schema import FOLLOWER
-from projections.visibility import TicketChange, sees_change
 
 log = logging.getLogger(__name__)
 
@@ -45,214 +39,10 @@ STREAM_PATH = "/api/v1/me/stream"
 KEEPALIVE = 15.0  # seconds between comments on a quiet stream (§6.3: at least every 15 s)
 LOOK_EVERY = 1.0  # seconds the hub waits for a NOTIFY before it looks anyway
 GATHER = 0.05  # seconds a woken hub waits for more commits to read them together
-QUEUE_LIMIT = 1_000  # events waiting for a slow reader; beyond, its stream is closed
+MAX_AGE = 3600.0  # seconds a stream stays open, whatever its token says
+STREAMS_PER_ACCOUNT = 16  # open streams one account may hold in one process (tabs, devices)
 STATEMENT_TIMEOUT_MS = 5_000
 HUB_NAME = "ticketing live hub"
-NOTIFICATION_FIELDS = (
-    "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
-    "title", "summary", "occurred_at", "url", "read_at",
-)  # fmt: skip
-
-
-def _json(value: object) -> str:
-    def default(item: object) -> str:
-        if isinstance(item, datetime):
-            return item.isoformat()
-        if isinstance(item, UUID):
-            return str(item)
-        raise TypeError(type(item).__name__)
-
-    return json.dumps(value, default=default, separators=(",", ":"))
-
-
-@dataclass(eq=False)
-class LiveEvent:
-    """One event of a stream: at a store position (None: presence, which has none). One
-    object serves every stream it goes to, so its text is made once."""
-
-    position: int | None
-    name: str
-    data: dict[str, Any]
-    _text: bytes | None = None
-
-    @property
-    def text(self) -> bytes:
-        """``event:`` and ``data:`` lines (the id and the blank line are the stream's)."""
-        if self._text is None:
-            self._text = f"event: {self.name}\ndata: {_json(self.data)}\n".encode()
-        return self._text
-
-
-def encode(events: list[LiveEvent]) -> bytes:
-    """The events as SSE, the id on the last event of each position only."""
-    parts: list[bytes] = []
-    for index, event in enumerate(events):
-        parts.append(event.text)
-        following = events[index + 1] if index + 1 < len(events) else None
-        if event.position is not None and (
-            following is None or following.position != event.position
-        ):
-            parts.append(b"id: %d\n" % event.position)
-        parts.append(b"\n")
-    return b"".join(parts)
-
-
-@dataclass(eq=False)
-class Subscriber:
-    """One open stream: who it is for, and what waits to be sent to it."""
-
-    actor: Actor
-    after: int  # the hub hands it only what lies after this position
-    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-
-    def offer(self, chunk: bytes | None) -> None:
-        """Queue a chunk; a reader that fell too far behind is closed (it resumes from the
-        database when it reconnects)."""
-        try:
-            self.queue.put_nowait(chunk)
-        except asyncio.QueueFull:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                while True:
-                    self.queue.get_nowait()
-            self.queue.put_nowait(None)
-
-
-class Audience:
-    """The open streams of a process, indexed so that a batch costs what it delivers: by
-    account, and the streams of callers who read every ticket (admins, auditors)."""
-
-    def __init__(self, subscribers: Iterable[Subscriber] = ()) -> None:
-        self.by_account: dict[str, set[Subscriber]] = {}
-        self.everything: set[Subscriber] = set()
-        for subscriber in subscribers:
-            self.add(subscriber)
-
-    def add(self, subscriber: Subscriber) -> None:
-        """Index a stream."""
-        self.by_account.setdefault(subscriber.actor.account_id, set()).add(subscriber)
-        if subscriber.actor.role in (Role.ADMIN, Role.AUDITOR):
-            self.everything.add(subscriber)
-
-    def discard(self, subscriber: Subscriber) -> None:
-        """Forget a stream."""
-        streams = self.by_account.get(subscriber.actor.account_id, set())
-        streams.discard(subscriber)
-        if not streams:
-            self.by_account.pop(subscriber.actor.account_id, None)
-        self.everything.discard(subscriber)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_account)
-
-    def __iter__(self) -> Iterator[Subscriber]:
-        for streams in self.by_account.values():
-            yield from streams
-
-
-class LiveReads:
-    """The queries a hub runs on its own connection, for all its streams at once."""
-
-    def __init__(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        self.conn = conn
-        self.lock = asyncio.Lock()
-
-    async def position(self) -> int:
-        async with self.lock:
-            cursor = await self.conn.execute(
-                "SELECT position FROM follower_positions WHERE name = %s", (FOLLOWER,)
-            )
-            row = await cursor.fetchone()
-        return 0 if row is None else int(row["position"])
-
-    async def events(
-        self, after: int, upto: int, audience: Audience
-    ) -> dict[Subscriber, list[LiveEvent]]:
-        """What each subscriber may see of the positions ``(after, upto]``. The queries name
-        positions and workspaces, not the (many) accounts connected: what is read is filtered
-        here."""
-        async with self.lock:
-            feed = await (
-                await self.conn.execute(
-                    "SELECT position, ticket_id, version, status, workspace_id, submitter_id, "
-                    "assignee_id, staff_only FROM ticket_feed "
-                    "WHERE position > %s AND position <= %s "
-                    "ORDER BY position",
-                    (after, upto),
-                )
-            ).fetchall()
-            notes = await (
-                await self.conn.execute(
-                    f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "  # noqa: S608 - fixed text
-                    "WHERE position > %s AND position <= %s ORDER BY position, notification_id",
-                    (after, upto),
-                )
-            ).fetchall()
-            workspaces = sorted({row["workspace_id"] for row in feed})
-            members: set[tuple[str, str]] = set()
-            if workspaces:
-                rows = await (
-                    await self.conn.execute(
-                        "SELECT account_id, workspace_id FROM memberships "
-                        "WHERE workspace_id = ANY(%s)",
-                        (workspaces,),
-                    )
-                ).fetchall()
-                members = {
-                    (row["account_id"], row["workspace_id"])
-                    for row in rows
-                    if row["account_id"] in audience.by_account
-                }
-        return _share(feed, notes, members, audience)
-
-
-def _share(
-    feed: list[dict[str, Any]],
-    notes: list[dict[str, Any]],
-    members: set[tuple[str, str]],
-    audience: Audience,
-) -> dict[Subscriber, list[LiveEvent]]:
-    """Each subscriber's events: its own notifications, and the changes of the tickets its
-    caller may read (``sees_change``, asked of the streams each change could concern: the
-    admins' and auditors', its assignee's, its workspace's members'). Of the changes one read
-    finds for a ticket, only the latest goes out: it says all that the earlier ones would."""
-    members_of: dict[str, list[str]] = {}
-    for account, workspace in members:
-        members_of.setdefault(workspace, []).append(account)
-    result: dict[Subscriber, list[LiveEvent]] = {}
-
-    def give(subscriber: Subscriber, event: LiveEvent) -> None:
-        if (event.position or 0) > subscriber.after:
-            result.setdefault(subscriber, []).append(event)
-
-    # a later change tells of the earlier; a user's latest is the latest they may hear of
-    latest = {(row["ticket_id"], row["staff_only"]): row for row in feed}
-    for row in sorted(latest.values(), key=lambda row: int(row["position"])):
-        change = TicketChange.from_row(row)
-        event = LiveEvent(change.position, "ticket", change.as_event())
-        accounts = {change.assignee_id or "", *members_of.get(change.workspace_id, ())}
-        concerned = audience.everything.union(
-            *(
-                audience.by_account[account]
-                for account in accounts
-                if account in audience.by_account
-            )
-        )
-        for subscriber in concerned:
-            actor = subscriber.actor
-            if sees_change(actor, change, (actor.account_id, change.workspace_id) in members):
-                give(subscriber, event)
-    for row in notes:
-        told = LiveEvent(row["position"], "notification", _notification(row))
-        for subscriber in audience.by_account.get(row["account_id"], set()):
-            give(subscriber, told)
-    for events in result.values():
-        events.sort(key=lambda event: event.position or 0)
-    return result
-
-
-def _notification(row: dict[str, Any]) -> dict[str, Any]:
-    document = with_url(row)
-    return {name: document[name] for name in NOTIFICATION_FIELDS}
 
 
 class LiveHub:
@@ -397,16 +187,29 @@ def last_event_id(scope: Scope) -> int | None:
 class LiveStreams:
     """The ASGI handler of ``GET /api/v1/me/stream``."""
 
-    def __init__(self, database_url: str, jwt_secret: str) -> None:
+    def __init__(
+        self, database_url: str, jwt_secret: str, per_account: int = STREAMS_PER_ACCOUNT
+    ) -> None:
         self.hub = LiveHub(database_url)
         self.jwt_secret = jwt_secret
+        self.per_account = per_account
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            actor = actor_from_token(token_of(scope), self.jwt_secret)
+            token = token_of(scope)
+            actor = actor_from_token(token, self.jwt_secret)
+            expires = token_expires(token, self.jwt_secret)
         except Unauthenticated as error:
             await send_problem(
                 send, 401, str(error), [(b"www-authenticate", b'Bearer realm="ticketing"')]
+            )
+            return
+        if len(self.hub.audience.by_account.get(actor.account_id, ())) >= self.per_account:
+            await send_problem(
+                send,
+                429,
+                f"this account has {self.per_account} streams open here; close one first",
+                [(b"retry-after", b"30")],
             )
             return
         try:
@@ -418,6 +221,10 @@ class LiveStreams:
         seen = last_event_id(scope)
         subscriber = Subscriber(actor, after=seen or 0)
         await hub.register(subscriber)
+        # a stream ends when its token does, and after MAX_AGE whatever the token says: it
+        # tells the console why, which opens a new one with the token it has then
+        ends = min(expires - time.time(), MAX_AGE)
+        why = "token expired" if expires - time.time() <= MAX_AGE else "stream too old"
         try:
             await send(
                 {
@@ -433,29 +240,44 @@ class LiveStreams:
             )
             await self._body(b"retry: 2000\n: connected\n\n", send)
             if seen is not None and seen < subscriber.after:
-                since = Subscriber(actor, after=seen)
-                missed = await reads.events(seen, subscriber.after, Audience([since]))
-                for found in missed.values():
-                    await self._body(encode(found), send)
-            await self._relay(subscriber, receive, send)
+                missed = await Replay(reads).missed(actor, seen, subscriber.after)
+                if missed:
+                    await self._body(missed, send)
+            if not await self._relay(subscriber, receive, send, ends):
+                expired = LiveEvent(None, "expired", {"reason": why})
+                await self._body(encode([expired]), send)
         finally:
             hub.audience.discard(subscriber)
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @staticmethod
     async def _body(chunk: bytes, send: Send) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def _relay(self, subscriber: Subscriber, receive: Receive, send: Send) -> None:
+    async def _relay(
+        self, subscriber: Subscriber, receive: Receive, send: Send, seconds: float
+    ) -> bool:
+        """Send what the hub queues for ``seconds``; False if the time ran out, True if the
+        client went away or fell too far behind (it reconnects and catches up)."""
+
         async def until_gone() -> None:
             await _disconnected(receive)
             subscriber.offer(None)
 
         gone = asyncio.ensure_future(until_gone())
+        ends = time.monotonic() + seconds
         try:
-            # None: the client went away, or fell too far behind (it reconnects and catches up)
-            while (chunk := await subscriber.queue.get()) is not None:
+            while True:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    return False
+                try:
+                    chunk = await asyncio.wait_for(subscriber.queue.get(), left)
+                except TimeoutError:
+                    return False
+                if chunk is None:
+                    return True
                 await self._body(chunk, send)
         finally:
             gone.cancel()
-            with contextlib.suppress(Exception):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})

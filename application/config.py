@@ -108,6 +108,11 @@ class Settings:
     metrics_bind: str = ""
     web_workers: int = 2
     web_threads: int = 32
+    # requests (and of them exports) one account may have on threads in one API process at
+    # once, and waiting for a turn: a flood from one account leaves the threads to the others
+    requests_per_account: int = 2
+    exports_per_account: int = 1
+    requests_waiting_per_account: int = 64
     web_connections: int = 4_000
     # each API process is replaced (gracefully, its requests finished) after about this many
     # requests: what caches and the allocator keep grows no further (docs/benchmarks.md, soak)

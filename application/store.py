@@ -168,6 +168,10 @@ class TicketingStore(Application[UUID]):
         """The persistence factory's ports."""
         return cast(Infrastructure, self.factory)
 
+    def head(self) -> int:
+        """The store's last position (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
     def construct_recorder(self) -> ApplicationRecorder:
         """The events recorder, its tables created under the schema lock."""
         with self._schema_lock():

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from psycopg import sql
 
 from domain.service_hours import ServiceCalendar
 from domain.sla import FIRST_RESPONSE, RESOLUTION, SlaClocks
+from projections.positions import Outcome, PositionWatch
 from projections.view import ReadModelView
 
 READ_YOUR_WRITES_TIMEOUT = 5.0
@@ -176,11 +178,14 @@ class TicketLists:
         cursor_key: bytes,
         wait_timeout: float = READ_YOUR_WRITES_TIMEOUT,
         now: Callable[[], datetime] | None = None,
+        head: Callable[[], int] | None = None,
     ) -> None:
         self._view = view
         self._datastore: PostgresDatastore = view.datastore
         self._key = cursor_key
         self.wait_timeout = wait_timeout
+        # without the store's head (tests of the lists alone) no position is known beyond it
+        self.positions = PositionWatch(view.position, head or (lambda: sys.maxsize))
         self._now = now or _utc_now
         self._small: dict[str, tuple[bool, float]] = {}  # workspace -> (small, until)
 
@@ -341,8 +346,10 @@ class TicketLists:
         return small
 
     def wait_for(self, position: int, timeout: float | None = None) -> bool:
-        """Block until the read models reach a store position; False if the timeout came first."""
-        return self._view.wait_for(position, self.wait_timeout if timeout is None else timeout)
+        """Block until the read models reach a store position; False if the timeout came first
+        or the store has no such position."""
+        wait = self.wait_timeout if timeout is None else timeout
+        return self.positions.wait(position, wait) is Outcome.REACHED
 
     @staticmethod
     def _where(

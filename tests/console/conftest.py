@@ -25,8 +25,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from api.app import create_app
-from api.asgi import TicketingAsgi, WsgiOnThreads
-from api.streams import STREAM_PATH, LiveStreams
+from api.serving import serving_app
 from application.bootstrap import build_app
 from application.config import Settings
 from application.tickets import TicketingApp
@@ -133,12 +132,7 @@ def console(database_url: str, broker: str) -> Iterator[Console]:
     clock = ShiftedClock()
     app = build_app(settings, clock=clock)
     flask_app = create_app({"SETTINGS": settings, "TICKETING_APP": app})
-    server = InProcessServer(
-        TicketingAsgi(
-            WsgiOnThreads(flask_app, 16),
-            {STREAM_PATH: LiveStreams(settings.database_url, settings.jwt_secret)},
-        )
-    )
+    server = InProcessServer(serving_app(flask_app, settings, threads=16))
     stop = threading.Event()
     workers = [
         threading.Thread(target=run_projections, args=(database_url, stop)),

@@ -4,6 +4,7 @@ it may see and nothing else, and a reconnect with Last-Event-ID misses nothing."
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from uuid import uuid4
@@ -251,3 +252,71 @@ def test_streams_go_on_when_the_hub_loses_its_database_connections(
 
 def test_a_stream_without_a_valid_token_is_401(served: Served) -> None:
     assert Stream(served.port, "not-a-token").status == 401
+
+
+def test_a_stream_ends_with_its_token_and_says_so(
+    served: Served, deriving: None, workspace: tuple[str, str, str]
+) -> None:
+    ws, submitter, _ = workspace
+    short = issue_token(SECRET, submitter, "user", ttl=3, name=submitter.title())
+    stream = Stream(served.port, short)
+    try:
+        assert stream.status == 200
+        stream.wait_for(lambda s: bool(s.of("expired")), timeout=10)
+        assert stream.of("expired") == [{"reason": "token expired"}]
+        submit(served, ws, submitter)  # a change after the expiry reaches it no more
+        time.sleep(1.5)
+        assert stream.of("ticket") == []
+    finally:
+        stream.close()
+
+
+def test_an_account_may_hold_only_so_many_streams(served: Served) -> None:
+    caller = token(f"tabs-{uuid4().hex[:6]}")
+    streams: list[Stream] = []
+    try:
+        # two API processes: each holds up to 16 of the account's streams
+        while len(streams) < 40:
+            stream = Stream(served.port, caller)
+            streams.append(stream)
+            if stream.status == 429:
+                break
+        assert streams[-1].status == 429
+        assert 16 <= len(streams) - 1 <= 32
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_a_reconnect_replays_only_what_its_caller_may_see_from_its_own_rows(
+    served: Served, deriving: None, workspace: tuple[str, str, str], database_url: str
+) -> None:
+    ws, submitter, _ = workspace
+    ticket_id = str(submit(served, ws, submitter)["id"])
+    with psycopg.connect(database_url) as conn:
+        [(mine,)] = conn.execute(
+            "SELECT count(*) FROM ticket_feed WHERE ticket_id = %s", (ticket_id,)
+        ).fetchall()
+        plans = [
+            " ".join(str(row[0]) for row in conn.execute(f"EXPLAIN {query}", params).fetchall())
+            for query, params in (
+                (
+                    "SELECT * FROM ticket_feed WHERE workspace_id = ANY(%s) AND NOT staff_only "
+                    "AND position > 1 AND position <= 2000000 ORDER BY position LIMIT 1001",
+                    ([ws],),
+                ),
+                (
+                    "SELECT * FROM ticket_feed WHERE assignee_id = %s AND position > 1 "
+                    "AND position <= 2000000 ORDER BY position LIMIT 1001",
+                    (ADMIN,),
+                ),
+            )
+        ]
+    assert mine >= 1
+    assert all("ticket_feed_by_" in plan for plan in plans), plans
+    stream = Stream(served.port, token(submitter), last_event_id="1")
+    try:
+        stream.wait_for(lambda s: any(e["ticket_id"] == ticket_id for e in s.of("ticket")))
+        assert {e["ticket_id"] for e in stream.of("ticket")} == {ticket_id}
+    finally:
+        stream.close()

@@ -42,6 +42,17 @@ function open() {
       window.dispatchEvent(new CustomEvent(`live:${name}`, { detail: JSON.parse(event.data) }));
     });
   }
+  // the replay of a long absence was too deep: what the views show is read afresh
+  source.addEventListener("reset", (event) => {
+    if (event.lastEventId) lastId = event.lastEventId;
+    window.dispatchEvent(new Event("live:open"));
+  });
+  // the stream ended with its token (or its maximum age): a new one, with the token now held
+  source.addEventListener("expired", () => {
+    source.close();
+    source = null;
+    timer = setTimeout(open, 0);
+  });
   source.addEventListener("error", () => {
     away = true;
     show(true);
