@@ -19,12 +19,22 @@ a valid one passes through, and the views answer it 401.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from api.asgi import AsgiHandler, Receive, Scope, Send, send_problem
+from api.asgi import (
+    ARRIVED,
+    QUERY_TIME,
+    REQUEST_DEADLINE,
+    AsgiHandler,
+    Receive,
+    Scope,
+    Send,
+    send_problem,
+)
 from api.auth import Unauthenticated, actor_from_token
-from projections.positions import POSITION_OUTCOME, Outcome, PositionWatch, request_position
+from projections.positions import LATE, POSITION_OUTCOME, Outcome, PositionWatch, request_position
 
 API_PREFIX = "/api/v1/"
 RETRY_AFTER = b"1"
@@ -69,10 +79,15 @@ class Admission:
         self.refused: Counter[str] = Counter()  # 429s and 400s answered here, by reason
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived = time.monotonic()
+        scope = {**scope, "environ": {**scope.get("environ", {}), ARRIVED: arrived}}
+        # what is left of the request's database deadline (it runs from its arrival) must
+        # still hold its query: a turn and a wait for a position end by then
+        until = arrived + REQUEST_DEADLINE - QUERY_TIME
         path = str(scope.get("path", ""))
         account = self._account(scope) if path.startswith(API_PREFIX) else None
         if account is None:
-            outcome = await self._position(scope)
+            outcome = await self._position(scope, until)
             if outcome is Outcome.BEYOND:
                 await self._beyond(send)
                 return
@@ -93,11 +108,21 @@ class Admission:
         export = path.endswith("/export")
         turns.waiting += 1
         try:
-            await self._turn(turns, export)
+            await asyncio.wait_for(self._turn(turns, export), until - time.monotonic())
+        except TimeoutError:
+            self.refused["late"] += 1
+            await send_problem(
+                send,
+                503,
+                "this account's earlier requests are still running; try again",
+                [(b"retry-after", RETRY_AFTER)],
+            )
+            return
         finally:
             turns.waiting -= 1
+            self._forget(account, turns)
         try:  # the turn is held through the wait: a flood of waits goes no faster than two
-            outcome = await self._position(scope)
+            outcome = await self._position(scope, until)
             if outcome is Outcome.BEYOND:
                 await self._beyond(send)
                 return
@@ -148,7 +173,7 @@ class Admission:
         except Unauthenticated:
             return None
 
-    async def _position(self, scope: Scope) -> Outcome | None:
+    async def _position(self, scope: Scope, until: float) -> Outcome | None:
         """The outcome of waiting for the request's position; None without a valid one
         (the view refuses a malformed one)."""
         raw = dict(scope.get("headers", [])).get(b"x-ticketing-position")
@@ -164,8 +189,13 @@ class Admission:
         def done(outcome: Outcome) -> None:
             loop.call_soon_threadsafe(_answer, answered, outcome)
 
-        self.positions.notify(position, self.wait_timeout, done)
-        return await answered
+        # ends on time even when the watcher's look hangs on a stalled database
+        wait = max(min(self.wait_timeout, until - time.monotonic()), 0)
+        self.positions.notify(position, wait, done)
+        try:
+            return await asyncio.wait_for(answered, wait + LATE)
+        except TimeoutError:
+            return Outcome.STALE
 
 
 def _with(scope: Scope, outcome: Outcome | None) -> Scope:

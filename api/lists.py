@@ -18,6 +18,7 @@ from uuid import UUID
 from flask import Response, current_app, request, stream_with_context
 from werkzeug.exceptions import BadRequest
 
+from api.asgi import QUERY_TIME
 from api.auth import current_actor
 from api.export import Names, csv_chunks, xlsx_file
 from api.http import ticketing
@@ -42,7 +43,6 @@ from projections.queries import NEWEST, InvalidCursor, ListFilter, Page, Scope, 
 blp = Blueprint("lists", __name__, url_prefix="/api/v1", description="Ticket lists and export")
 EXPORT_IDS_MAX = 1_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-QUERY_TIME = 1.0  # of the request's database deadline, kept for the list query itself
 EXPORT_STEP_DEADLINE = 4.0  # seconds each batch of an export may wait on the database
 QUEUE_STATES = tuple(str(state) for state in QueueState)
 T = TypeVar("T")

@@ -110,7 +110,7 @@ REQUEST_HEADERS: dict[str, Document] = {
         "name": "X-Ticketing-Position",
         "required": False,
         "description": "a command's `X-Ticketing-Position`: the answer waits (at most 5 s) "
-        "until it includes that write",
+        "until it includes that write; a position beyond the store's last event is 400",
         "schema": {"type": "integer", "minimum": 0, "example": 1042},
     },
 }

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 LOOK_EVERY = 0.02  # seconds between two looks while anyone waits
+LATE = 0.1  # seconds past its deadline a wait is answered stale without the watcher
 POSITION_OUTCOME = "ticketing.position_outcome"  # the environ key of a wait done before
 POSITION_DIGITS = 18  # a store position fits a signed 64-bit integer
 
@@ -111,7 +112,8 @@ class PositionWatch:
             answered.set()
 
         self.notify(position, timeout, done)
-        answered.wait(timeout + 5)  # the watcher answers by the deadline; this only bounds it
+        # the watcher answers by the deadline, unless its look hangs on a stalled database
+        answered.wait(timeout + LATE)
         return outcome[0] if outcome else Outcome.STALE
 
     def _start(self) -> None:

@@ -20,6 +20,7 @@ from projections.notifications import PRESENCE_CHANNEL
 PRESENCE_TTL = timedelta(seconds=30)
 STATES = ("viewing", "replying")
 LEFT = "left"
+VIEWERS_BYTES = 6_000  # of a NOTIFY's payload for the viewers; ids and names take the rest
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,28 @@ def announce(
             (ticket_id, account_id),
         ).fetchall()
         others = [Presence(row["account_id"], row["name"], row["state"]) for row in rows]
-        payload: dict[str, Any] = {
+        about: dict[str, Any] = {
             "ticket_id": str(ticket_id),
             "account_id": account_id,
             "name": name,
             "state": state,
-            "viewers": [other.account_id for other in others],
         }
-        curs.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, json.dumps(payload)))
+        for viewers in _in_parts([other.account_id for other in others]):
+            payload = json.dumps({**about, "viewers": viewers})
+            curs.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, payload))
     return others
+
+
+def _in_parts(viewers: list[str]) -> list[list[str]]:
+    """The viewers in parts that each fit a NOTIFY (PostgreSQL refuses a payload of 8,000
+    bytes or more: 70 staff with long ids on one ticket made that a 500); at least one."""
+    parts: list[list[str]] = [[]]
+    size = 0
+    for viewer in viewers:
+        cost = len(json.dumps(viewer).encode()) + 2
+        if parts[-1] and size + cost > VIEWERS_BYTES:
+            parts.append([])
+            size = 0
+        parts[-1].append(viewer)
+        size += cost
+    return parts

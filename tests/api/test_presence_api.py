@@ -3,11 +3,14 @@ answer names the others who do; users have no presence."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 from flask.testing import FlaskClient
 
+from projections.notifications import PRESENCE_CHANNEL
 from tests.api.conftest import ADMIN_ID, Auth
 
 
@@ -63,3 +66,21 @@ def test_presence_names_staff_as_the_roster_does(
     assert seen.get_json()["present"] == [
         {"account_id": hank, "name": "Hank Hill", "state": "viewing"}
     ], "the roster's name, not the token's"
+
+
+def test_seventy_staff_with_long_ids_on_one_ticket_are_told_of_each_other(
+    client: FlaskClient, auth: Auth, alices_ticket: dict[str, Any], database_url: str
+) -> None:
+    """Their ids once overflowed PostgreSQL's 8,000-byte NOTIFY payload: a 500 for the 60th."""
+    path = f"/api/v1/tickets/{alices_ticket['id']}/presence"
+    staff = [f"auditor-{n:03d}-{'x' * 110}" for n in range(70)]
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {PRESENCE_CHANNEL}")
+        for account in staff:
+            answer = client.post(path, json={"state": "viewing"}, headers=auth(account, "auditor"))
+            assert answer.status_code == 200, answer.get_json()
+        assert len(answer.get_json()["present"]) == 69
+        told = [json.loads(n.payload) for n in listener.notifies(timeout=2)]
+    last = [payload for payload in told if payload["account_id"] == staff[-1]]
+    assert len(last) >= 2  # in parts
+    assert sorted(v for payload in last for v in payload["viewers"]) == sorted(staff[:-1])
