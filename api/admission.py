@@ -13,14 +13,14 @@ threads everybody shares.
   known within one look of the watcher and refused here (400), without a thread.
 
 The account is read from the bearer token (the same check the views make); a request without
-a valid one passes through, and the views answer it 401.
+a valid one passes through untouched, and the views answer it 401.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 from api.asgi import (
@@ -76,7 +76,6 @@ class Admission:
         self.wait_timeout = wait_timeout
         self.limits = limits
         self.accounts: dict[str, _Turns] = {}
-        self.refused: Counter[str] = Counter()  # 429s and 400s answered here, by reason
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.monotonic()
@@ -86,16 +85,11 @@ class Admission:
         until = arrived + REQUEST_DEADLINE - QUERY_TIME
         path = str(scope.get("path", ""))
         account = self._account(scope) if path.startswith(API_PREFIX) else None
-        if account is None:
-            outcome = await self._position(scope, until)
-            if outcome is Outcome.BEYOND:
-                await self._beyond(send)
-                return
-            await self.inner(_with(scope, outcome), receive, send)
+        if account is None:  # no valid token: the views answer 401 (or serve a public path)
+            await self.inner(scope, receive, send)
             return
         turns = self.accounts.setdefault(account, _Turns())
         if turns.waiting >= self.limits.waiting:
-            self.refused["busy"] += 1
             await send_problem(
                 send,
                 429,
@@ -110,7 +104,6 @@ class Admission:
         try:
             await asyncio.wait_for(self._turn(turns, export), until - time.monotonic())
         except TimeoutError:
-            self.refused["late"] += 1
             await send_problem(
                 send,
                 503,
@@ -155,7 +148,6 @@ class Admission:
             self.accounts.pop(account, None)
 
     async def _beyond(self, send: Send) -> None:
-        self.refused["beyond"] += 1
         await send_problem(
             send,
             400,

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 from domain.actors import Actor, Role
 from projections.inbox import COLUMNS as NOTIFICATION_COLUMNS
@@ -24,6 +24,9 @@ from projections.visibility import TicketChange, sees_change
 
 QUEUE_LIMIT = 1_000  # events waiting for a slow reader; beyond, its stream is closed
 REPLAY_DEPTH = 1_000  # rows a reconnect replays at most; deeper, it is told to read afresh
+FEED_COLUMNS = (
+    "position, ticket_id, version, status, workspace_id, submitter_id, assignee_id, staff_only"
+)
 NOTIFICATION_FIELDS = (
     "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
     "title", "summary", "occurred_at", "url", "read_at",
@@ -149,8 +152,7 @@ class LiveReads:
         async with self.lock:
             feed = await (
                 await self.conn.execute(
-                    "SELECT position, ticket_id, version, status, workspace_id, submitter_id, "
-                    "assignee_id, staff_only FROM ticket_feed "
+                    f"SELECT {FEED_COLUMNS} FROM ticket_feed "  # noqa: S608 - fixed text
                     "WHERE position > %s AND position <= %s "
                     "ORDER BY position",
                     (after, upto),
@@ -212,14 +214,8 @@ class Replay:
                     )
                 ).fetchall()
                 workspaces = [row["workspace_id"] for row in rows]
-            condition, params = _feed_condition(actor, workspaces)
-            statement = SQL(
-                "SELECT position, ticket_id, version, status, workspace_id, submitter_id, "
-                "assignee_id, staff_only FROM ticket_feed WHERE {} "
-                "AND position > %s AND position <= %s ORDER BY position LIMIT %s"
-            ).format(condition)
             feed = await (
-                await conn.execute(statement, (*params, after, upto, REPLAY_DEPTH + 1))
+                await conn.execute(*replayed_feed(actor, workspaces, after, upto))
             ).fetchall()
         if len(notes) > REPLAY_DEPTH or len(feed) > REPLAY_DEPTH:
             return encode([LiveEvent(upto, "reset", {"reason": "missed too much: read afresh"})])
@@ -229,13 +225,24 @@ class Replay:
         return encode(found) if found else b""
 
 
-def _feed_condition(actor: Actor, workspaces: list[str]) -> tuple[SQL, tuple[Any, ...]]:
-    """The feed rows that may concern the caller (``sees_change`` decides each)."""
+def replayed_feed(
+    actor: Actor, workspaces: list[str], after: int, upto: int
+) -> tuple[Composed, tuple[Any, ...]]:
+    """The statement and parameters of the feed rows of ``(after, upto]`` that may concern
+    the caller (``sees_change`` decides each), one more than ``REPLAY_DEPTH`` at most; each
+    condition has an index that also gives the order."""
+    params: tuple[Any, ...]
     if actor.role in (Role.ADMIN, Role.AUDITOR):
-        return SQL("true"), ()
-    if actor.role is Role.HANDLER:
-        return SQL("assignee_id = %s"), (actor.account_id,)
-    return SQL("workspace_id = ANY(%s) AND NOT staff_only"), (workspaces,)
+        condition, params = SQL("true"), ()
+    elif actor.role is Role.HANDLER:
+        condition, params = SQL("assignee_id = %s"), (actor.account_id,)
+    else:
+        condition, params = SQL("workspace_id = ANY(%s) AND NOT staff_only"), (workspaces,)
+    statement = SQL(
+        "SELECT {columns} FROM ticket_feed WHERE {condition} "
+        "AND position > %s AND position <= %s ORDER BY position LIMIT %s"
+    ).format(columns=SQL(FEED_COLUMNS), condition=condition)
+    return statement, (*params, after, upto, REPLAY_DEPTH + 1)
 
 
 def _share(
