@@ -10,7 +10,7 @@ threads everybody shares.
   waits, in its turn, for the read models here, as a callback of the process's one watcher
   (``projections.positions``), and only then takes a thread; the outcome travels in the
   WSGI environ, so the view does not wait again. A position beyond the store's last event is
-  known within one look of the watcher and refused here (400), without a thread.
+  known within one look of the watcher, and the view refuses it (400).
 
 The account is read from the bearer token (the same check the views make); a request without
 a valid one passes through untouched, and the views answer it 401.
@@ -116,9 +116,6 @@ class Admission:
             self._forget(account, turns)
         try:  # the turn is held through the wait: a flood of waits goes no faster than two
             outcome = await self._position(scope, until)
-            if outcome is Outcome.BEYOND:
-                await self._beyond(send)
-                return
             await self.inner(_with(scope, outcome), receive, send)
         finally:
             self._done(account, turns, export)
@@ -146,14 +143,6 @@ class Admission:
     def _forget(self, account: str, turns: _Turns) -> None:
         if not turns.running and not turns.waiting and not turns.queued:
             self.accounts.pop(account, None)
-
-    async def _beyond(self, send: Send) -> None:
-        await send_problem(
-            send,
-            400,
-            "X-Ticketing-Position is beyond the store's last event: send back the position "
-            "a command answered with",
-        )
 
     def _account(self, scope: Scope) -> str | None:
         headers = dict(scope.get("headers", []))

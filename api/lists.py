@@ -57,7 +57,7 @@ def read_your_writes() -> dict[str, str]:
     """Wait for the position the request sends back, if any; the headers to answer with.
 
     Served by ``ticketing serve``, the request has waited on the event loop before it got a
-    thread (``api.gates``), which left the outcome in the environ; otherwise it waits here, on
+    thread (``api.admission``), which left the outcome in the environ; otherwise it waits here, on
     the process's one watcher (``projections.positions``)."""
     raw = request.headers.get("X-Ticketing-Position")
     if raw is None:
