@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 
 from api.auth import current_actor
 from api.http import ticketing
-from api.limits import UPLOADS, spend
+from api.limits import UPLOADS, spending
 from api.parsing import Blueprint
 from api.schemas import AttachmentSchema, AttachmentUploadSchema
 from api.uploads import UPLOAD_BODY_LIMIT
@@ -38,8 +38,8 @@ def upload(form: dict[str, Any]) -> tuple[list[dict[str, Any]], int, dict[str, s
     """Upload 1-5 files (field ``files``)."""
     files: list[FileStorage] = form.get("files", [])
     contents = [(stored.filename or "", stored.read()) for stored in files]
-    spent = spend(UPLOADS, sum(len(content) for _, content in contents))
-    return ticketing().attachments.upload(current_actor(), contents), 201, spent
+    with spending(UPLOADS, sum(len(content) for _, content in contents)) as spent:
+        return ticketing().attachments.upload(current_actor(), contents), 201, spent
 
 
 @blp.route("/attachments/<attachment_id>", methods=["GET"])

@@ -1,9 +1,11 @@
 """The per-account limits of users (CONTRACT.md §2.0) as the views spend them: a request that
-counts spends before its command runs, and its answer carries the ``RateLimit-*`` headers; one
-over a limit is 429 (``application.limits``)."""
+counts spends before its command runs and gets it back if the command is refused; its answer
+carries the ``RateLimit-*`` headers; one over a limit is 429 (``application.limits``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -28,11 +30,20 @@ def install(app: Flask, settings: Settings) -> None:
     app.extensions["rate_limits"] = RateLimits(app.extensions["ticketing"].store.datastore)
 
 
-def spend(name: str, amount: int = 1) -> dict[str, str]:
-    """Spend the caller's ``name`` limit (users only); the headers for the answer."""
+@contextmanager
+def spending(name: str, amount: int = 1) -> Iterator[dict[str, str]]:
+    """Spend the caller's ``name`` limit (users only) for the block, which gets the headers
+    for the answer; a block that raises (the request was refused, 403, 404, 409, 422, or
+    failed) gets it back: only what was done counts."""
     actor = current_actor()
     limit: Limit = current_app.extensions["limits"][name]
     if actor.role is not Role.USER or limit.allowed <= 0:
-        return {}
+        yield {}
+        return
     limits: RateLimits = current_app.extensions["rate_limits"]
-    return limits.spend(actor.account_id, limit, amount, ticketing().store.clock.now()).headers
+    spent = limits.spend(actor.account_id, limit, amount, ticketing().store.clock.now())
+    try:
+        yield spent.headers
+    except BaseException:
+        limits.refund(actor.account_id, limit, amount)
+        raise

@@ -20,7 +20,7 @@ from api.http import (
     ticketing,
     version_headers,
 )
-from api.limits import MESSAGES, SUBMISSIONS, spend
+from api.limits import MESSAGES, SUBMISSIONS, spending
 from api.parsing import Blueprint
 from api.presenters import message_page, named, ticket_details
 from api.schemas import (
@@ -96,20 +96,20 @@ def submit(body: dict[str, Any], workspace_id: str) -> Reply:
     With an ``Idempotency-Key`` header, a retry with the same body returns the first response
     (``Idempotent-Replayed: true``) and records nothing; the same key with another body is 422.
     """
-    spent = spend(SUBMISSIONS)
     verification = body["verification"]
-    result = ticketing().submit(
-        current_actor(),
-        workspace_id,
-        ticket_type=body["type"],
-        title=body["title"],
-        description=body["description"],
-        attachment_ids=body["attachment_ids"],
-        verification=None
-        if verification is None
-        else (verification["verification_id"], verification["code"]),
-        idempotency=idempotency_key(body),
-    )
+    with spending(SUBMISSIONS) as spent:
+        result = ticketing().submit(
+            current_actor(),
+            workspace_id,
+            ticket_type=body["type"],
+            title=body["title"],
+            description=body["description"],
+            attachment_ids=body["attachment_ids"],
+            verification=None
+            if verification is None
+            else (verification["verification_id"], verification["code"]),
+            idempotency=idempotency_key(body),
+        )
     document, status, headers = _ticket_reply(result, 201)
     return document, status, {**headers, **spent}
 
@@ -173,16 +173,16 @@ def reply(body: dict[str, Any], ticket_id: str) -> Reply:
 
     Honours ``Idempotency-Key`` as submission does.
     """
-    spent = spend(MESSAGES)
-    result = ticketing().reply(
-        current_actor(),
-        ticket_id,
-        body["body"],
-        attachment_ids=body["attachment_ids"],
-        automatic=body["automatic"],
-        expected_version=expected_version(),
-        idempotency=idempotency_key(body),
-    )
+    with spending(MESSAGES) as spent:
+        result = ticketing().reply(
+            current_actor(),
+            ticket_id,
+            body["body"],
+            attachment_ids=body["attachment_ids"],
+            automatic=body["automatic"],
+            expected_version=expected_version(),
+            idempotency=idempotency_key(body),
+        )
     message = next(m for m in result.ticket.messages if m["id"] == result.message_id)
     names = ticketing().handlers.display_names()
     return (

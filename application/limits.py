@@ -1,7 +1,13 @@
 """Per-account limits for users (CONTRACT.md §2.0): submissions and messages a minute, bytes
-uploaded an hour. Counted in PostgreSQL, so every API process shares them: one row per
-account, limit and window, spent with a single conditional UPDATE, so two processes can never
-let through more than the limit between them. Staff are not limited."""
+uploaded an hour. Counted in PostgreSQL, so every API process shares them.
+
+Each limit is a token bucket: it holds at most the limit, refills at the limit per window, and
+a request spends from it. Fixed windows let twice the limit through at a window's edge (the
+end of one and the start of the next); a bucket never lets through more than the limit at once,
+nor more than the refill rate after that. One row per account and limit, locked while it is
+spent, so two processes can never let through more than it holds between them. A request
+refused for another reason gets back what it spent (:meth:`RateLimits.refund`). Staff are not
+limited."""
 
 from __future__ import annotations
 
@@ -14,9 +20,10 @@ from eventsourcing.postgres import PostgresDatastore
 from application.errors import RateLimited
 
 DDL = (
-    "CREATE TABLE IF NOT EXISTS rate_limit_windows (account_id text NOT NULL, "
-    "limit_name text NOT NULL, window_start timestamptz NOT NULL, used bigint NOT NULL, "
-    "PRIMARY KEY (account_id, limit_name, window_start))",
+    "CREATE TABLE IF NOT EXISTS rate_limit_buckets (account_id text NOT NULL, "
+    "limit_name text NOT NULL, tokens double precision NOT NULL, "
+    "updated_at timestamptz NOT NULL, PRIMARY KEY (account_id, limit_name))",
+    "DROP TABLE IF EXISTS rate_limit_windows",  # the fixed windows this replaced
 )
 
 
@@ -31,7 +38,8 @@ class Limit:
 
 @dataclass(frozen=True)
 class Spent:
-    """What a request spent: the ``RateLimit-*`` headers of its answer."""
+    """What a request spent: the ``RateLimit-*`` headers of its answer (``reset_seconds``:
+    until the bucket is full again; for a refused request, until it holds enough)."""
 
     limit: Limit
     remaining: int
@@ -62,27 +70,39 @@ class RateLimits:
         self.datastore = datastore
 
     def spend(self, account_id: str, limit: Limit, amount: int, now: datetime) -> Spent:
-        """Spend ``amount`` of the account's ``limit`` in the current window, or raise
-        :class:`LimitExceeded` (and spend nothing)."""
-        seconds = limit.window.total_seconds()
-        start = datetime.fromtimestamp(math.floor(now.timestamp() / seconds) * seconds, now.tzinfo)
-        reset = max(1, math.ceil((start + limit.window - now).total_seconds()))
+        """Spend ``amount`` of the account's ``limit``, or raise :class:`LimitExceeded` (and
+        spend nothing)."""
+        rate = limit.allowed / limit.window.total_seconds()  # per second
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                "INSERT INTO rate_limit_windows (account_id, limit_name, window_start, used) "
-                "VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
-                (account_id, limit.name, start),
+                "INSERT INTO rate_limit_buckets (account_id, limit_name, tokens, updated_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (account_id, limit.name, limit.allowed, now),
             )
             row = curs.execute(
-                "UPDATE rate_limit_windows SET used = used + %s WHERE account_id = %s "
-                "AND limit_name = %s AND window_start = %s AND used + %s <= %s RETURNING used",
-                (amount, account_id, limit.name, start, amount, limit.allowed),
+                "SELECT tokens, updated_at FROM rate_limit_buckets "
+                "WHERE account_id = %s AND limit_name = %s FOR UPDATE",
+                (account_id, limit.name),
             ).fetchone()
-            if row is None:
-                raise LimitExceeded(Spent(limit, 0, reset))
-            return Spent(limit, limit.allowed - int(row["used"]), reset)
+            assert row is not None  # inserted above if it was not there
+            elapsed = max((now - row["updated_at"]).total_seconds(), 0.0)
+            tokens = min(float(limit.allowed), float(row["tokens"]) + elapsed * rate)
+            if tokens < amount:
+                wait = min((amount - tokens) / rate, limit.window.total_seconds())
+                raise LimitExceeded(Spent(limit, int(tokens), max(1, math.ceil(wait))))
+            curs.execute(
+                "UPDATE rate_limit_buckets SET tokens = %s, updated_at = %s "
+                "WHERE account_id = %s AND limit_name = %s",
+                (tokens - amount, max(now, row["updated_at"]), account_id, limit.name),
+            )
+        left = tokens - amount
+        return Spent(limit, int(left), max(1, math.ceil((limit.allowed - left) / rate)))
 
-    def forget_before(self, moment: datetime) -> None:
-        """Drop windows that ended before ``moment``."""
+    def refund(self, account_id: str, limit: Limit, amount: int) -> None:
+        """Give back what a request spent that did nothing (refused for another reason)."""
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute("DELETE FROM rate_limit_windows WHERE window_start < %s", (moment,))
+            curs.execute(
+                "UPDATE rate_limit_buckets SET tokens = least(tokens + %s, %s) "
+                "WHERE account_id = %s AND limit_name = %s",
+                (amount, limit.allowed, account_id, limit.name),
+            )

@@ -58,7 +58,7 @@ def prepare(url: str) -> None:
         app.store.close()
 
 
-def flood(port: int) -> None:
+def flood(port: int, readers: int, exporters: int) -> None:
     """The flooding account (run in a process of its own): readers naming a position beyond
     the store, and exporters, until its standard input closes; prints what it was answered."""
     answered: Counter[int] = Counter()
@@ -80,12 +80,12 @@ def flood(port: int) -> None:
 
     threads = [
         threading.Thread(target=keep, args=("/me/tickets", {"X-Ticketing-Position": "999999999"}))
-        for _ in range(READERS)
+        for _ in range(readers)
     ] + [
         threading.Thread(
             target=keep, args=(f"/workspaces/ws-{FLOODER}/tickets/export?format=xlsx", {})
         )
-        for _ in range(EXPORTERS)
+        for _ in range(exporters)
     ]
     for thread in threads:
         thread.start()
@@ -112,10 +112,12 @@ def other_p95(port: int, requests: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--readers", type=int, default=READERS)
+    parser.add_argument("--exporters", type=int, default=EXPORTERS)
     parser.add_argument("--flood", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flood:
-        flood(args.flood)
+        flood(args.flood, args.readers, args.exporters)
         return
     with tempfile.TemporaryDirectory() as folder, scratch_database() as url:
         broker = EmbeddedBroker(free_port(), Path(folder) / "broker.log")
@@ -128,8 +130,10 @@ def main() -> None:
             wait_serving(port)
             other_p95(port, 50)  # warm
             quiet = other_p95(port, args.requests)
+            flooder = [sys.executable, __file__, "--readers", str(args.readers)]
+            flooder += ["--exporters", str(args.exporters), "--flood"]
             flooding = subprocess.Popen(  # noqa: S603 - our own script
-                [sys.executable, __file__, "--flood", str(port)],
+                [*flooder, str(port)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,

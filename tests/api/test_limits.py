@@ -7,6 +7,7 @@ import dataclasses
 import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -18,6 +19,8 @@ from api.app import create_app
 from application.bootstrap import build_app
 from application.clock import SystemClock
 from application.config import Settings
+from application.limits import Limit, LimitExceeded, RateLimits
+from application.tickets import TicketingApp
 from tests.api.conftest import ADMIN_ID, Auth, new_ticket
 
 BODY = {"type": "bug", "title": "Limited", "description": "again"}
@@ -115,3 +118,35 @@ def test_uploads_are_limited_by_the_bytes_of_an_hour(
 
     assert upload() == 201
     assert upload() == 429  # 1.2 MB within the hour, against 1 MiB
+
+
+def test_a_refused_submission_spends_nothing(
+    limited: Callable[[], Flask], auth: Auth, member: Callable[..., str]
+) -> None:
+    account = f"outsider-{uuid4().hex[:6]}"
+    api = limited().test_client()
+    elsewhere = member(f"someone-{uuid4().hex[:6]}")
+    refused = [submit(api, auth, account, elsewhere) for _ in range(5)]  # not a member: 403
+    assert [a.status_code for a in refused] == [403] * 5
+    assert all("RateLimit-Remaining" not in a.headers for a in refused)  # nothing counted
+    ws = member(account)
+    answers = [submit(api, auth, account, ws) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201] * 3
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+
+
+def test_the_limit_holds_across_a_minutes_edge(ticketing: TicketingApp) -> None:
+    """Fixed windows let 3 through at 12:00:59 and 3 more at 12:01:00; a bucket refills."""
+    limits = RateLimits(ticketing.store.datastore)
+    limit = Limit("edge", 3, timedelta(minutes=1))
+    account = f"edgy-{uuid4().hex[:6]}"
+    before = datetime(2026, 12, 8, 12, 0, 59, tzinfo=UTC)
+    spent = [limits.spend(account, limit, 1, before) for _ in range(3)]
+    assert [s.remaining for s in spent] == [2, 1, 0]
+    after = before + timedelta(seconds=2)
+    with pytest.raises(LimitExceeded) as refused:
+        limits.spend(account, limit, 1, after)
+    assert refused.value.retry_after == 18  # one more in 20 s from the last spend
+    assert limits.spend(account, limit, 1, before + timedelta(seconds=20)).remaining == 0
+    full = limits.spend(account, limit, 1, before + timedelta(minutes=5))
+    assert (full.remaining, full.reset_seconds) == (2, 20)
