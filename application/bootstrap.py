@@ -26,7 +26,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         clock=clock or SystemClock(),
         default_assignee=settings.default_assignee,
         attempts=settings.command_attempts,
-        code_key=hmac.new(settings.jwt_secret.encode(), b"email codes", hashlib.sha256).digest(),
+        code_key=_derived(settings, b"email codes"),
+        seal_key=_derived(settings, b"snapshot seals"),
         blobs=_blob_store(settings),
         service_level=ServiceLevel.from_settings(settings),
     )
@@ -40,6 +41,7 @@ def build_in_memory_app(*, clock: Clock, default_assignee: str) -> TicketingApp:
         clock=clock,
         default_assignee=default_assignee,
         code_key=b"in-memory email codes",
+        seal_key=b"in-memory snapshot seals",
     )
     return TicketingApp(store)
 
@@ -49,6 +51,12 @@ def read_models(app: TicketingApp) -> ReadModelView:
     view = ReadModelView(app.store.datastore, service_level=app.store.service_level)
     view.create_table()
     return view
+
+
+def _derived(settings: Settings, purpose: bytes) -> bytes:
+    """A key for one purpose, derived from the service's secret (configuration, which the
+    database does not hold)."""
+    return hmac.new(settings.jwt_secret.encode(), purpose, hashlib.sha256).digest()
 
 
 def _blob_store(settings: Settings) -> BlobStore | None:

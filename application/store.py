@@ -32,6 +32,7 @@ from application.errors import Contention, TicketNotFound
 from application.ports import Infrastructure, Ledger
 from application.recorder import TicketingRecorder
 from application.records import NOTHING_ELSE, Alongside
+from application.sealing import SealedSnapshots
 from application.service_level import ServiceLevel
 from domain.actors import Actor
 from domain.canned_replies import CannedReplies
@@ -142,9 +143,11 @@ class TicketingStore(Application[UUID]):
         default_assignee: str,
         attempts: int = 20,
         code_key: bytes = b"",
+        seal_key: bytes = b"",
         blobs: BlobStore | None = None,
         service_level: ServiceLevel | None = None,
     ) -> None:
+        self.seal_key = seal_key  # before the snapshot store is built, in super().__init__
         super().__init__(env=env)
         self.clock = clock
         self.default_assignee = default_assignee
@@ -178,9 +181,11 @@ class TicketingStore(Application[UUID]):
             return super().construct_recorder()
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
-        """The snapshot store, its table created under the schema lock."""
+        """The snapshot store, sealed with ``seal_key`` (``application.sealing``), its table
+        created under the schema lock."""
         with self._schema_lock():
-            return super().construct_snapshot_store()
+            recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return SealedSnapshots(self.mapper, recorder, self.seal_key)
 
     def _schema_lock(self) -> AbstractContextManager[None]:
         if isinstance(self.factory, PostgresFactory):

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from application.bootstrap import build_app
 from application.chain import Checkpoint
 from application.config import Settings
 from application.database import eventsourcing_env
@@ -14,6 +15,7 @@ from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
 from workers.chain_audit import CheckpointsUnreadable, read_checkpoints, verify_chain
+from workers.stored_audit import audit_snapshots
 
 CATCH_UP = 10.0  # seconds the audit gives a running projection to reach the last event
 
@@ -130,11 +132,17 @@ def run_audit(
     from_position: int | None = None,
     with_checkpoints: bool = True,
 ) -> int:
-    """Walk the hash chain (``audit_chain``), then replay into scratch read models and
-    compare; exit 1 on a break in the chain, on any difference, and if the live read models
-    do not reach the store's last event (a stalled projection)."""
+    """Walk the hash chain (``audit_chain``), check the snapshots (``audit_snapshots``), then
+    replay into scratch read models and compare; exit 1 on a break in the chain, a snapshot
+    that does not hold, any difference, and if the live read models do not reach the store's
+    last event (a stalled projection)."""
     with _opened(settings) as (view, event_log):
         chained = audit_chain(settings, event_log, from_position, with_checkpoints)
+        app = build_app(settings)
+        try:
+            stored = audit_snapshots(app)
+        finally:
+            app.store.close()
         last_event = maintenance.head(event_log)
         view.wait_for(last_event, catch_up)  # a running worker may be a moment behind
         print("replaying every event into scratch read models", file=sys.stderr)
@@ -143,7 +151,7 @@ def run_audit(
     behind = position < last_event
     if not differences and not behind:
         print(f"audit passed: live read models equal the replay at position {position:,}")
-        return 0 if chained else 1
+        return 0 if chained and stored else 1
     if behind:
         print(
             f"audit FAILED: the live read models reach position {position:,}, the store's last "
