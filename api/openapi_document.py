@@ -238,8 +238,10 @@ def _statuses(operation_id: str, method: str, path: str, public: bool) -> list[i
         statuses.add(413)
     if operation_id == "uploadAttachments":
         statuses.add(415)
-    if operation_id in RATE_LIMITED:
+    if operation_id in RATE_LIMITED or not public:  # every account takes turns (api.admission)
         statuses.add(429)
+    if operation_id == "downloadAttachment":
+        statuses.add(502)
     return sorted(statuses)
 
 

@@ -127,6 +127,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "a file's format is refused (checked on its bytes)"),
     422: ("UnprocessableContent", "a field, parameter or header is invalid: `errors` names each"),
     429: ("TooManyRequests", "too many requests: wait `Retry-After` seconds"),
+    502: ("BadGateway", "a stored file is not the one recorded (its digest differs): not served"),
     503: ("ServiceUnavailable", "the database is unreachable: try again after `Retry-After`"),
 }
 ERROR_HEADERS = {401: ["WWWAuthenticate"], 429: ["RetryAfter"], 503: ["RetryAfter"]}
@@ -176,9 +177,13 @@ STREAM_PATH_ITEM: Document = {
         "another staff member on a ticket the caller has open; `state` is `viewing`, "
         "`replying` or `left`). Each event's `id` is the store position of its fact; the "
         "events of one position come together and only the last carries the id. A reconnect "
-        "with `Last-Event-ID` (or `?last_event_id=`) misses nothing since it. A comment "
-        "comes at least every 15 s. A browser's EventSource may send the token as "
-        "`?access_token=` (this path only; it is never logged).",
+        "with `Last-Event-ID` (or `?last_event_id=`) misses nothing since it; one that would "
+        "replay more than 1,000 rows gets `reset` (with the current position as its id): "
+        "read afresh. A stream ends with `expired` (`{reason}`) when its token expires, and "
+        "after an hour in any case: open a new one. An account may hold 16 streams per API "
+        "process (one more: 429). A comment comes at least every 15 s. A browser's "
+        "EventSource may send the token as `?access_token=` (this path only; it is never "
+        "logged).",
         "parameters": [
             {
                 "in": "header",

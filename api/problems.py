@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from api.auth import Unauthenticated
 from application.database import DeadlineExceeded
 from application.errors import (
+    AttachmentDamaged,
     AttachmentNotFound,
     CannedReplyNotFound,
     Contention,
@@ -98,6 +99,16 @@ def _store_unavailable(error: Exception) -> Response:
     return response
 
 
+def _attachment_damaged(error: AttachmentDamaged) -> Response:
+    log.error("attachment %s: stored bytes differ from the recorded sha256; not served", error)
+    return problem(
+        502,
+        "Bad Gateway",
+        "the stored file is not the one that was attached (its digest differs); it is not "
+        "served: tell the operators",
+    )
+
+
 def _rate_limited(error: RateLimited) -> Response:
     response = problem(429, "Too Many Requests", str(error))
     response.headers["Retry-After"] = str(error.retry_after)
@@ -149,6 +160,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(
         AttachmentNotFound, lambda e: problem(404, "Not Found", "no such attachment")
     )
+    app.register_error_handler(AttachmentDamaged, _attachment_damaged)
     app.register_error_handler(
         UnsupportedFormat, lambda e: problem(415, "Unsupported Media Type", str(e))
     )

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from application.errors import AttachmentNotFound, TicketNotFound
+from application.errors import AttachmentDamaged, AttachmentNotFound, TicketNotFound
 from application.ports import Record, StoredAttachment
 from application.store import TicketingStore
 from domain import permissions
 from domain.actors import Actor, Role
 from domain.attachments import MAX_FILES, check_file, safe_filename
 from domain.errors import NotAllowed, ValidationFailed
+from domain.ticket import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,15 @@ class Attachments:
                 self.store.visible_ticket(actor, str(stored.ticket_id))
             except TicketNotFound:
                 raise AttachmentNotFound(attachment_id) from None
-        return stored.record, self.store.blobs.get(stored.record["sha256"])
+        digest = stored.record["sha256"]
+        if stored.ticket_id is not None:  # the event's record is the proof; the index a copy
+            recorded = recorded_digests(self.store.get_ticket(stored.ticket_id))
+            if recorded.get(attachment_id) != digest:
+                raise AttachmentDamaged(attachment_id)
+        content = self.store.blobs.get(digest)
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise AttachmentDamaged(attachment_id)
+        return stored.record, content
 
     def delete_unattached(self, older_than: timedelta) -> int:
         """Delete uploads never attached for ``older_than``; returns how many."""
@@ -107,3 +116,14 @@ class Attachments:
         except ValueError:
             return None
         return self.store.attachment_index.find(key)
+
+
+def recorded_digests(ticket: Ticket) -> dict[str, str]:
+    """Attachment id -> the sha256 the ticket's events recorded: of its submission, its
+    messages and its notes."""
+    said = [
+        attachment
+        for entry in (*ticket.messages, *ticket.notes)
+        for attachment in entry.get("attachments", ())
+    ]
+    return {attachment["id"]: attachment["sha256"] for attachment in (*ticket.attachments, *said)}

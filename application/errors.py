@@ -41,3 +41,8 @@ class RateLimited(Exception):
 
 class AttachmentNotFound(Exception):
     """No such attachment, or not one the caller may download (404)."""
+
+
+class AttachmentDamaged(Exception):
+    """The stored bytes of an attachment are not the ones its events recorded (by their
+    sha256): they are never served (502, the store behind the service answered wrongly)."""

@@ -15,7 +15,7 @@ from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
 from workers.chain_audit import CheckpointsUnreadable, read_checkpoints, verify_chain
-from workers.stored_audit import audit_snapshots
+from workers.stored_audit import audit_attachments, audit_snapshots
 
 CATCH_UP = 10.0  # seconds the audit gives a running projection to reach the last event
 
@@ -132,15 +132,15 @@ def run_audit(
     from_position: int | None = None,
     with_checkpoints: bool = True,
 ) -> int:
-    """Walk the hash chain (``audit_chain``), check the snapshots (``audit_snapshots``), then
-    replay into scratch read models and compare; exit 1 on a break in the chain, a snapshot
-    that does not hold, any difference, and if the live read models do not reach the store's
-    last event (a stalled projection)."""
+    """Walk the hash chain (``audit_chain``), check the snapshots and the attachments' bytes
+    (``workers.stored_audit``), then replay into scratch read models and compare; exit 1 on a
+    break in the chain, a snapshot or file that does not hold, any difference, and if the live
+    read models do not reach the store's last event (a stalled projection)."""
     with _opened(settings) as (view, event_log):
         chained = audit_chain(settings, event_log, from_position, with_checkpoints)
         app = build_app(settings)
         try:
-            stored = audit_snapshots(app)
+            stored = all([audit_snapshots(app), audit_attachments(app)])  # both print
         finally:
             app.store.close()
         last_event = maintenance.head(event_log)

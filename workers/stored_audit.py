@@ -1,9 +1,12 @@
 """``ticketing audit verify``, the parts beside the chain: what else the database holds and the
 service serves. Snapshots must carry a seal that holds, or (taken before sealing) equal what
-their events give (``application.sealing``)."""
+their events give (``application.sealing``); every attached file's bytes must have the sha256
+its ticket's events recorded, and the attachment index must name that digest
+(``application.attachments.recorded_digests``)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import cast
 from uuid import UUID
@@ -12,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
+from application.attachments import recorded_digests
 from application.sealing import SealedSnapshots, snapshot_finding
 from application.tickets import TicketingApp
 
@@ -56,6 +60,37 @@ def audit_snapshots(app: TicketingApp, shown: int = 20) -> bool:
         print(f"snapshots passed: {checked:,} sealed, or equal to what their events give")
         return True
     print(f"snapshots FAILED: {len(findings):,} of {checked:,} (each is passed over when served)")
+    for finding in findings[:shown]:
+        print(f"  {finding}")
+    return False
+
+
+def audit_attachments(app: TicketingApp, shown: int = 20) -> bool:
+    """Check the bytes of every attached file against its ticket's events; print what was
+    found."""
+    with app.store.datastore.transaction(commit=False) as curs:
+        rows = curs.execute(
+            "SELECT a.id, a.sha256, r.ticket_id FROM attachments a "
+            "JOIN attachment_references r ON r.attachment_id = a.id ORDER BY r.ticket_id"
+        ).fetchall()
+    findings: list[str] = []
+    recorded: dict[str, str] = {}
+    ticket_id: UUID | None = None
+    for row in rows:
+        if row["ticket_id"] != ticket_id:
+            ticket_id = row["ticket_id"]
+            recorded = recorded_digests(app.store.get_ticket(row["ticket_id"]))
+        attachment, digest = str(row["id"]), row["sha256"]
+        if recorded.get(attachment) != digest:
+            findings.append(
+                f"attachment {attachment}: the index names another digest than its event"
+            )
+        elif hashlib.sha256(app.store.blobs.get(digest)).hexdigest() != digest:
+            findings.append(f"attachment {attachment}: its bytes are not the ones recorded")
+    if not findings:
+        print(f"attachments passed: {len(rows):,} attached files have the recorded sha256")
+        return True
+    print(f"attachments FAILED: {len(findings):,} of {len(rows):,} (none of them is served)")
     for finding in findings[:shown]:
         print(f"  {finding}")
     return False

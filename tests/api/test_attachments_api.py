@@ -15,6 +15,7 @@ from application.tickets import TicketingApp
 from domain.attachments import MAX_BYTES
 from tests.api.conftest import ADMIN_ID, Auth
 from tests.fixtures import SAMPLES, pdf, png
+from workers.stored_audit import audit_attachments
 
 
 def account() -> str:
@@ -193,3 +194,57 @@ def test_replies_carry_attachments(
     assert message.status_code == 201
     assert message.get_json()["attachments"][0]["filename"] == "logs.zip"
     assert client.get(f"/api/v1/attachments/{logs}", headers=auth(alice)).status_code == 200
+
+
+def test_swapped_attachment_bytes_are_never_served_and_fail_the_audit(
+    client: FlaskClient,
+    auth: Auth,
+    member: Callable[..., str],
+    ticketing: TicketingApp,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    alice = account()
+    ws = member(alice)
+    original = f"the real notes {uuid4()}".encode()
+    attachment = uploaded_id(client, auth, alice, "notes.txt", original)
+    body = {"type": "bug", "title": "t", "description": "d", "attachment_ids": [attachment]}
+    submitted = client.post(f"/api/v1/workspaces/{ws}/tickets", json=body, headers=auth(alice))
+    assert submitted.status_code == 201
+    url = f"/api/v1/attachments/{attachment}"
+    assert client.get(url, headers=auth(alice)).get_data() == original
+    digest = hashlib.sha256(original).hexdigest()
+    forged = f"pay the invoice to account 666 {uuid4()}".encode()
+    forged_digest = hashlib.sha256(forged).hexdigest()
+    with ticketing.store.datastore.transaction(commit=True) as curs:
+        # an insider swaps the bytes under the recorded digest
+        curs.execute("UPDATE attachment_blobs SET content = %s WHERE sha256 = %s", (forged, digest))
+    swapped = client.get(url, headers=auth(alice))
+    assert swapped.status_code == 502
+    assert forged not in swapped.get_data()
+    capsys.readouterr()
+    assert not audit_attachments(ticketing)
+    assert (
+        f"attachment {attachment}: its bytes are not the ones recorded" in capsys.readouterr().out
+    )
+    with ticketing.store.datastore.transaction(commit=True) as curs:
+        # ... or stores other bytes under their own digest and points the index at them
+        curs.execute(
+            "UPDATE attachment_blobs SET content = %s WHERE sha256 = %s", (original, digest)
+        )
+        curs.execute(
+            "INSERT INTO attachment_blobs (sha256, content) VALUES (%s, %s)",
+            (forged_digest, forged),
+        )
+        curs.execute(
+            "UPDATE attachments SET sha256 = %s WHERE id = %s", (forged_digest, attachment)
+        )
+    repointed = client.get(url, headers=auth(alice))
+    assert repointed.status_code == 502
+    assert forged not in repointed.get_data()
+    assert not audit_attachments(ticketing)
+    assert f"attachment {attachment}: the index names another digest" in capsys.readouterr().out
+    with ticketing.store.datastore.transaction(commit=True) as curs:  # as it was, for the rest
+        curs.execute("UPDATE attachments SET sha256 = %s WHERE id = %s", (digest, attachment))
+        curs.execute("DELETE FROM attachment_blobs WHERE sha256 = %s", (forged_digest,))
+    assert client.get(url, headers=auth(alice)).get_data() == original
+    assert audit_attachments(ticketing)
