@@ -28,6 +28,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> TicketingApp
         attempts=settings.command_attempts,
         code_key=_derived(settings, b"email codes"),
         seal_key=_derived(settings, b"snapshot seals"),
+        signing_key=settings.signing_key.encode(),
         blobs=_blob_store(settings),
         service_level=ServiceLevel.from_settings(settings),
     )

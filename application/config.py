@@ -68,6 +68,8 @@ class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/ticketing"
     default_assignee: str = "admin"
     jwt_secret: str = ""
+    # signs every stored event (application.signatures); empty: events are not signed
+    signing_key: str = ""
     log_level: str = "INFO"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_group: str = "ticketing"

@@ -38,7 +38,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg.types.json import Jsonb
 
-from application import gates
+from application import gates, signatures
 from application.chain import chain_ddl
 from application.ledger import upsert_offset
 from application.records import (
@@ -78,7 +78,9 @@ class TicketingRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements += ticketing_ddl()
+        self.sql_create_statements += [SQL(statement).format() for statement in signatures.DDL]
         self.sql_create_statements += chain_ddl(events_table_name)
+        self.signing_key = b""  # set by the store from its settings: events are then signed
         self.unchanged_function = f"{events_table_name}_unchanged"
         # the last notification id this session drew from the events table's sequence: under
         # the table's lock, the largest of the insert just made (its ids are drawn in order)
@@ -154,6 +156,8 @@ class TicketingRecorder(PostgresApplicationRecorder):
         if alongside.platform_event_id is not None:
             gates.mark_applied(curs, alongside.platform_event_id)
         super()._insert_events(curs, stored_events, **kwargs)
+        if self.signing_key:
+            signatures.sign(curs, self.signing_key, stored_events)
         for reference in alongside.attachment_references:
             curs.execute(
                 "INSERT INTO attachment_references (attachment_id, ticket_id, message_id, "

@@ -144,11 +144,14 @@ class TicketingStore(Application[UUID]):
         attempts: int = 20,
         code_key: bytes = b"",
         seal_key: bytes = b"",
+        signing_key: bytes = b"",
         blobs: BlobStore | None = None,
         service_level: ServiceLevel | None = None,
     ) -> None:
         self.seal_key = seal_key  # before the snapshot store is built, in super().__init__
         super().__init__(env=env)
+        if isinstance(self.recorder, TicketingRecorder):
+            self.recorder.signing_key = signing_key
         self.clock = clock
         self.default_assignee = default_assignee
         self.attempts = attempts

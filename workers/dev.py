@@ -93,6 +93,7 @@ def effective_settings(
         "TICKETING_DATABASE_URL": database_url,
         "TICKETING_KAFKA_BOOTSTRAP": bootstrap,
         "TICKETING_JWT_SECRET": previous.get("TICKETING_JWT_SECRET") or secrets.token_urlsafe(32),
+        "TICKETING_SIGNING_KEY": previous.get("TICKETING_SIGNING_KEY") or secrets.token_urlsafe(32),
         "TICKETING_DEFAULT_ASSIGNEE": previous.get("TICKETING_DEFAULT_ASSIGNEE") or "admin",
         **DEV_KAFKA_TIMINGS,
     }

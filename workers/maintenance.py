@@ -15,7 +15,7 @@ from application.service_level import ServiceLevel
 from projections import maintenance
 from projections.view import ReadModelView, TicketingEventLog
 from workers.chain_audit import CheckpointsUnreadable, read_checkpoints, verify_chain
-from workers.stored_audit import audit_attachments, audit_snapshots
+from workers.stored_audit import audit_attachments, audit_signatures, audit_snapshots
 
 CATCH_UP = 10.0  # seconds the audit gives a running projection to reach the last event
 
@@ -140,7 +140,10 @@ def run_audit(
         chained = audit_chain(settings, event_log, from_position, with_checkpoints)
         app = build_app(settings)
         try:
-            stored = all([audit_snapshots(app), audit_attachments(app)])  # both print
+            key = settings.signing_key.encode()
+            stored = all(  # each prints
+                [audit_snapshots(app), audit_attachments(app), audit_signatures(app, key)]
+            )
         finally:
             app.store.close()
         last_event = maintenance.head(event_log)

@@ -2,11 +2,13 @@
 service serves. Snapshots must carry a seal that holds, or (taken before sealing) equal what
 their events give (``application.sealing``); every attached file's bytes must have the sha256
 its ticket's events recorded, and the attachment index must name that digest
-(``application.attachments.recorded_digests``)."""
+(``application.attachments.recorded_digests``); every event from the first signed one on must
+carry a signature that holds (``application.signatures``)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import cast
 from uuid import UUID
@@ -17,9 +19,11 @@ from psycopg.sql import SQL, Identifier
 
 from application.attachments import recorded_digests
 from application.sealing import SealedSnapshots, snapshot_finding
+from application.signatures import SIGNATURES_TABLE, signature
 from application.tickets import TicketingApp
 
 BATCH = 200  # snapshots read at once (each may be large: a ticket's whole conversation)
+EVENT_BATCH = 1_000  # events read at once
 
 
 def stored_snapshots(app: TicketingApp) -> Iterator[StoredEvent]:
@@ -93,4 +97,59 @@ def audit_attachments(app: TicketingApp, shown: int = 20) -> bool:
     print(f"attachments FAILED: {len(findings):,} of {len(rows):,} (none of them is served)")
     for finding in findings[:shown]:
         print(f"  {finding}")
+    return False
+
+
+def audit_signatures(app: TicketingApp, key: bytes, shown: int = 20) -> bool:
+    """Check every event's signature (``application.signatures``); print what was found."""
+    if not key:
+        print(
+            "signatures not checked: TICKETING_SIGNING_KEY is not set (events written after "
+            "the last checkpoint are then proven by nothing outside the database)"
+        )
+        return True
+    recorder = cast(PostgresAggregateRecorder, app.store.recorder)
+    statement = SQL(
+        "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+        "s.signature FROM {events} e LEFT JOIN {signatures} s "
+        "ON s.originator_id = e.originator_id AND s.originator_version = e.originator_version "
+        "WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
+    ).format(events=Identifier(recorder.events_table_name), signatures=Identifier(SIGNATURES_TABLE))
+    checked, after = 0, 0
+    first_signed: int | None = None
+    findings: list[tuple[int, str]] = []
+    unsigned_since: list[int] = []  # unsigned positions after the first signed one
+    while True:
+        with app.store.datastore.transaction(commit=False) as curs:
+            rows = curs.execute(statement, (after, EVENT_BATCH)).fetchall()
+        for row in rows:
+            checked += 1
+            position = int(row["notification_id"])
+            if row["signature"] is None:
+                if first_signed is not None:
+                    unsigned_since.append(position)
+                continue
+            first_signed = position if first_signed is None else first_signed
+            expected = signature(
+                key,
+                row["originator_id"],
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            if not hmac.compare_digest(expected, bytes(row["signature"])):
+                findings.append((position, "its signature does not hold (edited)"))
+        if len(rows) < EVENT_BATCH:
+            break
+        after = int(rows[-1]["notification_id"])
+    findings += [(p, "no signature (not written by the service)") for p in unsigned_since]
+    if first_signed is None:
+        print(f"signatures: none of {checked:,} events is signed (stored before signing began)")
+        return True
+    if not findings:
+        print(f"signatures passed: every event from position {first_signed:,} on is signed")
+        return True
+    print(f"signatures FAILED: {len(findings):,} events")
+    for position, finding in sorted(findings)[:shown]:
+        print(f"  position {position:,}: {finding}")
     return False
