@@ -158,16 +158,19 @@ def chain_trigger(conn: psycopg.Connection[Any], enabled: bool) -> None:
 
 
 def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> dict[str, float]:
-    """Application (with and without the hash chain), recorder (the library's and the
-    service's own) and raw rates, measured in alternating rounds so that the machine's
-    changing speed during a run weighs on all alike."""
+    """Application (with and without the hash chain, with and without signatures), recorder
+    (the library's and the service's own) and raw rates, measured in alternating rounds so
+    that the machine's changing speed during a run weighs on all alike."""
     app = build_app(Settings(database_url=url, default_assignee="bench-admin"))
     ours = app.store.recorder
     assert isinstance(ours, TicketingRecorder)  # the benchmark runs on PostgreSQL
     library = PostgresApplicationRecorder(
         ours.datastore, events_table_name=ours.events_table_name
     )  # the same table, its trigger and its lock, through eventsourcing's own insert
-    seconds = {"application": 0.0, "unchained": 0.0, "recorder": 0.0, "ours": 0.0, "raw": 0.0}
+    seconds = {
+        "application": 0.0, "signed": 0.0, "unchained": 0.0, "recorder": 0.0, "ours": 0.0,
+        "raw": 0.0,
+    }  # fmt: skip
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, t text)")
@@ -176,6 +179,11 @@ def interleaved_rates(url: str, tickets: int, rounds: int = 5) -> dict[str, floa
             commands = per_round * COMMANDS_PER_TICKET
             for _ in range(rounds):
                 seconds["application"] += application_seconds(app, per_round)
+                ours.signing_key = b"bench signing key"  # every event signed (issue 42)
+                try:
+                    seconds["signed"] += application_seconds(app, per_round)
+                finally:
+                    ours.signing_key = b""
                 chain_trigger(conn, enabled=False)
                 try:
                     seconds["unchained"] += application_seconds(app, per_round)
@@ -237,6 +245,7 @@ def main() -> None:
     print(f"app/recorder:  {app / recorder:8.2f} (target >= 0.6)")
     print(f"app/ours:      {app / rates['ours']:8.2f} (against the service's own recorder)")
     print(f"chained/not:   {app / rates['unchained']:8.2f} (target >= 0.9, issue 27)")
+    print(f"signed/not:    {rates['signed'] / app:8.2f} (target >= 0.9, issue 42)")
     print(f"app/raw:       {app / raw:8.2f}")
     print(f"submissions:   {short:8.1f}/s with 100 tickets, {long:8.1f}/s with {args.history:,}")
     print(f"long/short:    {long / short:8.2f} (target >= 0.8)")
