@@ -31,6 +31,7 @@ AsgiHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
 BODY_LIMIT = 48 * 1024 * 1024  # five attachments of 8 MiB and the multipart around them
 INLINE_BODY = 1024 * 1024  # a response up to this size is collected on the thread in one go
 ARRIVED = "ticketing.arrived"  # environ: time.monotonic() when the request was admitted
+SOCKET_EXTENSION = "ticketing.socket"  # scope["extensions"]: the connection's socket
 REQUEST_DEADLINE = 4.5  # seconds a request may wait on the database; then 503, within 5 s
 QUERY_TIME = 1.0  # of the deadline, kept for the query after a wait for a position
 

@@ -21,6 +21,7 @@ from typing import Any
 from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers.gasgi import ASGIWorker
 
+from api.asgi import SOCKET_EXTENSION
 from api.problems import problem_document, status_title
 
 PROBLEM = "application/problem+json"
@@ -95,6 +96,15 @@ class ProblemProtocol(ASGIProtocol):  # type: ignore[misc]
         if timer is not None:
             timer.cancel()
         super().connection_lost(exc)
+
+    def _build_http_scope(self, request: Any, sockname: Any, peername: Any) -> dict[str, Any]:
+        """gunicorn's scope, with the connection's socket for a stream to bound its send
+        buffer by (``api.streams``)."""
+        scope: dict[str, Any] = super()._build_http_scope(request, sockname, peername)
+        if self.transport is not None:
+            extensions = scope.setdefault("extensions", {})
+            extensions[SOCKET_EXTENSION] = self.transport.get_extra_info("socket")
+        return scope
 
     def _send_error_response(
         self, status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()

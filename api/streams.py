@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,7 +28,7 @@ from urllib.parse import parse_qs
 import psycopg
 from psycopg.rows import dict_row
 
-from api.asgi import Receive, Scope, Send, send_problem
+from api.asgi import SOCKET_EXTENSION, Receive, Scope, Send, send_problem
 from api.auth import Unauthenticated, actor_from_token, token_expires
 from api.stream_events import Audience, LiveEvent, LiveReads, Replay, Subscriber, encode
 from domain.actors import Role
@@ -40,6 +41,7 @@ KEEPALIVE = 15.0  # seconds between comments on a quiet stream (§6.3: at least 
 LOOK_EVERY = 1.0  # seconds the hub waits for a NOTIFY before it looks anyway
 GATHER = 0.05  # seconds a woken hub waits for more commits to read them together
 MAX_AGE = 3600.0  # seconds a stream stays open, whatever its token says
+SEND_BUFFER = 64 * 1024  # bytes of a stream's socket send buffer (the kernel doubles it)
 STREAMS_PER_ACCOUNT = 16  # open streams one account may hold in one process (tabs, devices)
 STATEMENT_TIMEOUT_MS = 5_000
 HUB_NAME = "ticketing live hub"
@@ -184,6 +186,16 @@ def last_event_id(scope: Scope) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
+def _bound_send_buffer(scope: Scope) -> None:
+    """A stream whose reader stops reading parks at most ``SEND_BUFFER`` in the kernel (its
+    queue bounds what waits in the process): the kernel would grow a busy socket's buffer to
+    4 MiB, for each of thousands of streams."""
+    sock = scope.get("extensions", {}).get(SOCKET_EXTENSION)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+
+
 class LiveStreams:
     """The ASGI handler of ``GET /api/v1/me/stream``."""
 
@@ -217,6 +229,7 @@ class LiveStreams:
         except (TimeoutError, AssertionError):
             await send_problem(send, 503, "the database is unreachable", [(b"retry-after", b"5")])
             return
+        _bound_send_buffer(scope)
         hub = self.hub
         seen = last_event_id(scope)
         subscriber = Subscriber(actor, after=seen or 0)

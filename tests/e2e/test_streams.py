@@ -3,17 +3,20 @@ it may see and nothing else, and a reconnect with Last-Event-ID misses nothing."
 
 from __future__ import annotations
 
+import http.client
+import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import psycopg
 import pytest
 
 from api.stream_events import replayed_feed
-from api.streams import HUB_NAME
+from api.streams import HUB_NAME, SEND_BUFFER
 from application.bootstrap import build_app
 from application.config import Settings
 from application.database import eventsourcing_env
@@ -341,3 +344,40 @@ def test_a_reconnect_replays_only_what_its_caller_may_see_from_its_own_rows(
     finally:
         for stream in replayed.values():
             stream.close()
+
+
+def send_buffers(port: int) -> dict[int, int]:
+    """Peer port -> the send buffer (bytes) of each connection the server on ``port`` holds,
+    as the kernel reports it (``ss``'s ``tb``)."""
+    shown = subprocess.run(  # noqa: S603
+        ["/usr/bin/ss", "-tmnH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.split("\n")
+    buffers, peer = {}, None
+    for line in shown:
+        fields = line.split()
+        if len(fields) >= 4 and ":" in fields[-1]:
+            peer = int(fields[-1].rpartition(":")[2])
+        elif "skmem:" in line and peer is not None:
+            buffers[peer] = int(line.split(",tb")[1].split(",")[0])
+    return buffers
+
+
+@pytest.mark.skipif(not Path("/usr/bin/ss").exists(), reason="needs iproute2's ss")
+def test_a_streams_socket_parks_little_in_the_kernel(served: Served) -> None:
+    stream = Stream(served.port, token(f"idle-{uuid4().hex[:6]}"))
+    plain = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        plain.request("GET", "/api/v1/ticket-types")
+        plain.getresponse().read()  # a connection that is not a stream, kept open
+        mine = stream._conn.sock.getsockname()[1]
+        other = plain.sock.getsockname()[1]
+        buffers = send_buffers(served.port)
+        assert buffers[mine] <= 2 * SEND_BUFFER + 4096, buffers
+        assert buffers[other] > 2 * SEND_BUFFER + 4096, buffers  # the kernel's default
+    finally:
+        plain.close()
+        stream.close()
