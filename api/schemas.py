@@ -230,8 +230,9 @@ class TicketSchema(TicketSummarySchema):
     version = fields.Integer(
         required=True,
         metadata={
-            "description": "the ticket's version as the caller knows it (a user: the "
-            "version of the last event they can see)"
+            "description": "the ticket's version as the caller knows it (a user: how many "
+            "of its events they can see, counted without staff notes and without a gap; "
+            "the same number in `ETag`, `If-Match`, the history and the stream)"
         },
     )
     allowed_actions = fields.List(

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.sql import SQL, Composed
 
 from domain.actors import Actor, Role
+from domain.permissions import sees_notes
 from projections.inbox import COLUMNS as NOTIFICATION_COLUMNS
 from projections.inbox import with_url
 from projections.schema import FOLLOWER
@@ -25,7 +26,8 @@ from projections.visibility import TicketChange, sees_change
 QUEUE_LIMIT = 1_000  # events waiting for a slow reader; beyond, its stream is closed
 REPLAY_DEPTH = 1_000  # rows a reconnect replays at most; deeper, it is told to read afresh
 FEED_COLUMNS = (
-    "position, ticket_id, version, status, workspace_id, submitter_id, assignee_id, staff_only"
+    "position, ticket_id, version, user_version, status, workspace_id, submitter_id, "
+    "assignee_id, staff_only"
 )
 NOTIFICATION_FIELDS = (
     "notification_id", "account_id", "kind", "ticket_id", "ticket_number", "workspace_id",
@@ -268,7 +270,11 @@ def _share(
     latest = {(row["ticket_id"], row["staff_only"]): row for row in feed}
     for row in sorted(latest.values(), key=lambda row: int(row["position"])):
         change = TicketChange.from_row(row)
-        event = LiveEvent(change.position, "ticket", change.as_event())
+        # one text for staff, one for users: their versions count differently (no notes)
+        versions = {
+            seen: LiveEvent(change.position, "ticket", change.as_event(for_users=not seen))
+            for seen in (True, False)
+        }
         accounts = {change.assignee_id or "", *members_of.get(change.workspace_id, ())}
         concerned = audience.everything.union(
             *(
@@ -280,7 +286,7 @@ def _share(
         for subscriber in concerned:
             actor = subscriber.actor
             if sees_change(actor, change, (actor.account_id, change.workspace_id) in members):
-                give(subscriber, event)
+                give(subscriber, versions[sees_notes(actor)])
     for row in notes:
         told = LiveEvent(row["position"], "notification", _notification(row))
         for subscriber in audience.by_account.get(row["account_id"], set()):

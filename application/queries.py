@@ -5,6 +5,7 @@ Lists and searches are read models (``projections``); these read the aggregate i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -66,7 +67,9 @@ class TicketQueries:
         entries = (history_entry(e) for e in self.store.events.get(ticket.id))
         if permissions.sees_notes(actor):
             return list(entries)
-        return [entry for entry in entries if entry.type not in STAFF_ONLY_TYPES]
+        # numbered as the user counts: without the notes, and without a gap where one stood
+        seen = (entry for entry in entries if entry.type not in STAFF_ONLY_TYPES)
+        return [replace(entry, version=number) for number, entry in enumerate(seen, 1)]
 
     def is_member(self, workspace_id: str, account_id: str) -> bool:
         """Whether an account is a current member of a live workspace."""

@@ -270,9 +270,16 @@ class Ticket(CheapCopy, Aggregate):
         return permissions.is_visible_to_staff(self, actor)
 
     def version_for(self, actor: Actor) -> int:
-        """The version as the actor knows the ticket: to a user, notes do not exist, so the
-        version of the last event they can see (``ETag``, ``If-Match``)."""
-        return self._as_seen_by(actor)[0]
+        """The version as the actor knows the ticket (``ETag``, ``If-Match``, details, the
+        history's numbers, streams): to a user, notes do not exist, so it counts the events
+        they can see, every event but the notes, and goes on without a gap where a note
+        stands (a user who could see gaps could count the notes)."""
+        return self.version if permissions.sees_notes(actor) else self.user_version
+
+    @property
+    def user_version(self) -> int:
+        """How many of the ticket's events a user can see (all but the staff notes)."""
+        return self.version - len(self.notes)
 
     def updated_for(self, actor: Actor) -> datetime:
         """When the ticket last changed in a way the actor can see."""

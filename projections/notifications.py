@@ -54,9 +54,9 @@ _INSERT_NOTIFICATION = (
     "%(workspace_id)s, %(title)s, %(summary)s, %(occurred_at)s) ON CONFLICT DO NOTHING"
 )
 _INSERT_FEED = (
-    "INSERT INTO ticket_feed (position, ticket_id, version, status, workspace_id, "
-    "submitter_id, assignee_id, staff_only) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT DO NOTHING"
+    "INSERT INTO ticket_feed (position, ticket_id, version, user_version, status, "
+    "workspace_id, submitter_id, assignee_id, staff_only) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
 
 
@@ -125,6 +125,7 @@ class NotificationFollower:
                 position,
                 ticket.id,
                 ticket.version,
+                ticket.user_version,
                 ticket.status,
                 ticket.workspace_id,
                 ticket.submitter["account_id"],

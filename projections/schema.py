@@ -168,6 +168,8 @@ NOTIFICATION_DDL = (
     "CREATE INDEX IF NOT EXISTS ticket_feed_by_time ON ticket_feed (recorded_at)",
     # a change only staff may hear of (a staff note, CONTRACT.md §7); added after the table
     "ALTER TABLE ticket_feed ADD COLUMN IF NOT EXISTS staff_only boolean NOT NULL DEFAULT false",
+    # the version as users count it (without notes: Ticket.user_version), for their streams
+    "ALTER TABLE ticket_feed ADD COLUMN IF NOT EXISTS user_version bigint",
     # a reconnecting stream replays only what its caller may see, from these (issue 42)
     "CREATE INDEX IF NOT EXISTS ticket_feed_by_workspace ON ticket_feed (workspace_id, position)",
     "CREATE INDEX IF NOT EXISTS ticket_feed_by_assignee ON ticket_feed (assignee_id, position) "

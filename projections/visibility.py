@@ -53,6 +53,7 @@ class TicketChange:
     assignee_id: str | None
     rating: dict[str, Any] | None = None
     staff_only: bool = False  # a staff note: users do not hear of it
+    user_version: int | None = None  # the version as users count it (without notes)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TicketChange:
@@ -66,14 +67,18 @@ class TicketChange:
             submitter={"account_id": row["submitter_id"]},
             assignee_id=row["assignee_id"],
             staff_only=bool(row.get("staff_only", False)),
+            user_version=None if row.get("user_version") is None else int(row["user_version"]),
         )
 
-    def as_event(self) -> dict[str, Any]:
+    def as_event(self, for_users: bool = False) -> dict[str, Any]:
         """The ``ticket`` event's data (CONTRACT.md §6.3), and the ticket's workspace (for a
-        list to tell whether the change is one of its own)."""
+        list to tell whether the change is one of its own); ``for_users``: the version as
+        users count it (``Ticket.version_for``; a row written before it was kept: the
+        store's)."""
+        users = for_users and self.user_version is not None
         return {
             "ticket_id": str(self.ticket_id),
-            "version": self.version,
+            "version": self.user_version if users else self.version,
             "status": self.status,
             "workspace_id": self.workspace_id,
         }

@@ -63,7 +63,11 @@ def test_a_note_is_for_staff_changes_nothing_a_user_sees_and_keeps_their_version
         headers=auth("alice", **{"If-Match": before.headers["ETag"]}),
     )
     assert reply.status_code == 201, reply.get_json()
-    assert reply.headers["ETag"] == f'"{ticket["version"] + 2}"'
+    # the user counts on without a gap where the note stands (staff: one more)
+    assert reply.headers["ETag"] == f'"{ticket["version"] + 1}"'
+    assert client.get(path, headers=auth(ADMIN_ID, "admin")).headers["ETag"] == (
+        f'"{ticket["version"] + 2}"'
+    )
 
     download = f"/api/v1/attachments/{attachment}"
     assert client.get(download, headers=auth("alice")).status_code == 404
@@ -71,6 +75,8 @@ def test_a_note_is_for_staff_changes_nothing_a_user_sees_and_keeps_their_version
 
     history = client.get(f"{path}/history", headers=auth("alice")).get_json()
     assert "StaffNoteAdded" not in {entry["type"] for entry in history}
+    assert [entry["version"] for entry in history] == list(range(1, len(history) + 1))
+    assert history[-1]["version"] == ticket["version"] + 1  # the reply, where staff see +2
     staff_history = client.get(f"{path}/history", headers=auth("audrey", "auditor")).get_json()
     [entry] = [e for e in staff_history if e["type"] == "StaffNoteAdded"]
     assert entry["data"]["body"] == "Refund approved by billing"
