@@ -91,6 +91,8 @@ def chain_ddl(table: str) -> list[Composed]:
         "events bigint NOT NULL, chained_at timestamptz NOT NULL DEFAULT now())",
         f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} (position bigint PRIMARY KEY, "
         "digest bytea NOT NULL, at timestamptz NOT NULL)",
+        # signed with TICKETING_SIGNING_KEY (application.signatures.checkpoint_mac)
+        f"ALTER TABLE {CHECKPOINTS_TABLE} ADD COLUMN IF NOT EXISTS mac bytea",
         _DIGEST,
         _FUNCTION,
         "DROP TRIGGER IF EXISTS {trigger} ON {table}",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -58,3 +59,11 @@ def sign(curs: Cursor[DictRow], key: bytes, stored_events: Sequence[StoredEvent]
         "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[])",
         (ids, versions, signatures),
     )
+
+
+def checkpoint_mac(key: bytes, position: int, digest: bytes, at: datetime) -> bytes:
+    """The HMAC of a kept checkpoint (``audit_checkpoints``), so that the API serves none a
+    database writer made up (the broker's copy stays the proof ``audit verify`` reads)."""
+    micros = round(at.timestamp() * 1_000_000)
+    message = b"checkpoint\n%d\n%s\n%d" % (position, digest.hex().encode(), micros)
+    return hmac.new(key, message, hashlib.sha256).digest()

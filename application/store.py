@@ -150,6 +150,7 @@ class TicketingStore(Application[UUID]):
     ) -> None:
         self.seal_key = seal_key  # before the snapshot store is built, in super().__init__
         super().__init__(env=env)
+        self.signing_key = signing_key
         if isinstance(self.recorder, TicketingRecorder):
             self.recorder.signing_key = signing_key
         self.clock = clock

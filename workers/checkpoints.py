@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from application.chain import Checkpoint
 from application.config import Settings
 from application.database import deadline
+from application.signatures import checkpoint_mac
 from application.tickets import TicketingApp
 from workers.kafka_clients import make_producer
 
@@ -57,12 +58,19 @@ class CheckpointPublisher:
         return int(row["last"]) if row and row["last"] is not None else 0
 
     def keep(self, checkpoint: Checkpoint) -> None:
-        """Keep a published checkpoint (the first one of a position stays)."""
+        """Keep a published checkpoint (the first one of a position stays), signed when the
+        service signs (``application.signatures``)."""
+        key = self.app.store.signing_key
+        mac = (
+            checkpoint_mac(key, checkpoint.position, checkpoint.digest, checkpoint.at)
+            if key
+            else None
+        )
         with deadline(5.0), self.app.store.datastore.transaction(commit=True) as curs:
             curs.execute(
-                "INSERT INTO audit_checkpoints (position, digest, at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (position) DO NOTHING",
-                (checkpoint.position, checkpoint.digest, checkpoint.at),
+                "INSERT INTO audit_checkpoints (position, digest, at, mac) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (position) DO NOTHING",
+                (checkpoint.position, checkpoint.digest, checkpoint.at, mac),
             )
 
     def run(self, stop: threading.Event) -> None:

@@ -3,13 +3,17 @@ first, page by page; the digests are the ones the worker published."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
 
+from api.app import create_app
+from application.bootstrap import build_app
 from application.chain import Checkpoint
+from application.clock import SystemClock
 from application.config import Settings
 from application.tickets import TicketingApp
 from tests.api.conftest import Auth
@@ -50,3 +54,33 @@ def test_a_bad_page_request_is_refused_by_name(client: FlaskClient, auth: Auth) 
     answer = client.get(f"{CHECKPOINTS}?limit=0&before=x", headers=auth("audrey", "auditor"))
     assert answer.status_code == 422
     assert set(answer.get_json()["errors"]) >= {"limit", "before"}
+
+
+def test_a_checkpoint_made_up_or_changed_in_the_database_is_not_served(
+    auth: Auth, api_settings: Settings
+) -> None:
+    settings = dataclasses.replace(api_settings, signing_key="checkpoint-signing-key-0123456789")
+    app = build_app(settings, clock=SystemClock())
+    try:
+        client = create_app({"SETTINGS": settings, "TICKETING_APP": app, "TESTING": True})
+        base = random.randrange(10**12, 10**13)
+        at = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+        publisher = CheckpointPublisher(app, settings)
+        for n in range(3):
+            publisher.keep(Checkpoint(base + n, bytes([n]) * 32, at + timedelta(minutes=n)))
+        with app.store.datastore.transaction(commit=True) as curs:
+            # an insider adds one, and changes the digest of another
+            curs.execute(
+                "INSERT INTO audit_checkpoints (position, digest, at) VALUES (%s, %s, %s)",
+                (base + 3, bytes([9]) * 32, at + timedelta(minutes=3)),
+            )
+            curs.execute(
+                "UPDATE audit_checkpoints SET digest = %s WHERE position = %s",
+                (bytes([7]) * 32, base + 1),
+            )
+        answer = client.test_client().get(
+            f"{CHECKPOINTS}?limit=10&before={base + 4}", headers=auth("audrey", "auditor")
+        )
+        assert [item["position"] for item in answer.get_json()["items"]] == [base + 2, base]
+    finally:
+        app.store.close()
