@@ -27,11 +27,12 @@ from psycopg.sql import Composed
 
 from application.blobs import BlobStore
 from application.clock import Clock
-from application.database import DeadlineExceeded, remaining, schema_lock
+from application.database import schema_lock
 from application.errors import Contention, TicketNotFound
 from application.ports import Infrastructure, Ledger
 from application.recorder import TicketingRecorder
 from application.records import NOTHING_ELSE, Alongside
+from application.repository import DeadlineRepository
 from application.sealing import SealedSnapshots
 from application.service_level import ServiceLevel
 from domain.actors import Actor
@@ -44,38 +45,6 @@ log = logging.getLogger(__name__)
 REMEMBERED_MAXSIZE = 10_000  # ids remembered as having no aggregate
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
-
-
-class _DeadlineLock:
-    """A fast-forward lock whose blocking acquire ends at the caller's database deadline."""
-
-    def __init__(self, lock: threading.Lock) -> None:
-        self._lock = lock
-
-    def acquire(self, blocking: bool = True) -> bool:
-        """Acquire as ``threading.Lock`` does, but give up (503) when the deadline passes."""
-        left = remaining()
-        if not blocking or left is None:
-            return self._lock.acquire(blocking)
-        if self._lock.acquire(timeout=max(left, 0)):
-            return True
-        raise DeadlineExceeded("another request reading the same record did not finish in time")
-
-    def release(self) -> None:
-        """Release the lock."""
-        self._lock.release()
-
-
-class DeadlineRepository(Repository[UUID]):
-    """eventsourcing's repository, whose per-aggregate lock honours database deadlines.
-
-    A cached aggregate is brought up to date under a lock held while its new events are read;
-    with the database stalled, every other request for the same aggregate would queue behind
-    that read without bound (eventsourcing 9.5.6), past its own deadline.
-    """
-
-    def _use_fastforward_lock(self, aggregate_id: UUID) -> threading.Lock:
-        return cast(threading.Lock, _DeadlineLock(super()._use_fastforward_lock(aggregate_id)))
 
 
 class _Reads(threading.local):

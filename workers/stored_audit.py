@@ -60,13 +60,13 @@ def audit_snapshots(app: TicketingApp, shown: int = 20) -> bool:
         finding = snapshot_finding(snapshots.key, stored, app.store.mapper, app.store.events)
         if finding is not None:
             findings.append(finding)
-    if not findings:
-        print(f"snapshots passed: {checked:,} sealed, or equal to what their events give")
-        return True
-    print(f"snapshots FAILED: {len(findings):,} of {checked:,} (each is passed over when served)")
-    for finding in findings[:shown]:
-        print(f"  {finding}")
-    return False
+    return _report(
+        "snapshots",
+        findings,
+        f"{checked:,} sealed, or equal to what their events give",
+        f"of {checked:,} (each is passed over when served)",
+        shown,
+    )
 
 
 def audit_attachments(app: TicketingApp, shown: int = 20) -> bool:
@@ -91,13 +91,13 @@ def audit_attachments(app: TicketingApp, shown: int = 20) -> bool:
             )
         elif hashlib.sha256(app.store.blobs.get(digest)).hexdigest() != digest:
             findings.append(f"attachment {attachment}: its bytes are not the ones recorded")
-    if not findings:
-        print(f"attachments passed: {len(rows):,} attached files have the recorded sha256")
-        return True
-    print(f"attachments FAILED: {len(findings):,} of {len(rows):,} (none of them is served)")
-    for finding in findings[:shown]:
-        print(f"  {finding}")
-    return False
+    return _report(
+        "attachments",
+        findings,
+        f"{len(rows):,} attached files have the recorded sha256",
+        f"of {len(rows):,} (none of them is served)",
+        shown,
+    )
 
 
 def audit_signatures(app: TicketingApp, key: bytes, shown: int = 20) -> bool:
@@ -146,10 +146,21 @@ def audit_signatures(app: TicketingApp, key: bytes, shown: int = 20) -> bool:
     if first_signed is None:
         print(f"signatures: none of {checked:,} events is signed (stored before signing began)")
         return True
+    return _report(
+        "signatures",
+        [f"position {position:,}: {finding}" for position, finding in sorted(findings)],
+        f"every event from position {first_signed:,} on is signed",
+        f"of {checked:,} events",
+        shown,
+    )
+
+
+def _report(part: str, findings: list[str], passed: str, failed: str, shown: int) -> bool:
+    """Print one part's verdict (and its first ``shown`` findings); whether it passed."""
     if not findings:
-        print(f"signatures passed: every event from position {first_signed:,} on is signed")
+        print(f"{part} passed: {passed}")
         return True
-    print(f"signatures FAILED: {len(findings):,} events")
-    for position, finding in sorted(findings)[:shown]:
-        print(f"  position {position:,}: {finding}")
+    print(f"{part} FAILED: {len(findings):,} {failed}")
+    for finding in findings[:shown]:
+        print(f"  {finding}")
     return False
