@@ -22,6 +22,7 @@ from api.asgi import QUERY_TIME
 from api.auth import current_actor
 from api.export import Names, csv_chunks, xlsx_file
 from api.http import ticketing
+from api.limits import EXPORTS, spending
 from api.parsing import Blueprint
 from api.presenters import named
 from api.schemas import (
@@ -240,7 +241,8 @@ def export_batch(body: dict[str, Any], workspace_id: str) -> Response:
 
 def _export(workspace_id: str, file_format: str, filters: ListFilter) -> Response:
     scope = _workspace_scope(workspace_id)
-    headers = read_your_writes()
+    with spending(EXPORTS) as spent:
+        headers = {**read_your_writes(), **spent}
     summaries = _bounded(ticket_lists().all_matching(scope, filters))
     names = person_names()
     name = _file_name(workspace_id, filters)

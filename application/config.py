@@ -58,6 +58,7 @@ _CHOICES = {"attachment_store": ("postgres", "filesystem")}
 _MAY_BE_ZERO = frozenset({
     "closing_reminder_hours", "aggregate_cache_size", "web_max_requests",
     "limit_submissions_per_minute", "limit_messages_per_minute", "limit_upload_mib_per_hour",
+    "limit_exports_per_minute",
 })  # fmt: skip
 
 
@@ -106,6 +107,7 @@ class Settings:
     limit_submissions_per_minute: int = 30
     limit_messages_per_minute: int = 60
     limit_upload_mib_per_hour: int = 200
+    limit_exports_per_minute: int = 10  # of every account, staff too
     # where /metrics answers without a token (host:port, empty: nowhere), for a scraper
     metrics_bind: str = ""
     web_workers: int = 2

@@ -34,6 +34,7 @@ class Limit:
     name: str
     allowed: int
     window: timedelta
+    staff_too: bool = False  # a limit of every account, not of users only
 
 
 @dataclass(frozen=True)

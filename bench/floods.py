@@ -130,7 +130,9 @@ def main() -> None:
         ensure_topics(bootstrap, Settings().all_topics)
         prepare(url)
         port = free_port()
-        server = Server(server_env(url, bootstrap, port, "lead"), Path(folder))
+        env = server_env(url, bootstrap, port, "lead")
+        env["TICKETING_LIMIT_EXPORTS_PER_MINUTE"] = str(Settings().limit_exports_per_minute)
+        server = Server(env, Path(folder))
         try:
             wait_serving(port)
             other_p95(port, 50)  # warm

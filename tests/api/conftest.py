@@ -44,6 +44,7 @@ def api_settings(database_url: str, broker: str) -> Settings:
         limit_submissions_per_minute=0,
         limit_messages_per_minute=0,
         limit_upload_mib_per_hour=0,
+        limit_exports_per_minute=0,
     )
 
 

@@ -34,6 +34,7 @@ def limited(api_settings: Settings) -> Iterator[Callable[[], Flask]]:
         limit_submissions_per_minute=3,
         limit_messages_per_minute=2,
         limit_upload_mib_per_hour=1,
+        limit_exports_per_minute=2,
     )
     built = []
 
@@ -150,3 +151,29 @@ def test_the_limit_holds_across_a_minutes_edge(ticketing: TicketingApp) -> None:
     assert limits.spend(account, limit, 1, before + timedelta(seconds=20)).remaining == 0
     full = limits.spend(account, limit, 1, before + timedelta(minutes=5))
     assert (full.remaining, full.reset_seconds) == (2, 20)
+
+
+def test_exports_are_limited_for_every_account_and_a_refused_one_spends_nothing(
+    limited: Callable[[], Flask], auth: Auth, member: Callable[..., str]
+) -> None:
+    api = limited().test_client()
+    reader, lead = f"exporter-{uuid4().hex[:6]}", f"lead-{uuid4().hex[:6]}"
+    path = f"/api/v1/workspaces/{member(reader, lead)}/tickets/export?format=csv"
+
+    def export(account: str, role: str = "user") -> tuple[int, dict[str, str]]:
+        answer = api.get(path, headers=auth(account, role))
+        answer.get_data()  # read to its end: a streamed export holds its request till then
+        return answer.status_code, dict(answer.headers)
+
+    stranger = f"stranger-{uuid4().hex[:6]}"
+    member(stranger)
+    refused = [export(stranger) for _ in range(3)]  # not a member: 403
+    assert [status for status, _ in refused] == [403] * 3
+    assert "RateLimit-Remaining" not in refused[0][1]
+    assert export(stranger)[0] == 403  # the refusals spent nothing: not 429
+    for who in ((reader, "user"), (lead, "admin")):
+        answers = [export(*who) for _ in range(3)]
+        assert [status for status, _ in answers] == [200, 200, 429], who
+        assert [headers.get("RateLimit-Remaining") for _, headers in answers[:2]] == ["1", "0"]
+        assert answers[2][1]["Content-Type"] == "application/problem+json"
+        assert int(answers[2][1]["Retry-After"]) >= 1

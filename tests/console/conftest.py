@@ -128,6 +128,7 @@ def console(database_url: str, broker: str) -> Iterator[Console]:
         limit_submissions_per_minute=0,  # the limits have tests of their own
         limit_messages_per_minute=0,
         limit_upload_mib_per_hour=0,
+        limit_exports_per_minute=0,
     )
     clock = ShiftedClock()
     app = build_app(settings, clock=clock)
