@@ -56,7 +56,7 @@ class _Turns:
     running: int = 0
     exports: int = 0
     queued: deque[asyncio.Future[None]] = field(default_factory=deque)
-    waiting: int = 0  # queued for a turn or for a position
+    waiting: int = 0  # requests waiting for a turn
 
 
 class Admission:
