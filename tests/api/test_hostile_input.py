@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -110,3 +111,36 @@ def test_bad_if_match_is_412(
         f"/api/v1/tickets/{ticket['id']}/revoke", headers=auth("alice", **{"If-Match": if_match})
     )
     assert response.status_code == 412
+
+
+# What the libraries parse of a request with patterns of their own (werkzeug's headers, the
+# router, marshmallow's dates): each gets the largest a client can send (gunicorn takes header
+# lines up to 8,190 bytes) and must answer at once.
+LONG = 8_000
+HEADERS_AND_QUERIES: list[tuple[str, dict[str, str]]] = [
+    ("?as_of=2026-" + "1" * LONG, {}),
+    ("?as_of=" + "2026-12-08T10:00:00" + "0" * LONG + "Z", {}),
+    ("", {"Accept": "a/b;q=0.5," * (LONG // 10)}),
+    ("", {"Accept-Language": "en;q=0." + "9" * LONG}),
+    ("", {"If-None-Match": '"x",' * (LONG // 4)}),
+    ("", {"If-Match": "W/" * (LONG // 2)}),
+    ("", {"Range": "bytes=" + "0-1," * (LONG // 4)}),
+    ("", {"Cookie": "a=" + ";" * LONG}),
+    ("", {"Content-Type": "application/json; charset=" + "x" * LONG}),
+    ("", {"Forwarded": "for=" + "," * LONG}),
+]
+
+
+@pytest.mark.parametrize(("query", "headers"), HEADERS_AND_QUERIES)
+def test_library_parsers_answer_hostile_headers_and_dates_at_once(
+    client: FlaskClient,
+    auth: Auth,
+    alices_ticket: dict[str, Any],
+    query: str,
+    headers: dict[str, str],
+) -> None:
+    for path in (f"/api/v1/tickets/{alices_ticket['id']}", "/api/v1/me/tickets"):
+        started = time.perf_counter()
+        answer = client.get(path + query, headers=auth(ADMIN_ID, "admin", **headers))
+        assert time.perf_counter() - started < 0.5, (path, query[:20], list(headers))
+        assert answer.status_code < 500, answer.get_json()
